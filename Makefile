@@ -1,0 +1,57 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both create .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test unit proto lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## The whole mesh on embedded servers, with a demo inbox. Ctrl-C stops it.
+run: $(STAMP)
+	$(BIN)/crmctl run
+
+## Unit and integration tests (starts nats-server, PostgreSQL and the services).
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+## Only the fast unit tests of pure logic.
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+## Regenerate Python code and typed stubs from protos/ (never edit gen/ by hand).
+proto: $(STAMP)
+	rm -rf gen/python/crm
+	mkdir -p gen/python/crm/v1
+	$(BIN)/python -m grpc_tools.protoc -I protos \
+	  --plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
+	  --python_out=gen/python --grpc_python_out=gen/python \
+	  --mypy_out=gen/python --mypy_grpc_out=gen/python \
+	  protos/crm/v1/*.proto
+	touch gen/python/crm/__init__.py gen/python/crm/v1/__init__.py gen/python/crm/py.typed
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services crmctl tests
+	$(BIN)/buf lint
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Bounded benchmark; prints a table and writes bench/results.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf .state bench/out

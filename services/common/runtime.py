@@ -1,0 +1,87 @@
+"""What every service's entry point shares: the command line (serve | migrate) and the
+database start-up (migrations under the owner role, then the runtime pool)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+from pydantic import ValidationError
+
+from services.common.db import apply_migrations, create_pool, role_of
+from services.common.logs import configure_logging
+from services.common.settings import DatabaseSettings, ServiceSettings
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+async def migrate(settings: DatabaseSettings, schema: str, folder: Path) -> list[str]:
+    """Applies pending migrations as the schema owner; the same call serves a Kubernetes Job."""
+    if not settings.migration_database_url:
+        raise RuntimeError("MIGRATION_DATABASE_URL is not set")
+    runtime_role = settings.db_runtime_role or role_of(settings.database_url)
+    return await apply_migrations(
+        settings.migration_database_url,
+        schema=schema,
+        folder=folder,
+        runtime_role=runtime_role,
+        timeout_seconds=settings.db_connect_timeout_seconds,
+    )
+
+
+@contextlib.asynccontextmanager
+async def database(
+    settings: DatabaseSettings, *, service: str, schema: str, migrations: Path
+) -> AsyncIterator[asyncpg.Pool]:
+    """Migrates (when configured), then opens the process's one pool as the runtime role."""
+    if settings.migrate_on_start and settings.migration_database_url:
+        applied = await migrate(settings, schema, migrations)
+        log.info("migrations up to date", extra={"schema": schema, "applied": applied})
+    pool = await create_pool(
+        settings.database_url,
+        schema=schema,
+        application=service,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        timeout_seconds=settings.db_connect_timeout_seconds,
+    )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def service_main(
+    service: str,
+    settings_type: type[S],
+    serve: Callable[[S], Awaitable[None]],
+    *,
+    schema: str | None = None,
+    migrations: Path | None = None,
+) -> None:
+    """Runs `crm-<service> [serve|migrate]` with settings from the environment."""
+    parser = argparse.ArgumentParser(prog=f"crm-{service}", description=f"The {service} service.")
+    commands = ["serve", "migrate"] if migrations else ["serve"]
+    parser.add_argument("command", nargs="?", default="serve", choices=commands)
+    args = parser.parse_args()
+    try:
+        settings = settings_type()
+    except ValidationError as exc:
+        print(f"crm-{service}: invalid configuration:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    configure_logging(service, settings.log_level)
+    if args.command == "migrate":
+        assert isinstance(settings, DatabaseSettings) and schema and migrations
+        applied = asyncio.run(migrate(settings, schema, migrations))
+        log.info("migrations applied", extra={"schema": schema, "applied": applied})
+        return
+    asyncio.run(serve(settings))

@@ -1,0 +1,59 @@
+"""Entry point of the memory service: settings, pool, gRPC server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import asyncpg
+from pydantic import Field
+
+from crm.v1 import memory_pb2, memory_pb2_grpc
+from services.common.runtime import database, service_main
+from services.common.server import (
+    Deferred,
+    Servicer,
+    create_server,
+    shut_down,
+    wait_for_stop_signal,
+)
+from services.common.settings import DatabaseSettings
+from services.memory.handler import MemoryHandler
+
+log = logging.getLogger(__name__)
+
+SERVICE = "memory"
+SCHEMA = "memory"
+MIGRATIONS = Path(__file__).parent / "migrations"
+FULL_NAME = memory_pb2.DESCRIPTOR.services_by_name["MemoryService"].full_name
+
+
+class MemorySettings(DatabaseSettings):
+    """Environment of the memory service."""
+
+    grpc_port: int = Field(50054, description="gRPC port of the memory service.")
+
+
+async def serve(settings: MemorySettings) -> None:
+    """Serves until SIGTERM; health is SERVING only while the pool is open."""
+    pool: Deferred[asyncpg.Pool] = Deferred("database pool")
+    server = await create_server(
+        settings.grpc_address,
+        [Servicer(MemoryHandler(pool), memory_pb2_grpc.add_MemoryServiceServicer_to_server, FULL_NAME)],
+    )
+    log.info("listening", extra={"port": server.port})
+    async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
+        pool.set(db)
+        await server.set_serving(True)
+        log.info("serving")
+        await wait_for_stop_signal()
+        await shut_down(server, settings.shutdown_grace_seconds)
+
+
+def main() -> None:
+    """`crm-memory [serve|migrate]`."""
+    service_main(SERVICE, MemorySettings, serve, schema=SCHEMA, migrations=MIGRATIONS)
+
+
+if __name__ == "__main__":
+    main()
