@@ -73,12 +73,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Waits until something accepts TCP connections on loopback:port."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
+            raise RuntimeError(
+                f"process exited with {process.returncode} before listening on {port}"
+            )
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
@@ -178,12 +182,33 @@ def postgres_process(state_dir: Path, port: int, *, durable: bool) -> ManagedPro
     data.chmod(0o700)
     if not (data / "PG_VERSION").exists():
         subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--no-instructions"],
-            check=True, capture_output=True, user=user,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+            check=True,
+            capture_output=True,
+            user=user,
         )
-    argv = [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
-            "-k", str(sockets), "-c", "max_connections=200"]
+    argv = [
+        str(bin_dir / "postgres"),
+        "-D",
+        str(data),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-k",
+        str(sockets),
+        "-c",
+        "max_connections=200",
+    ]
     if not durable:  # tests: a crash may lose the database, which is thrown away anyway
         argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     return ManagedProcess("postgres", argv, state_dir / "logs" / "postgres.log", user=user)
@@ -231,7 +256,9 @@ class StackConfig:
     database_url: str | None = None  # superuser DSN of an existing server
     nats_port: int = 4222
     postgres_port: int = 5433
-    ports: Mapping[str, int] = field(default_factory=lambda: {s.name: s.default_port for s in SERVICES})
+    ports: Mapping[str, int] = field(
+        default_factory=lambda: {s.name: s.default_port for s in SERVICES}
+    )
     durable: bool = True
     today: date | None = None  # pinned "today" for policy and demo data (tests)
     load_demo: bool = True
@@ -316,7 +343,7 @@ class Stack:
         """Applies every service's migrations, as `crm-<service> migrate` would."""
         for svc in SERVICES:
             if svc.schema:
-                owner, runtime = role_names(svc.schema)
+                runtime = role_names(svc.schema)[1]
                 await apply_migrations(
                     self.owner_dsn(svc.schema),
                     schema=svc.schema,

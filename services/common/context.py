@@ -18,7 +18,9 @@ METADATA_KEYS: dict[str, ContextVar[str]] = {
 
 def current_ids() -> dict[str, str]:
     """Returns the identifiers set in the current context, leaving out empty ones."""
-    ids = {key.removeprefix("x-").replace("-", "_"): var.get() for key, var in METADATA_KEYS.items()}
+    ids = {
+        key.removeprefix("x-").replace("-", "_"): var.get() for key, var in METADATA_KEYS.items()
+    }
     return {k: v for k, v in ids.items() if v}
 
 

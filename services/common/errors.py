@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import NoReturn
 
 import grpc
+from crm.v1 import types_pb2
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-
-from crm.v1 import types_pb2
 
 ERROR_DOMAIN = "crm.v1"
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -54,7 +53,8 @@ class ServiceError(Exception):
         status = status_pb2.Status(
             code=getattr(code_pb2, self.grpc_code.name), message=self.message, details=[detail]
         )
-        return rpc_status.to_status(status)
+        result: grpc.Status = rpc_status.to_status(status)
+        return result
 
 
 async def abort(context: grpc.aio.ServicerContext[object, object], error: ServiceError) -> NoReturn:

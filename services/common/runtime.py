@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from pydantic import ValidationError
@@ -63,7 +63,7 @@ async def database(
 def service_main(
     service: str,
     settings_type: type[S],
-    serve: Callable[[S], Awaitable[None]],
+    serve: Callable[[S], Coroutine[Any, Any, None]],
     *,
     schema: str | None = None,
     migrations: Path | None = None,

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import grpc
+from crm.v1 import types_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import SERVICE_NAME as HEALTH_SERVICE_NAME
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from crm.v1 import types_pb2
 from services.common.context import METADATA_KEYS, outgoing_metadata
 from services.common.errors import ServiceError
 
@@ -40,32 +40,37 @@ class Servicer:
     full_name: str
 
 
-class CallContextInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class CallContextInterceptor(grpc.aio.ServerInterceptor):
     """Puts the caller's job/case/request ids into contextvars, logs each call, and turns
     ServiceError (or any unexpected exception) into a status with one ErrorInfo."""
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Any:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method: str = handler_call_details.method
-        metadata = {k: v for k, v in (handler_call_details.invocation_metadata or ()) if isinstance(v, str)}
+        invocation: Any = handler_call_details.invocation_metadata
+        metadata = {k: v for k, v in (invocation or ()) if isinstance(v, str)}
         inner = handler.unary_unary
         quiet = method.startswith("/grpc.")
 
-        async def logged(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            tokens = [(var, var.set(metadata[key])) for key, var in METADATA_KEYS.items() if key in metadata]
+        async def logged(request: Any, context: Any) -> Any:
+            tokens = [
+                (var, var.set(metadata[key]))
+                for key, var in METADATA_KEYS.items()
+                if key in metadata
+            ]
             started = time.perf_counter()
             outcome = "OK"
             try:
                 return await inner(request, context)
-            except ServiceError as err:
-                outcome = err.grpc_code.name
-                await context.abort_with_status(err.to_status())
+            except ServiceError as failure:
+                outcome = failure.grpc_code.name
+                await context.abort_with_status(failure.to_status())
             except asyncio.CancelledError:
                 outcome = "CANCELLED"
                 raise
@@ -75,10 +80,12 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                     raise  # the handler aborted on purpose
                 outcome = "INTERNAL"
                 log.exception("unhandled error", extra={"method": method})
-                err = ServiceError(
-                    grpc.StatusCode.INTERNAL, types_pb2.ERROR_CODE_INTERNAL, f"internal error: {exc}"
+                internal = ServiceError(
+                    grpc.StatusCode.INTERNAL,
+                    types_pb2.ERROR_CODE_INTERNAL,
+                    f"internal error: {exc}",
                 )
-                await context.abort_with_status(err.to_status())
+                await context.abort_with_status(internal.to_status())
             finally:
                 level = logging.DEBUG if quiet else logging.INFO
                 log.log(
@@ -128,7 +135,9 @@ async def create_server(address: str, servicers: Sequence[Servicer]) -> GrpcServ
     names = [s.full_name for s in servicers]
     for s in servicers:
         s.register(s.implementation, server)
-    reflection.enable_server_reflection([*names, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME], server)
+    reflection.enable_server_reflection(
+        [*names, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
     port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"cannot bind gRPC server to {address}")
@@ -195,7 +204,7 @@ _SERVICE_CONFIG = """{
 }"""
 
 
-class _OutgoingIdsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _OutgoingIdsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     """Adds the current job/case/request ids to every outgoing call's metadata."""
 
     async def intercept_unary_unary(

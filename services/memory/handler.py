@@ -7,9 +7,9 @@ from typing import Any
 
 import asyncpg
 import grpc
+from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.memory import store
@@ -36,7 +36,9 @@ def _to_proto(message: store.StoredMessage) -> memory_pb2.CaseMessage:
 def _require_scope(case_id: str, customer_id: int) -> None:
     if not case_id:
         raise ServiceError(
-            grpc.StatusCode.INVALID_ARGUMENT, types_pb2.ERROR_CODE_INVALID_ARGUMENT, "case_id is required"
+            grpc.StatusCode.INVALID_ARGUMENT,
+            types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+            "case_id is required",
         )
     if customer_id <= 0:
         raise ServiceError(

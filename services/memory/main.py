@@ -6,9 +6,9 @@ import logging
 from pathlib import Path
 
 import asyncpg
+from crm.v1 import memory_pb2, memory_pb2_grpc
 from pydantic import Field
 
-from crm.v1 import memory_pb2, memory_pb2_grpc
 from services.common.runtime import database, service_main
 from services.common.server import (
     Deferred,
@@ -39,7 +39,11 @@ async def serve(settings: MemorySettings) -> None:
     pool: Deferred[asyncpg.Pool] = Deferred("database pool")
     server = await create_server(
         settings.grpc_address,
-        [Servicer(MemoryHandler(pool), memory_pb2_grpc.add_MemoryServiceServicer_to_server, FULL_NAME)],
+        [
+            Servicer(
+                MemoryHandler(pool), memory_pb2_grpc.add_MemoryServiceServicer_to_server, FULL_NAME
+            )
+        ],
     )
     log.info("listening", extra={"port": server.port})
     async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:

@@ -16,8 +16,10 @@ def summarise_email(subject: str, body: str, max_chars: int = SUMMARY_MAX_CHARS)
     sentences = _SENTENCE_END.split(text) if text else []
     summary = subject.strip()
     for sentence in sentences:
-        candidate = f"{summary}: {sentence}" if summary and summary == subject.strip() else (
-            f"{summary} {sentence}" if summary else sentence
+        candidate = (
+            f"{summary}: {sentence}"
+            if summary and summary == subject.strip()
+            else (f"{summary} {sentence}" if summary else sentence)
         )
         if len(candidate) > max_chars:
             break

@@ -1,0 +1,96 @@
+"""`crmctl run`: the whole mesh on embedded servers, the demo inbox, drafts as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import nats
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+from rich.console import Console
+
+from crmctl import outcomes
+from crmctl.events import EmailInput, publish_email
+from crmctl.stack import SERVICES, Stack, StackConfig
+
+console = Console()
+
+
+def demo_inbox(run_tag: str) -> list[EmailInput]:
+    """The demo e-mails, with job and case ids unique to this run so every run drafts anew."""
+    raw = json.loads(resources.files("crmctl").joinpath("demo_inbox.json").read_text())
+    items = []
+    for n, entry in enumerate(raw, start=1):
+        entry = dict(entry)
+        entry.pop("note", None)
+        entry["job_id"] = f"demo-{run_tag}-{n:02d}"
+        entry["case_id"] = f"demo-{run_tag}-case-{entry.pop('case', n)}"
+        items.append(EmailInput(**entry))
+    return items
+
+
+async def run_demo(state_dir: Path, today: date | None, *, publish_inbox: bool) -> int:
+    """Starts everything, publishes the demo inbox, prints outcomes until Ctrl-C."""
+    started = time.monotonic()
+    config = StackConfig(
+        state_dir=state_dir,
+        nats_url=os.environ.get("NATS_URL") or None,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        today=today,
+    )
+    stack = Stack(config)
+    console.print(f"[bold]Starting the mesh[/bold] (state and logs in {config.state_dir})")
+    try:
+        await stack.start()
+        console.print(
+            f"nats {stack.nats_url}   postgres {stack.superuser_dsn}   "
+            + "   ".join(f"{s.name} {stack.address(s.name)}" for s in SERVICES)
+        )
+        console.print(f"all services SERVING after {time.monotonic() - started:.1f}s")
+        nc = await nats.connect(stack.nats_url)
+        js = nc.jetstream()
+        first_draft_at: float | None = None
+        remaining: set[str] = set()
+
+        async def on_outcome(msg: Msg) -> None:
+            nonlocal first_draft_at
+            console.print(outcomes.render(msg.subject, msg.data))
+            if first_draft_at is None:
+                first_draft_at = time.monotonic() - started
+                console.print(
+                    f"[dim]first outcome {first_draft_at:.1f}s after `crmctl run` started[/dim]"
+                )
+            remaining.discard(outcomes.decode(msg.subject, msg.data).job_id)
+            if publish_inbox and not remaining:
+                console.print(
+                    "\n[bold green]Demo inbox done.[/bold green] The mesh keeps running: try\n"
+                    "  .venv/bin/crmctl send --customer 2 --from j.okafor@example.com "
+                    "--subject 'In stock?' --body 'Do you have Adidas Ultraboost in size 10?'\n"
+                    "  .venv/bin/crmctl status | crmctl job list | crmctl follow\n"
+                    "Ctrl-C stops everything."
+                )
+
+        await js.subscribe(
+            "crm.v1.job.>", cb=on_outcome, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+        )
+        if publish_inbox:
+            items = demo_inbox(uuid.uuid4().hex[:6])
+            remaining.update(i.job_id for i in items)
+            for item in items:
+                await publish_email(js, item)
+            console.print(f"published {len(items)} demo e-mails")
+        await asyncio.Event().wait()  # until Ctrl-C
+    except asyncio.CancelledError:
+        pass
+    finally:
+        console.print("[bold]Stopping...[/bold]")
+        await stack.stop()
+        console.print("stopped")
+    return 0

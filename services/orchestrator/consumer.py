@@ -1,0 +1,262 @@
+"""The orchestrator's JetStream consumer: one outcome per job, however often it is delivered.
+
+For each e-mail event: parse it, register the delivery, and either publish the stored
+outcome again (redelivery) or run the pipeline. The outcome is stored before it is
+published and acknowledged after, so a crash anywhere leads to a redelivery that
+publishes the same outcome under the same Nats-Msg-Id, never a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import nats.errors
+from crm.v1 import events_pb2, types_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from services.common.context import case_id_var, job_id_var
+from services.orchestrator import jetstream, store
+from services.orchestrator.intake import IntakeFailure, parse_event
+from services.orchestrator.pipeline import DependencyUnavailable, JobError, MeshClients, draft_for
+from services.orchestrator.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EmailConsumer:
+    """Pulls e-mail events and turns each into exactly one outcome."""
+
+    js: JetStreamContext
+    pool: asyncpg.Pool
+    clients: MeshClients
+    retry: RetryPolicy
+    concurrency: int
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetches and handles events until `stop` is set, then lets in-flight jobs finish."""
+        sub = await self.js.pull_subscribe_bind(
+            jetstream.ORCHESTRATOR_CONSUMER, stream=jetstream.EMAILS_STREAM
+        )
+        in_flight: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            free = self.concurrency - len(in_flight)
+            if free <= 0:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                messages = await sub.fetch(free, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            except (nats.errors.Error, OSError) as exc:
+                log.warning("fetch failed; retrying", extra={"error": str(exc)})
+                await asyncio.sleep(0.5)
+                continue
+            for msg in messages:
+                task = asyncio.create_task(self.handle(msg))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.wait(in_flight)
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+    async def handle(self, msg: Msg) -> None:
+        """Handles one delivery; never raises (a failure leaves the event for redelivery)."""
+        meta = msg.metadata
+        attempt = meta.num_delivered or 1
+        sequence = meta.sequence.stream if meta.sequence else 0
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        parsed = parse_event(msg.data, msg_id, sequence)
+        job_token = job_id_var.set(parsed.job_id)
+        case_token = case_id_var.set(parsed.case_id)
+        try:
+            if isinstance(parsed, IntakeFailure):
+                log.warning(
+                    "event rejected", extra={"code": _code(parsed.code), "detail": parsed.detail}
+                )
+                await self._fail(
+                    parsed.job_id,
+                    parsed.case_id,
+                    parsed.customer_id,
+                    parsed.code,
+                    parsed.detail,
+                    sequence,
+                    attempt,
+                )
+                await msg.ack()
+                return
+            job = await store.begin_job(
+                self.pool,
+                job_id=parsed.job_id,
+                case_id=parsed.case_id,
+                customer_id=parsed.customer_id,
+                stream_sequence=sequence,
+                delivery_attempts=attempt,
+            )
+            if job.finished:
+                log.info("duplicate delivery; outcome already stored", extra={"attempt": attempt})
+                await self._publish(job)
+                await msg.ack()
+                return
+            try:
+                draft = await draft_for(
+                    parsed,
+                    self.clients,
+                    self._counter(parsed.case_id, parsed.customer_id, parsed.job_id),
+                )
+            except DependencyUnavailable as exc:
+                age = (
+                    (datetime.now(UTC) - meta.timestamp).total_seconds() if meta.timestamp else 0.0
+                )
+                delay = self.retry.next_delay(attempt, age)
+                if delay is not None:
+                    log.info(
+                        "dependency unavailable; will retry",
+                        extra={"service": exc.service, "delay_s": delay, "attempt": attempt},
+                    )
+                    await msg.nak(delay=delay)
+                    return
+                await self._fail(
+                    parsed.job_id,
+                    parsed.case_id,
+                    parsed.customer_id,
+                    types_pb2.ERROR_CODE_DEPENDENCY_UNAVAILABLE,
+                    f"{exc} for longer than the retry horizon ({self.retry.horizon_seconds:g}s)",
+                    sequence,
+                    attempt,
+                )
+                await msg.ack()
+                return
+            except JobError as exc:
+                await self._fail(
+                    parsed.job_id,
+                    parsed.case_id,
+                    parsed.customer_id,
+                    exc.code,
+                    exc.detail,
+                    sequence,
+                    attempt,
+                )
+                await msg.ack()
+                return
+            record = await store.finish_job(
+                self.pool,
+                job_id=parsed.job_id,
+                state="draft_ready",
+                subject=jetstream.DRAFT_READY,
+                outcome=draft.SerializeToString(),
+                topic=types_pb2.Topic.Name(draft.classification.topic),
+                urgent=draft.classification.urgent,
+            )
+            await self._publish(record)
+            await msg.ack()
+            log.info("draft ready", extra={"topic": record.topic, "attempt": attempt})
+        except Exception:
+            # Database or NATS trouble, or a bug: leave the event for redelivery, unless
+            # this was its last delivery, in which case fail it so nothing is lost silently.
+            log.exception("job handling failed", extra={"attempt": attempt})
+            await self._last_resort(msg, parsed, sequence, attempt)
+        finally:
+            case_id_var.reset(case_token)
+            job_id_var.reset(job_token)
+
+    def _counter(self, case_id: str, customer_id: int, job_id: str):  # type: ignore[no-untyped-def]
+        async def count(topic: types_pb2.Topic.ValueType) -> int:
+            return await store.count_earlier_same_topic(
+                self.pool,
+                case_id=case_id,
+                customer_id=customer_id,
+                topic=types_pb2.Topic.Name(topic),
+                job_id=job_id,
+            )
+
+        return count
+
+    async def _fail(
+        self,
+        job_id: str,
+        case_id: str,
+        customer_id: int,
+        code: types_pb2.ErrorCode.ValueType,
+        detail: str,
+        sequence: int,
+        attempt: int,
+    ) -> None:
+        event = events_pb2.JobFailed(
+            job_id=job_id,
+            case_id=case_id,
+            customer_id=customer_id,
+            code=code,
+            detail=detail,
+            stream_sequence=sequence,
+            delivery_attempts=attempt,
+            create_time=_now(),
+        )
+        await store.begin_job(
+            self.pool,
+            job_id=job_id,
+            case_id=case_id,
+            customer_id=customer_id,
+            stream_sequence=sequence,
+            delivery_attempts=attempt,
+        )
+        record = await store.finish_job(
+            self.pool,
+            job_id=job_id,
+            state="failed",
+            subject=jetstream.JOB_FAILED,
+            outcome=event.SerializeToString(),
+        )
+        await self._publish(record)
+        log.warning("job failed", extra={"code": _code(code), "detail": detail})
+
+    async def _publish(self, record: store.JobRecord) -> None:
+        """Publishes the stored outcome; the Nats-Msg-Id makes a re-publish a no-op."""
+        if record.outcome_published_at is not None:
+            return
+        assert record.outcome is not None and record.outcome_subject
+        await self.js.publish(
+            record.outcome_subject,
+            record.outcome,
+            headers={"Nats-Msg-Id": f"{record.job_id}:outcome"},
+        )
+        await store.mark_published(self.pool, record.job_id)
+
+    async def _last_resort(self, msg: Msg, parsed: object, sequence: int, attempt: int) -> None:
+        try:
+            if attempt >= self.retry.max_deliver and not isinstance(parsed, IntakeFailure):
+                from services.orchestrator.intake import Email
+
+                assert isinstance(parsed, Email)
+                await self._fail(
+                    parsed.job_id,
+                    parsed.case_id,
+                    parsed.customer_id,
+                    types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED,
+                    f"no outcome after {attempt} deliveries",
+                    sequence,
+                    attempt,
+                )
+                await msg.ack()
+            else:
+                await msg.nak(delay=self.retry.next_delay(attempt, 0.0) or 1.0)
+        except Exception:
+            log.exception("could not settle the event; JetStream will redeliver it after ack_wait")
+
+
+def _code(code: types_pb2.ErrorCode.ValueType) -> str:
+    return types_pb2.ErrorCode.Name(code)
+
+
+def _now() -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(datetime.now(UTC))
+    return ts

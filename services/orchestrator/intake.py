@@ -1,0 +1,147 @@
+"""Intake: turn raw NATS payloads into validated e-mails, before any model runs.
+
+Pure functions: bytes and headers in, a validated e-mail or a failure out.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+from crm.v1 import events_pb2, types_pb2
+from google.protobuf.message import DecodeError
+
+
+@dataclass(frozen=True)
+class Email:
+    """A validated inbound e-mail, body cleaned of HTML and quoted replies."""
+
+    job_id: str
+    case_id: str
+    customer_id: int
+    sender_address: str
+    subject: str
+    body: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class IntakeFailure:
+    """Why an event cannot become a job; becomes a job-failed event."""
+
+    job_id: str
+    code: types_pb2.ErrorCode.ValueType
+    detail: str
+    case_id: str = ""
+    customer_id: int = 0
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the text of an HTML document, with line breaks at block elements."""
+
+    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4"})
+    # Quoted earlier messages in HTML replies live in <blockquote>; they are not the customer's new words.
+    _SKIPPED = frozenset({"script", "style", "head", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIPPED:
+            self._skip += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIPPED and self._skip:
+            self._skip -= 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+_LOOKS_HTML = re.compile(r"<(?:html|body|div|p|br|span|table|blockquote)\b", re.I)
+_QUOTE_HEADER = re.compile(
+    r"^(?:On .{4,200}wrote:|-{2,}\s*Original Message\s*-{2,}|From: .+|Le .+ a écrit ?:|Am .+ schrieb .+:)\s*$",
+    re.I | re.M,
+)
+
+
+def html_to_text(body: str) -> str:
+    """Plain text of an HTML body; plain text is returned unchanged."""
+    if not _LOOKS_HTML.search(body):
+        return body
+    parser = _TextExtractor()
+    parser.feed(body)
+    parser.close()
+    return html.unescape("".join(parser.parts))
+
+
+def strip_quoted_reply(text: str) -> str:
+    """Drops the quoted earlier conversation: '>' lines and everything after a reply header."""
+    match = _QUOTE_HEADER.search(text)
+    if match:
+        text = text[: match.start()]
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    cleaned = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", cleaned).strip()
+
+
+def clean_body(body: str) -> str:
+    """The customer's own words: HTML removed, quoted replies removed."""
+    return strip_quoted_reply(html_to_text(body))
+
+
+def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | IntakeFailure:
+    """Parses and validates an e-mail event; failures name the job by Nats-Msg-Id or sequence."""
+    fallback_id = msg_id or f"seq-{stream_sequence}"
+    try:
+        event = events_pb2.EmailReceived.FromString(payload)
+    except (DecodeError, ValueError) as exc:
+        return IntakeFailure(
+            fallback_id, types_pb2.ERROR_CODE_INVALID_PAYLOAD, f"not a crm.v1.EmailReceived: {exc}"
+        )
+    job_id = event.job_id or fallback_id
+    if not event.ListFields():
+        # Arbitrary bytes can parse as a message made only of unknown fields.
+        return IntakeFailure(
+            job_id, types_pb2.ERROR_CODE_INVALID_PAYLOAD, "no crm.v1.EmailReceived field is set"
+        )
+    if event.customer_id <= 0:
+        return IntakeFailure(
+            job_id,
+            types_pb2.ERROR_CODE_CUSTOMER_MISSING,
+            "the event names no authenticated customer (customer_id must be positive)",
+            case_id=event.case_id,
+        )
+    if not event.job_id or not event.case_id:
+        missing = [name for name in ("job_id", "case_id") if not getattr(event, name)]
+        return IntakeFailure(
+            job_id,
+            types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+            f"missing required field(s): {', '.join(missing)}",
+            case_id=event.case_id,
+            customer_id=event.customer_id,
+        )
+    received = (
+        event.received_time.ToDatetime(UTC)
+        if event.HasField("received_time")
+        else datetime.now(UTC)
+    )
+    return Email(
+        job_id=event.job_id,
+        case_id=event.case_id,
+        customer_id=event.customer_id,
+        sender_address=event.sender_address,
+        subject=event.subject.strip(),
+        body=clean_body(event.body),
+        received_at=received,
+    )

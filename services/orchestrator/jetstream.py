@@ -1,0 +1,82 @@
+"""The CRM contract over NATS JetStream: subjects, streams and the orchestrator's consumer.
+
+Provisioning is explicit and idempotent: the orchestrator applies it at start-up and the
+same function serves a Kubernetes Job (`crm-orchestrator provision`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+# Subjects (the contract with the CRM).
+EMAIL_RECEIVED = "crm.v1.email.received"
+DRAFT_READY = "crm.v1.job.draft_ready"
+MANUAL_HANDLING = "crm.v1.job.manual_handling"
+JOB_FAILED = "crm.v1.job.failed"
+JOB_OUTCOMES = "crm.v1.job.>"
+
+# Streams and the durable consumer.
+EMAILS_STREAM = "CRM_EMAILS"
+JOBS_STREAM = "CRM_JOBS"
+ORCHESTRATOR_CONSUMER = "orchestrator"
+
+
+@dataclass(frozen=True)
+class ConsumerLimits:
+    """How the orchestrator's durable consumer redelivers and applies backpressure."""
+
+    ack_wait_seconds: float
+    max_deliver: int
+    max_ack_pending: int
+    backoff_seconds: tuple[float, ...]
+    duplicate_window_seconds: float
+
+
+def streams(limits: ConsumerLimits) -> list[StreamConfig]:
+    """Both streams: e-mails in (from the CRM) and job outcomes out (to the CRM)."""
+    common = {
+        "retention": RetentionPolicy.LIMITS,
+        "storage": StorageType.FILE,
+        "duplicate_window": limits.duplicate_window_seconds,
+        "max_age": 14 * 24 * 3600.0,
+    }
+    return [
+        StreamConfig(name=EMAILS_STREAM, subjects=[EMAIL_RECEIVED], **common),  # type: ignore[arg-type]
+        StreamConfig(name=JOBS_STREAM, subjects=[JOB_OUTCOMES], **common),  # type: ignore[arg-type]
+    ]
+
+
+def orchestrator_consumer(limits: ConsumerLimits) -> ConsumerConfig:
+    """Durable pull consumer with explicit acks; max_ack_pending is the backpressure."""
+    return ConsumerConfig(
+        durable_name=ORCHESTRATOR_CONSUMER,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=limits.ack_wait_seconds,
+        max_deliver=limits.max_deliver,
+        max_ack_pending=limits.max_ack_pending,
+        backoff=list(limits.backoff_seconds) or None,
+        filter_subject=EMAIL_RECEIVED,
+    )
+
+
+async def provision(js: JetStreamContext, limits: ConsumerLimits) -> None:
+    """Creates or updates the streams and the consumer (safe to run any number of times)."""
+    for config in streams(limits):
+        try:
+            await js.stream_info(config.name or "")
+            await js.update_stream(config)
+        except NotFoundError:
+            await js.add_stream(config)
+    await js.add_consumer(EMAILS_STREAM, orchestrator_consumer(limits))

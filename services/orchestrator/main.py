@@ -1,0 +1,186 @@
+"""Entry point of the orchestrator: pool, NATS connection, channels, consumer, gRPC server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+import asyncpg
+import nats
+from crm.v1 import (
+    classifier_pb2_grpc,
+    delivery_pb2_grpc,
+    memory_pb2_grpc,
+    orchestrator_pb2,
+    orchestrator_pb2_grpc,
+    product_pb2_grpc,
+)
+from nats.aio.client import Client as NATS
+from pydantic import Field
+
+from services.common.runtime import database, service_main
+from services.common.server import (
+    Deferred,
+    Servicer,
+    create_server,
+    open_channel,
+    shut_down,
+    wait_for_stop_signal,
+)
+from services.common.settings import DatabaseSettings
+from services.orchestrator import jetstream
+from services.orchestrator.consumer import EmailConsumer
+from services.orchestrator.handler import OrchestratorHandler
+from services.orchestrator.pipeline import MeshClients
+from services.orchestrator.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+SERVICE = "orchestrator"
+SCHEMA = "orchestrator"
+MIGRATIONS = Path(__file__).parent / "migrations"
+FULL_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
+
+
+class OrchestratorSettings(DatabaseSettings):
+    """Environment of the orchestrator."""
+
+    grpc_port: int = Field(50055, description="gRPC port of the orchestrator.")
+    nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated.")
+    classifier_address: str = Field("127.0.0.1:50051", description="host:port of the classifier.")
+    product_address: str = Field("127.0.0.1:50052", description="host:port of the product service.")
+    delivery_address: str = Field(
+        "127.0.0.1:50053", description="host:port of the delivery service."
+    )
+    memory_address: str = Field("127.0.0.1:50054", description="host:port of the memory service.")
+    call_timeout_seconds: float = Field(5.0, description="Deadline of each call to a service.")
+    retry_horizon_seconds: float = Field(
+        300.0,
+        description="How long a job waits for an unavailable service before it fails with "
+        "DEPENDENCY_UNAVAILABLE, counted from the event's publication.",
+    )
+    retry_delays_seconds: tuple[float, ...] = Field(
+        (1.0, 2.0, 5.0, 10.0, 20.0, 30.0),
+        description="Redelivery delays while a service is unavailable (the last one repeats).",
+    )
+    concurrency: int = Field(32, description="Jobs handled at once by this replica.")
+    ack_wait_seconds: float = Field(
+        30.0, description="Redeliver an event not acknowledged within this time (crashed replica)."
+    )
+    max_deliver: int = Field(
+        100, description="Deliveries of one event at most; the last one always yields an outcome."
+    )
+    max_ack_pending: int = Field(
+        256, description="Unacknowledged events across all replicas (backpressure)."
+    )
+    duplicate_window_seconds: float = Field(
+        600.0,
+        description="JetStream de-duplicates events with the same Nats-Msg-Id within this window.",
+    )
+
+    def consumer_limits(self) -> jetstream.ConsumerLimits:
+        """The JetStream stream and consumer settings derived from this environment."""
+        a = self.ack_wait_seconds
+        return jetstream.ConsumerLimits(
+            ack_wait_seconds=a,
+            max_deliver=self.max_deliver,
+            max_ack_pending=self.max_ack_pending,
+            backoff_seconds=(a, 2 * a, 4 * a),
+            duplicate_window_seconds=self.duplicate_window_seconds,
+        )
+
+
+async def _connect_nats(settings: OrchestratorSettings) -> NATS:
+    return await nats.connect(
+        servers=settings.nats_url.split(","),
+        name=SERVICE,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+    )
+
+
+async def provision(settings: OrchestratorSettings) -> None:
+    """Applies the streams and the consumer (also `crm-orchestrator provision`)."""
+    nc = await _connect_nats(settings)
+    try:
+        await jetstream.provision(nc.jetstream(), settings.consumer_limits())
+    finally:
+        await nc.close()
+
+
+async def serve(settings: OrchestratorSettings) -> None:
+    """Serves until SIGTERM: NOT_SERVING until the pool, NATS and the consumer are ready."""
+    pool: Deferred[asyncpg.Pool] = Deferred("database pool")
+    server = await create_server(
+        settings.grpc_address,
+        [
+            Servicer(
+                OrchestratorHandler(pool),
+                orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server,
+                FULL_NAME,
+            )
+        ],
+    )
+    log.info("listening", extra={"port": server.port})
+    channels = {
+        name: open_channel(address)
+        for name, address in {
+            "classifier": settings.classifier_address,
+            "product": settings.product_address,
+            "delivery": settings.delivery_address,
+            "memory": settings.memory_address,
+        }.items()
+    }
+    clients = MeshClients(
+        classifier=classifier_pb2_grpc.ClassifierServiceStub(channels["classifier"]),
+        product=product_pb2_grpc.ProductServiceStub(channels["product"]),
+        delivery=delivery_pb2_grpc.DeliveryServiceStub(channels["delivery"]),
+        memory=memory_pb2_grpc.MemoryServiceStub(channels["memory"]),
+        timeout_seconds=settings.call_timeout_seconds,
+    )
+    async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
+        pool.set(db)
+        nc = await _connect_nats(settings)
+        js = nc.jetstream()
+        await jetstream.provision(js, settings.consumer_limits())
+        consumer = EmailConsumer(
+            js=js,
+            pool=db,
+            clients=clients,
+            retry=RetryPolicy(
+                horizon_seconds=settings.retry_horizon_seconds,
+                delays_seconds=settings.retry_delays_seconds,
+                max_deliver=settings.max_deliver,
+            ),
+            concurrency=settings.concurrency,
+        )
+        stop = asyncio.Event()
+        consuming = asyncio.create_task(consumer.run(stop))
+        await server.set_serving(True)
+        log.info("serving")
+        await wait_for_stop_signal()
+        await server.health.enter_graceful_shutdown()
+        stop.set()
+        await consuming  # in-flight jobs finish before the connections close
+        await shut_down(server, settings.shutdown_grace_seconds)
+        await nc.drain()
+        for channel in channels.values():
+            await channel.close()
+
+
+def main() -> None:
+    """`crm-orchestrator [serve|migrate|provision]`."""
+    import sys
+
+    if len(sys.argv) > 1 and sys.argv[1] == "provision":
+        argparse.ArgumentParser(prog="crm-orchestrator provision").parse_args(sys.argv[2:])
+        asyncio.run(provision(OrchestratorSettings()))
+        return
+    service_main(SERVICE, OrchestratorSettings, serve, schema=SCHEMA, migrations=MIGRATIONS)
+
+
+if __name__ == "__main__":
+    main()

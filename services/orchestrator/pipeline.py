@@ -1,0 +1,208 @@
+"""One job from a validated e-mail to a draft: memory, triage, workflow, reply.
+
+The services are reached through their gRPC stubs (one channel each, shared by all
+jobs). A dependency that is down raises DependencyUnavailable so the consumer can
+redeliver the job later; any other error becomes a job-failed outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
+
+import grpc
+from crm.v1 import (
+    classifier_pb2,
+    delivery_pb2,
+    events_pb2,
+    memory_pb2,
+    product_pb2,
+    types_pb2,
+)
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.common.errors import error_code_of
+from services.orchestrator import replies
+from services.orchestrator.intake import Email
+from services.orchestrator.routing import WORKFLOW_DELIVERY, WORKFLOW_PRODUCT, Route, route
+
+if TYPE_CHECKING:
+    from crm.v1.classifier_pb2_grpc import ClassifierServiceAsyncStub
+    from crm.v1.delivery_pb2_grpc import DeliveryServiceAsyncStub
+    from crm.v1.memory_pb2_grpc import MemoryServiceAsyncStub
+    from crm.v1.product_pb2_grpc import ProductServiceAsyncStub
+
+R = TypeVar("R")
+
+# Status codes that mean "try again later", not "this job is wrong".
+_TRANSIENT = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+
+
+class DependencyUnavailable(Exception):
+    """A service the job needs cannot be reached right now."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(f"{service} unavailable: {detail}")
+        self.service = service
+
+
+class JobError(Exception):
+    """The job cannot succeed; it ends with a job-failed event carrying this code."""
+
+    def __init__(self, code: types_pb2.ErrorCode.ValueType, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class MeshClients:
+    """Stubs on the process's shared channels, and the per-call deadline."""
+
+    classifier: ClassifierServiceAsyncStub
+    product: ProductServiceAsyncStub
+    delivery: DeliveryServiceAsyncStub
+    memory: MemoryServiceAsyncStub
+    timeout_seconds: float
+
+
+async def call(service: str, rpc: Callable[[], Awaitable[R]]) -> R:
+    """Runs one RPC, sorting failures into 'retry later' and 'this job fails'."""
+    try:
+        return await rpc()
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in _TRANSIENT:
+            raise DependencyUnavailable(service, exc.details() or exc.code().name) from exc
+        code = error_code_of(exc)
+        if code == types_pb2.ERROR_CODE_UNSPECIFIED:
+            code = types_pb2.ERROR_CODE_INTERNAL
+        if code == types_pb2.ERROR_CODE_NOT_READY:
+            raise DependencyUnavailable(service, exc.details() or "not ready") from exc
+        raise JobError(code, f"{service}: {exc.details()}") from exc
+
+
+def _now() -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(datetime.now(UTC))
+    return ts
+
+
+async def draft_for(
+    email: Email,
+    clients: MeshClients,
+    earlier_same_topic: Callable[[types_pb2.Topic.ValueType], Awaitable[int]],
+) -> events_pb2.DraftReady:
+    """Runs the job's workflow and returns the draft for a person to approve."""
+    t = clients.timeout_seconds
+    received = Timestamp()
+    received.FromDatetime(email.received_at)
+    await call(
+        "memory",
+        lambda: clients.memory.RecordInboundEmail(
+            memory_pb2.RecordInboundEmailRequest(
+                request_id=email.job_id,
+                case_id=email.case_id,
+                customer_id=email.customer_id,
+                subject=email.subject,
+                body=email.body,
+                received_time=received,
+            ),
+            timeout=t,
+        ),
+    )
+    history = await call(
+        "memory",
+        lambda: clients.memory.GetCaseHistory(
+            memory_pb2.GetCaseHistoryRequest(
+                case_id=email.case_id, customer_id=email.customer_id, exclude_job_id=email.job_id
+            ),
+            timeout=t,
+        ),
+    )
+    summaries = [m.summary for m in history.messages]
+    verdict = await call(
+        "classifier",
+        lambda: clients.classifier.ClassifyEmail(
+            classifier_pb2.ClassifyEmailRequest(
+                job_id=email.job_id,
+                customer_id=email.customer_id,
+                subject=email.subject,
+                body=email.body,
+                history=summaries,
+            ),
+            timeout=t,
+        ),
+    )
+    classification = verdict.classification
+    decision = route(classification, await earlier_same_topic(classification.topic))
+    draft = events_pb2.DraftReady(
+        job_id=email.job_id,
+        case_id=email.case_id,
+        customer_id=email.customer_id,
+        classification=classification,
+        reply_needed=decision.reply_needed,
+        escalation_reason=decision.escalation,
+        escalation_detail=decision.detail if decision.escalation else "",
+        facts=events_pb2.Facts(case_history=summaries),
+        create_time=_now(),
+    )
+    if decision.escalation == events_pb2.ESCALATION_REASON_REPEATED_REQUEST:
+        draft.classification.urgent = True
+        draft.classification.urgency_reason = decision.detail
+    await _run_workflow(decision, email, clients, draft)
+    return draft
+
+
+async def _run_workflow(
+    decision: Route, email: Email, clients: MeshClients, draft: events_pb2.DraftReady
+) -> None:
+    t = clients.timeout_seconds
+    text = f"{email.subject}\n{email.body}"
+    if decision.escalation or not decision.reply_needed:
+        draft.reply_summary = (
+            f"Escalated to a person: {decision.detail}."
+            if decision.escalation
+            else "No reply needed."
+        )
+        return
+    if decision.workflow == WORKFLOW_DELIVERY:
+        assessment = await call(
+            "delivery",
+            lambda: clients.delivery.AssessDeliveries(
+                delivery_pb2.AssessDeliveriesRequest(
+                    job_id=email.job_id, customer_id=email.customer_id, text=text
+                ),
+                timeout=t,
+            ),
+        )
+        reply = replies.delivery_reply(assessment)
+        draft.actions.extend(assessment.actions)
+        draft.facts.shipments.extend(assessment.shipments)
+        draft.facts.unmatched_tracking_numbers.extend(assessment.unmatched_tracking_numbers)
+    elif decision.workflow == WORKFLOW_PRODUCT:
+        search = await call(
+            "product",
+            lambda: clients.product.SearchProducts(
+                product_pb2.SearchProductsRequest(
+                    job_id=email.job_id, customer_id=email.customer_id, text=text
+                ),
+                timeout=t,
+            ),
+        )
+        reply = replies.product_reply(search)
+        draft.facts.products.extend(search.matches)
+        draft.facts.alternative_products.extend(search.alternatives)
+        draft.facts.product_sql = search.sql
+        draft.facts.product_decline_reason = search.decline_reason
+    else:  # pragma: no cover - route() only returns known workflows
+        raise JobError(types_pb2.ERROR_CODE_INTERNAL, f"unknown workflow {decision.workflow!r}")
+    draft.reply = reply.text
+    draft.reply_summary = reply.summary

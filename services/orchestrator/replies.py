@@ -1,0 +1,210 @@
+"""Tier-0 replies rendered from the structured facts with Jinja2 templates.
+
+Every number, date and tracking number in a reply comes from the facts the services
+returned; nothing is invented here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date
+from decimal import Decimal
+
+from crm.v1 import delivery_pb2, product_pb2, types_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+MAX_PRODUCTS_LISTED = 10
+
+_env = Environment(
+    loader=PackageLoader("services.orchestrator", "templates"),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+    autoescape=False,  # plain-text e-mail, not HTML
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply and the one-line summary shown in the queue and kept in case memory."""
+
+    text: str
+    summary: str
+
+
+def _day(ts: Timestamp) -> date:
+    return ts.ToDatetime(UTC).date()
+
+
+def _fmt_day(ts: Timestamp) -> str:
+    return _day(ts).strftime("%d %B %Y").lstrip("0")
+
+
+def _money(m: types_pb2.Money) -> str:
+    amount = Decimal(m.amount or "0").quantize(Decimal("0.01"))
+    return f"${amount}" if m.currency_code in ("", "USD") else f"{amount} {m.currency_code}"
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+_STATUS_WORDS = {
+    delivery_pb2.SHIPMENT_STATUS_PROCESSING: "it has not shipped yet",
+    delivery_pb2.SHIPMENT_STATUS_IN_TRANSIT: "it is in transit with the carrier",
+    delivery_pb2.SHIPMENT_STATUS_OUT_FOR_DELIVERY: "it is out for delivery",
+    delivery_pb2.SHIPMENT_STATUS_EXCEPTION: "the carrier has reported a delivery problem",
+}
+
+
+def shipment_sentence(s: delivery_pb2.ShipmentAssessment) -> str:
+    """One sentence on where a shipment is and how late it is."""
+    window = f"{_fmt_day(s.expected_start_time)} to {_fmt_day(s.expected_end_time)}"
+    if s.status == delivery_pb2.SHIPMENT_STATUS_CANCELLED:
+        return "this delivery was cancelled."
+    if s.status == delivery_pb2.SHIPMENT_STATUS_DELIVERED:
+        when = _fmt_day(s.delivered_time) if s.HasField("delivered_time") else "an earlier date"
+        if s.days_late > 0:
+            return (
+                f"delivered on {when}, {_days(s.days_late)} after the promised window"
+                f" ({window}). We are sorry for the delay."
+            )
+        return f"delivered on {when}, within the promised window ({window})."
+    where = _STATUS_WORDS.get(s.status, "it is on its way")
+    if s.days_late > 0:
+        return (
+            f"{where}, and it is now {_days(s.days_late)} past the promised delivery window"
+            f" ({window}). We are sorry for the delay."
+        )
+    return f"{where}; it is expected between {window}."
+
+
+def action_sentence(a: types_pb2.ProposedAction) -> str:
+    """What the customer is told about one proposed action (sent only once approved)."""
+    if a.type == types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND:
+        return f"We are refunding {_money(a.amount)} of your delivery fee for the delay."
+    if a.type == types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL:
+        return (
+            f"When it arrives, we will refund part of your delivery fee for the delay"
+            f" ({_money(a.amount)} as of today)."
+        )
+    if a.type == types_pb2.ACTION_TYPE_EXPEDITED_COUPON:
+        return (
+            "As this is not the first delay you have had with us, we are adding a coupon for"
+            " free expedited delivery on your next order; its code follows in a separate e-mail."
+        )
+    if a.type == types_pb2.ACTION_TYPE_CARRIER_UPDATE_REQUEST:
+        return "We have asked the carrier for an update and will let you know what they say."
+    return ""
+
+
+def delivery_reply(assessment: delivery_pb2.AssessDeliveriesResponse) -> Reply:
+    """The late-delivery reply: each tracking number's status and the action proposed for it."""
+    shipments = []
+    for s in assessment.shipments:
+        sentences = [
+            action_sentence(a) for a in assessment.actions if a.target == s.tracking_number
+        ]
+        shipments.append(
+            {
+                "tracking_number": s.tracking_number,
+                "carrier": s.carrier,
+                "product_name": s.product_name,
+                "status_sentence": shipment_sentence(s),
+                "action_sentences": [x for x in sentences if x],
+            }
+        )
+    unmatched = list(assessment.unmatched_tracking_numbers)
+    text = _env.get_template("delivery_reply.txt.j2").render(
+        shipments=shipments, unmatched=unmatched
+    )
+    if not shipments and not unmatched:
+        summary = "Asked the customer for the tracking number"
+    else:
+        parts = [
+            f"{s.tracking_number}: {'on time' if s.days_late <= 0 else _days(s.days_late) + ' late'}"
+            for s in assessment.shipments
+        ]
+        parts += [f"{t}: not on this account" for t in unmatched]
+        refunds = [
+            _money(a.amount)
+            for a in assessment.actions
+            if a.type
+            in (
+                types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND,
+                types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL,
+            )
+        ]
+        summary = "Delivery status " + "; ".join(parts)
+        if refunds:
+            summary += f"; proposed fee refund {', '.join(refunds)}"
+    return Reply(text=text, summary=summary + ".")
+
+
+_AVAILABILITY = {
+    product_pb2.AVAILABILITY_STATUS_IN_STOCK: "in stock",
+    product_pb2.AVAILABILITY_STATUS_UNAVAILABLE: "currently unavailable, with no restock planned yet",
+}
+
+
+def availability_sentence(p: product_pb2.ProductAvailability) -> str:
+    """In stock, expected on a date, delayed, or unavailable: never a promise past its date."""
+    if p.status == product_pb2.AVAILABILITY_STATUS_INCOMING and p.incoming:
+        return f"out of stock; a delivery is expected on {_fmt_day(p.incoming[0].expected_time)}"
+    if p.status == product_pb2.AVAILABILITY_STATUS_INCOMING_DELAYED:
+        return "out of stock; a restock is on its way but delayed, so we cannot promise a date yet"
+    return _AVAILABILITY.get(p.status, "availability unknown")
+
+
+def _describe(p: product_pb2.Product) -> str:
+    size = f"{p.size_us:g}"
+    return f"{p.name} by {p.brand}, US size {size}, {p.color}, {p.material}, ${p.price}"
+
+
+def _wanted(c: product_pb2.SearchConstraints) -> str:
+    words: list[str] = []
+    words += list(c.colors)
+    words += list(c.brands)
+    words += list(c.product_names)
+    words += [m.lower() for m in c.materials]
+    text = " ".join(words) if words else "shoes"
+    if c.size_min and c.size_max and c.size_min != c.size_max:
+        text += f" in US sizes {c.size_min:g} to {c.size_max:g}"
+    elif c.size_min:
+        text += f" in US size {c.size_min:g}"
+    if c.price_max:
+        text += f" under ${c.price_max}"
+    return "your request for " + text
+
+
+def product_reply(search: product_pb2.SearchProductsResponse) -> Reply:
+    """The product reply: each matching product with its availability, or a request for specifics."""
+    listed = list(search.matches)[:MAX_PRODUCTS_LISTED]
+    products = [
+        {"description": _describe(p.product), "availability": availability_sentence(p)}
+        for p in listed
+    ]
+    alternatives = [
+        {"description": _describe(p.product), "availability": availability_sentence(p)}
+        for p in list(search.alternatives)[:3]
+    ]
+    text = _env.get_template("product_reply.txt.j2").render(
+        answerable=search.answerable,
+        decline_reason=search.decline_reason,
+        products=products,
+        alternatives=alternatives,
+        more=max(0, len(search.matches) - len(listed)),
+        wanted=_wanted(search.constraints),
+    )
+    if not search.answerable:
+        summary = f"Declined the product question ({search.decline_reason}); asked for specifics."
+    elif not search.matches:
+        summary = "No catalog product matches; asked for alternatives."
+    else:
+        in_stock = sum(
+            1 for p in search.matches if p.status == product_pb2.AVAILABILITY_STATUS_IN_STOCK
+        )
+        summary = f"Listed {len(search.matches)} matching product(s), {in_stock} in stock."
+    return Reply(text=text, summary=summary)

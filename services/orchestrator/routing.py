@@ -1,0 +1,65 @@
+"""Which path a classified e-mail takes: a workflow, an escalation, or a close-out.
+
+Pure decisions from the classification and counts taken from the case history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm.v1 import classifier_pb2, events_pb2, types_pb2
+
+# "More than three times": the fourth asking of the same thing goes to a person.
+REPEAT_ESCALATION_THRESHOLD = 3
+
+WORKFLOW_DELIVERY = "delivery"
+WORKFLOW_PRODUCT = "product"
+
+# Topics whose workflow is automated; the rest are handed to a person with the facts.
+_WORKFLOWS: dict[types_pb2.Topic.ValueType, str] = {
+    types_pb2.TOPIC_DELIVERY_DELAY: WORKFLOW_DELIVERY,
+    types_pb2.TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION: WORKFLOW_PRODUCT,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """The decision: run `workflow`, or escalate with `escalation`, or close (no reply)."""
+
+    workflow: str = ""
+    escalation: events_pb2.EscalationReason.ValueType = events_pb2.ESCALATION_REASON_UNSPECIFIED
+    detail: str = ""
+    reply_needed: bool = True
+
+
+def route(classification: classifier_pb2.Classification, earlier_same_topic: int) -> Route:
+    """Decides the path; `earlier_same_topic` counts earlier e-mails of the case on this topic."""
+    if classification.urgent:
+        return Route(
+            escalation=events_pb2.ESCALATION_REASON_URGENT,
+            detail=classification.urgency_reason or "urgent",
+        )
+    if earlier_same_topic >= REPEAT_ESCALATION_THRESHOLD:
+        return Route(
+            escalation=events_pb2.ESCALATION_REASON_REPEATED_REQUEST,
+            detail=f"this request has now been made {earlier_same_topic + 1} times in the case",
+        )
+    if not classification.reply_needed:
+        return Route(reply_needed=False, detail="no reply needed")
+    if len(classification.requests) > 1:
+        return Route(
+            escalation=events_pb2.ESCALATION_REASON_MULTIPLE_REQUESTS,
+            detail="several requests: " + "; ".join(classification.requests),
+        )
+    if classification.topic == types_pb2.TOPIC_OTHER:
+        return Route(
+            escalation=events_pb2.ESCALATION_REASON_UNCLEAR,
+            detail="unrelated or unclear request",
+        )
+    workflow = _WORKFLOWS.get(classification.topic)
+    if workflow is None:
+        return Route(
+            escalation=events_pb2.ESCALATION_REASON_NEEDS_REVIEW,
+            detail=f"no automated workflow yet for {types_pb2.Topic.Name(classification.topic)}",
+        )
+    return Route(workflow=workflow)

@@ -1,0 +1,108 @@
+"""Shared fixtures: the integration tests start the real mesh once per session."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+import pytest_asyncio
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from crmctl import outcomes
+from crmctl.stack import SERVICES, Stack, StackConfig, free_port
+
+# The reference data was written as if today were this day; tests pin it.
+REFERENCE_TODAY = date(2026, 1, 29)
+# Short enough for tests to wait it out; production default is 5 minutes.
+TEST_RETRY_HORIZON_SECONDS = 6.0
+
+
+@dataclass
+class OutcomeLog:
+    """Every outcome event published during the session, by job id."""
+
+    by_job: dict[str, list[tuple[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def add(self, subject: str, payload: bytes) -> None:
+        event = outcomes.decode(subject, payload)
+        async with self.arrived:
+            self.by_job[event.job_id].append((subject, event))
+            self.arrived.notify_all()
+
+    async def wait_for(self, job_id: str, timeout: float = 30.0) -> tuple[str, Any]:
+        """The first outcome of a job, waiting for it to be published."""
+        async with self.arrived:
+            await asyncio.wait_for(
+                self.arrived.wait_for(lambda: bool(self.by_job.get(job_id))), timeout
+            )
+            return self.by_job[job_id][0]
+
+    def count(self, job_id: str) -> int:
+        return len(self.by_job.get(job_id, []))
+
+
+@dataclass
+class Mesh:
+    """The running mesh as the tests see it."""
+
+    stack: Stack
+    nc: NATS
+    js: JetStreamContext
+    outcomes: OutcomeLog
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def mesh() -> AsyncIterator[Mesh]:
+    """nats-server, PostgreSQL and the five services on free loopback ports."""
+    state = Path(tempfile.mkdtemp(prefix="crm-test-"))
+    config = StackConfig(
+        state_dir=state,
+        nats_port=free_port(),
+        postgres_port=free_port(),
+        ports={s.name: free_port() for s in SERVICES},
+        durable=False,
+        today=REFERENCE_TODAY,
+        extra_env={
+            "orchestrator": {
+                "RETRY_HORIZON_SECONDS": str(TEST_RETRY_HORIZON_SECONDS),
+                "RETRY_DELAYS_SECONDS": "[0.5, 1.0]",
+                "CALL_TIMEOUT_SECONDS": "2",
+            }
+        },
+    )
+    stack = Stack(config)
+    try:
+        await stack.start()
+    except BaseException:
+        await stack.stop()
+        raise
+    nc = await nats.connect(stack.nats_url)
+    js = nc.jetstream()
+    log = OutcomeLog()
+
+    async def on_msg(msg: Any) -> None:
+        await log.add(msg.subject, msg.data)
+
+    await js.subscribe("crm.v1.job.>", cb=on_msg, ordered_consumer=True)
+    yield Mesh(stack, nc, js, log)
+    await nc.close()
+    await stack.stop()
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/integration carry the integration marker."""
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)

@@ -1,0 +1,134 @@
+"""An e-mail published on NATS becomes exactly one draft, built from the shop's own data."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, product_pb2, types_pb2
+
+from crmctl.events import EmailInput, publish_email
+from crmctl.outcomes import DRAFT_READY
+from tests.conftest import Mesh
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def new_email(customer_id: int, subject: str, body: str, **extra: str) -> EmailInput:
+    return EmailInput(
+        job_id=f"job-{uuid.uuid4()}",
+        case_id=extra.pop("case_id", f"case-{uuid.uuid4()}"),
+        customer_id=customer_id,
+        sender_address=f"customer{customer_id}@example.com",
+        subject=subject,
+        body=body,
+    )
+
+
+async def superuser_fetch(mesh: Mesh, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(mesh.stack.superuser_dsn.rsplit("/", 1)[0] + "/crm")
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        return rows
+    finally:
+        await conn.close()
+
+
+async def test_late_parcel_email_gets_refund_computed_from_the_customers_own_data(
+    mesh: Mesh,
+) -> None:
+    # Customer 4's FedEx parcel FDX486159753 has a carrier exception; its window ended
+    # 2026-01-27, so on the pinned 2026-01-29 it is 2 days late and not yet delivered.
+    email = new_email(4, "Where is my order?", "Hi, my parcel FDX486159753 is late. Where is it??")
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+
+    assert subject == DRAFT_READY
+    assert draft.classification.topic == types_pb2.TOPIC_DELIVERY_DELAY
+    [shipment] = draft.facts.shipments
+    assert shipment.tracking_number == "FDX486159753"
+    assert shipment.days_late == 2
+    [fee] = await superuser_fetch(
+        mesh,
+        "SELECT o.delivery_fee FROM delivery.orders o JOIN delivery.shipments s USING (order_id)"
+        " WHERE s.tracking_number = $1",
+        "FDX486159753",
+    )
+    refunds = [
+        a for a in draft.actions if a.type == types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL
+    ]
+    assert [a.target for a in refunds] == ["FDX486159753"]
+    expected = min(fee["delivery_fee"], fee["delivery_fee"] * Decimal("0.50")).quantize(
+        Decimal("0.01")
+    )
+    assert Decimal(refunds[0].amount.amount) == expected
+    assert refunds[0].idempotency_key
+    assert "FDX486159753" in draft.reply and "2 days" in draft.reply
+
+
+async def test_another_customers_tracking_number_reveals_nothing(mesh: Mesh) -> None:
+    # FDX486159753 belongs to customer 4; customer 7 asks about it.
+    email = new_email(7, "Late parcel", "Where is my parcel FDX486159753? It is late.")
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+
+    assert subject == DRAFT_READY
+    assert list(draft.facts.shipments) == []
+    assert list(draft.facts.unmatched_tracking_numbers) == ["FDX486159753"]
+    assert list(draft.actions) == []
+    assert "could not find a delivery with this number on your account" in draft.reply
+
+
+async def test_stock_question_lists_every_matching_product_with_its_stock(mesh: Mesh) -> None:
+    email = new_email(2, "Stock question", "Do you have the Adidas Ultraboost in size 10?")
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+
+    assert subject == DRAFT_READY
+    assert draft.classification.topic == types_pb2.TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION
+    rows = await superuser_fetch(
+        mesh,
+        "SELECT p.product_id, i.quantity FROM product.products p JOIN product.inventory i USING (product_id)"
+        " WHERE p.name = 'Adidas Ultraboost' AND p.size_us = 10",
+    )
+    assert rows, "the demo catalog has Adidas Ultraboost in size 10"
+    listed = {p.product.product_id: p for p in draft.facts.products}
+    assert set(listed) == {r["product_id"] for r in rows}
+    for r in rows:
+        product = listed[r["product_id"]]
+        assert product.quantity_on_hand == r["quantity"]
+        in_stock = product.status == product_pb2.AVAILABILITY_STATUS_IN_STOCK
+        assert in_stock == (r["quantity"] > 0)
+    assert "Adidas Ultraboost" in draft.reply
+    assert draft.facts.product_sql.upper().startswith("SELECT")
+
+
+async def test_job_is_exposed_over_grpc_with_its_draft(mesh: Mesh) -> None:
+    import grpc
+
+    email = new_email(2, "Stock", "Is the Nike Air Max available in size 9.5?")
+    await publish_email(mesh.js, email)
+    await mesh.outcomes.wait_for(email.job_id)
+    async with grpc.aio.insecure_channel(mesh.stack.address("orchestrator")) as channel:
+        stub = orchestrator_pb2_grpc.OrchestratorServiceStub(channel)
+        reply = await stub.GetJob(orchestrator_pb2.GetJobRequest(job_id=email.job_id))
+        assert reply.job.state == orchestrator_pb2.JOB_STATE_DRAFT_READY
+        assert reply.job.outcome_published
+        assert reply.job.draft_ready.job_id == email.job_id
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await stub.GetJob(orchestrator_pb2.GetJobRequest(job_id="no-such-job"))
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_case_history_reaches_the_draft(mesh: Mesh) -> None:
+    case_id = f"case-{uuid.uuid4()}"
+    first = new_email(4, "Late parcel", "My parcel FDX486159753 is late.", case_id=case_id)
+    await publish_email(mesh.js, first)
+    await mesh.outcomes.wait_for(first.job_id)
+    second = new_email(4, "Re: Late parcel", "Any news on FDX486159753?", case_id=case_id)
+    await publish_email(mesh.js, second)
+    _, draft = await mesh.outcomes.wait_for(second.job_id)
+    assert len(draft.facts.case_history) == 1
+    assert "late" in draft.facts.case_history[0].lower()

@@ -1,0 +1,74 @@
+"""Intake turns raw payloads into clean e-mails or clear failures."""
+
+from __future__ import annotations
+
+from crm.v1 import events_pb2, types_pb2
+
+from services.orchestrator.intake import Email, IntakeFailure, clean_body, parse_event
+
+
+def event(**fields: object) -> bytes:
+    base: dict[str, object] = {
+        "job_id": "j-1",
+        "case_id": "c-1",
+        "customer_id": 7,
+        "subject": "Hi",
+        "body": "Where is my parcel?",
+    }
+    base.update(fields)
+    return events_pb2.EmailReceived(**base).SerializeToString()  # type: ignore[arg-type]
+
+
+def test_valid_event_becomes_an_email() -> None:
+    parsed = parse_event(event(), "j-1", 3)
+    assert isinstance(parsed, Email)
+    assert (parsed.job_id, parsed.case_id, parsed.customer_id) == ("j-1", "c-1", 7)
+
+
+def test_bytes_that_are_not_protobuf_fail_with_invalid_payload_under_the_msg_id() -> None:
+    parsed = parse_event(b"\xff\xfe\x00garbage", "msg-9", 12)
+    assert isinstance(parsed, IntakeFailure)
+    assert parsed.code == types_pb2.ERROR_CODE_INVALID_PAYLOAD
+    assert parsed.job_id == "msg-9"
+
+
+def test_failure_without_msg_id_is_named_by_stream_sequence() -> None:
+    parsed = parse_event(b"", "", 41)
+    assert isinstance(parsed, IntakeFailure)
+    assert parsed.job_id == "seq-41"
+    assert parsed.code == types_pb2.ERROR_CODE_INVALID_PAYLOAD
+
+
+def test_event_without_customer_fails_with_customer_missing() -> None:
+    parsed = parse_event(event(customer_id=0), "j-1", 1)
+    assert isinstance(parsed, IntakeFailure)
+    assert parsed.code == types_pb2.ERROR_CODE_CUSTOMER_MISSING
+    assert parsed.case_id == "c-1"
+
+
+def test_negative_customer_id_is_not_a_customer() -> None:
+    parsed = parse_event(event(customer_id=-5), "j-1", 1)
+    assert isinstance(parsed, IntakeFailure)
+    assert parsed.code == types_pb2.ERROR_CODE_CUSTOMER_MISSING
+
+
+def test_event_without_case_fails_with_invalid_argument() -> None:
+    parsed = parse_event(event(case_id=""), "j-1", 1)
+    assert isinstance(parsed, IntakeFailure)
+    assert parsed.code == types_pb2.ERROR_CODE_INVALID_ARGUMENT
+    assert "case_id" in parsed.detail
+
+
+def test_html_body_is_reduced_to_its_text_without_quoted_blockquotes() -> None:
+    body = "<html><body><p>Where is my order?</p><blockquote>Earlier: your order shipped</blockquote></body></html>"
+    assert clean_body(body) == "Where is my order?"
+
+
+def test_quoted_reply_below_a_reply_header_is_dropped() -> None:
+    body = "Still nothing!\n\nOn Mon, 5 Jan 2026 at 10:00, Support <help@shop.example> wrote:\n> We are sorry..."
+    assert clean_body(body) == "Still nothing!"
+
+
+def test_quoted_lines_are_dropped_but_the_customers_lines_kept() -> None:
+    body = "> old text\nMy parcel is late.\n> more old text\nPlease help."
+    assert clean_body(body) == "My parcel is late.\nPlease help."
