@@ -20,7 +20,6 @@ from typing import Any
 
 import grpc
 import nats
-from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js.api import DeliverPolicy
@@ -28,6 +27,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 
+from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from crmctl import outcomes
 from crmctl.events import EmailInput, load_file, publish_email
 

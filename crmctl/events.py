@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crm.v1 import events_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
 from pydantic import BaseModel, Field
+
+from crm.v1 import events_pb2
 
 EMAIL_RECEIVED = "crm.v1.email.received"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from crm.v1 import delivery_pb2, events_pb2, product_pb2, types_pb2
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from crm.v1 import delivery_pb2, events_pb2, product_pb2, types_pb2
 
 DRAFT_READY = "crm.v1.job.draft_ready"
 MANUAL_HANDLING = "crm.v1.job.manual_handling"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections import defaultdict
@@ -98,7 +99,8 @@ async def mesh() -> AsyncIterator[Mesh]:
     yield Mesh(stack, nc, js, log)
     await nc.close()
     await stack.stop()
-    shutil.rmtree(state, ignore_errors=True)
+    if not os.environ.get("CRM_KEEP_TEST_STATE"):  # keep logs for debugging when asked
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

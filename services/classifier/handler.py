@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from crm.v1 import classifier_pb2, classifier_pb2_grpc, types_pb2
-
 from services.classifier.triage import triage
 
 TOPICS: dict[str, types_pb2.Topic.ValueType] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from crm.v1 import classifier_pb2, classifier_pb2_grpc
 from pydantic import Field
 
+from crm.v1 import classifier_pb2, classifier_pb2_grpc
 from services.classifier.handler import ClassifierHandler
 from services.common.runtime import service_main
 from services.common.server import Servicer, create_server, shut_down, wait_for_stop_signal

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import NoReturn
 
 import grpc
-from crm.v1 import types_pb2
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from crm.v1 import types_pb2
 
 ERROR_DOMAIN = "crm.v1"
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"

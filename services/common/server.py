@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import grpc
-from crm.v1 import types_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import SERVICE_NAME as HEALTH_SERVICE_NAME
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from crm.v1 import types_pb2
 from services.common.context import METADATA_KEYS, outgoing_metadata
 from services.common.errors import ServiceError
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import asyncpg
 import grpc
-from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.memory import store

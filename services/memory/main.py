@@ -6,9 +6,9 @@ import logging
 from pathlib import Path
 
 import asyncpg
-from crm.v1 import memory_pb2, memory_pb2_grpc
 from pydantic import Field
 
+from crm.v1 import memory_pb2, memory_pb2_grpc
 from services.common.runtime import database, service_main
 from services.common.server import (
     Deferred,

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 import nats.errors
-from crm.v1 import events_pb2, types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from crm.v1 import events_pb2, types_pb2
 from services.common.context import case_id_var, job_id_var
 from services.orchestrator import jetstream, store
 from services.orchestrator.intake import IntakeFailure, parse_event

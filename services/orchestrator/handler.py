@@ -6,9 +6,9 @@ from typing import Any
 
 import asyncpg
 import grpc
-from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.orchestrator import jetstream, store

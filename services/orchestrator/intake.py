@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from crm.v1 import events_pb2, types_pb2
 from google.protobuf.message import DecodeError
+
+from crm.v1 import events_pb2, types_pb2
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import asyncpg
 import nats
+from nats.aio.client import Client as NATS
+from pydantic import Field
+
 from crm.v1 import (
     classifier_pb2_grpc,
     delivery_pb2_grpc,
@@ -17,9 +20,6 @@ from crm.v1 import (
     orchestrator_pb2_grpc,
     product_pb2_grpc,
 )
-from nats.aio.client import Client as NATS
-from pydantic import Field
-
 from services.common.runtime import database, service_main
 from services.common.server import (
     Deferred,
@@ -82,12 +82,10 @@ class OrchestratorSettings(DatabaseSettings):
 
     def consumer_limits(self) -> jetstream.ConsumerLimits:
         """The JetStream stream and consumer settings derived from this environment."""
-        a = self.ack_wait_seconds
         return jetstream.ConsumerLimits(
-            ack_wait_seconds=a,
+            ack_wait_seconds=self.ack_wait_seconds,
             max_deliver=self.max_deliver,
             max_ack_pending=self.max_ack_pending,
-            backoff_seconds=(a, 2 * a, 4 * a),
             duplicate_window_seconds=self.duplicate_window_seconds,
         )
 

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from crm.v1 import (
     classifier_pb2,
     delivery_pb2,
@@ -21,8 +23,6 @@ from crm.v1 import (
     product_pb2,
     types_pb2,
 )
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from services.common.errors import error_code_of
 from services.orchestrator import replies
 from services.orchestrator.intake import Email

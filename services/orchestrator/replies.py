@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
 
-from crm.v1 import delivery_pb2, product_pb2, types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from crm.v1 import delivery_pb2, product_pb2, types_pb2
 
 MAX_PRODUCTS_LISTED = 10
 

@@ -6,9 +6,9 @@ import asyncio
 import uuid
 
 import pytest
-from crm.v1 import events_pb2, types_pb2
 from nats.js.api import ConsumerInfo
 
+from crm.v1 import events_pb2, types_pb2
 from crmctl.events import EmailInput, publish_email
 from crmctl.outcomes import DRAFT_READY, JOB_FAILED
 from services.orchestrator import jetstream

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
-from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, product_pb2, types_pb2
 
+from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, product_pb2, types_pb2
 from crmctl.events import EmailInput, publish_email
 from crmctl.outcomes import DRAFT_READY
 from tests.conftest import Mesh

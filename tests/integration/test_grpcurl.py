@@ -75,6 +75,6 @@ async def test_grpcurl_shows_a_job_with_its_draft(mesh: Mesh) -> None:
         "crm.v1.OrchestratorService/GetJob",
     )
     job = json.loads(out)["job"]
-    assert job["jobId"] == email.job_id
+    assert job["job_id"] == email.job_id
     assert job["state"] == "JOB_STATE_DRAFT_READY"
-    assert job["draftReady"]["reply"]
+    assert job["draft_ready"]["reply"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, types_pb2
 
+from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, types_pb2
 from crmctl.events import EmailInput, publish_email
 from crmctl.outcomes import DRAFT_READY, JOB_FAILED
 from tests.conftest import TEST_RETRY_HORIZON_SECONDS, Mesh

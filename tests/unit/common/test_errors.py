@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grpc
-from crm.v1 import types_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from crm.v1 import types_pb2
 from services.common.errors import ServiceError, code_of_reason, reason_of
 
 

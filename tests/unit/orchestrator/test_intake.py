@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from crm.v1 import events_pb2, types_pb2
-
 from services.orchestrator.intake import Email, IntakeFailure, clean_body, parse_event
 
 

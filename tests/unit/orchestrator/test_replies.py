@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from crm.v1 import delivery_pb2, product_pb2, types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm.v1 import delivery_pb2, product_pb2, types_pb2
 from services.orchestrator.replies import delivery_reply, product_reply
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from crm.v1 import classifier_pb2, events_pb2, types_pb2
-
 from services.orchestrator.routing import WORKFLOW_DELIVERY, WORKFLOW_PRODUCT, route
 
 

@@ -1,0 +1,126 @@
+"""gRPC handler of the delivery service: protobuf in, ledger reads and policy, protobuf out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
+from services.common.errors import ServiceError
+from services.common.server import Deferred
+from services.delivery import policy, tracking
+from services.delivery.store import LedgerReader
+
+_STATUSES = {
+    policy.ShipmentStatus.PROCESSING: delivery_pb2.SHIPMENT_STATUS_PROCESSING,
+    policy.ShipmentStatus.IN_TRANSIT: delivery_pb2.SHIPMENT_STATUS_IN_TRANSIT,
+    policy.ShipmentStatus.OUT_FOR_DELIVERY: delivery_pb2.SHIPMENT_STATUS_OUT_FOR_DELIVERY,
+    policy.ShipmentStatus.DELIVERED: delivery_pb2.SHIPMENT_STATUS_DELIVERED,
+    policy.ShipmentStatus.EXCEPTION: delivery_pb2.SHIPMENT_STATUS_EXCEPTION,
+    policy.ShipmentStatus.CANCELLED: delivery_pb2.SHIPMENT_STATUS_CANCELLED,
+}
+
+
+def _timestamp(day: date) -> Timestamp:
+    """A calendar day as a Timestamp at midnight UTC."""
+    ts = Timestamp()
+    ts.FromDatetime(datetime.combine(day, time.min, tzinfo=UTC))
+    return ts
+
+
+def _money(amount: Decimal, currency: str) -> types_pb2.Money:
+    return types_pb2.Money(currency_code=currency, amount=f"{amount.quantize(Decimal('0.01'))}")
+
+
+def _shipment_to_proto(assessment: policy.Assessment) -> delivery_pb2.ShipmentAssessment:
+    s = assessment.shipment
+    message = delivery_pb2.ShipmentAssessment(
+        tracking_number=s.tracking_number,
+        order_id=s.order_id,
+        carrier=s.carrier,
+        status=_STATUSES[s.status],
+        expected_start_time=_timestamp(s.expected_start),
+        expected_end_time=_timestamp(s.expected_end),
+        days_late=assessment.days_late,
+        product_name=s.product_name,
+    )
+    if s.delivered_on is not None:
+        message.delivered_time.CopyFrom(_timestamp(s.delivered_on))
+    if s.delivery_fee is not None:
+        message.delivery_fee.CopyFrom(_money(s.delivery_fee, s.currency))
+    return message
+
+
+def _action_to_proto(action: policy.ProposedAction) -> types_pb2.ProposedAction:
+    message = types_pb2.ProposedAction(
+        type=types_pb2.ActionType.Value(action.kind.value),
+        target=action.target,
+        idempotency_key=action.idempotency_key,
+        rationale=action.rationale,
+    )
+    if action.amount is not None:
+        message.amount.CopyFrom(_money(action.amount, action.currency))
+    return message
+
+
+def _validate(request: delivery_pb2.AssessDeliveriesRequest) -> None:
+    if request.customer_id <= 0:
+        raise ServiceError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            types_pb2.ERROR_CODE_CUSTOMER_MISSING,
+            "customer_id must be a positive customer id",
+        )
+    # Without a job id every job would propose the same idempotency keys, and a second
+    # refund could be mistaken for a retry of the first.
+    if not request.job_id.strip():
+        raise ServiceError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+            "job_id is required: proposed actions derive their idempotency keys from it",
+        )
+
+
+class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
+    """Late-delivery assessments over gRPC, scoped to the authenticated customer."""
+
+    def __init__(self, ledger: Deferred[LedgerReader], today: Callable[[], date]) -> None:
+        self._ledger = ledger
+        # The shop's "today" comes from the caller (settings or the clock), never from policy.
+        self._today = today
+
+    async def AssessDeliveries(
+        self, request: delivery_pb2.AssessDeliveriesRequest, context: Any
+    ) -> delivery_pb2.AssessDeliveriesResponse:
+        """Finds the referenced shipments among the customer's own and assesses them."""
+        _validate(request)
+        numbers = tracking.find_tracking_numbers(request.text) or (
+            tracking.known_tracking_numbers(request.known_tracking_numbers)
+        )
+        response = delivery_pb2.AssessDeliveriesResponse(tracking_numbers=numbers)
+        if not numbers:
+            return response  # the reply asks the customer for a tracking number
+        ledger = self._ledger.get()
+        today = self._today()
+        view = await ledger.customer_view(
+            request.customer_id, numbers, policy.coupon_lookback_start(today)
+        )
+        by_number = {s.tracking_number.upper(): s for s in view.referenced}
+        referenced = [by_number[n] for n in numbers if n in by_number]
+        # The referenced shipments take part in the coupon rule too: two late parcels in
+        # one e-mail are each other's "other late delivery".
+        recent = {s.delivery_id: s for s in [*view.recent, *referenced]}
+        assessments = policy.assess(
+            request.job_id, referenced, list(recent.values()), view.coupon_delivery_ids, today
+        )
+        response.shipments.extend(_shipment_to_proto(a) for a in assessments)
+        # Unknown numbers and other customers' numbers land here alike.
+        response.unmatched_tracking_numbers.extend(n for n in numbers if n not in by_number)
+        response.actions.extend(
+            _action_to_proto(action) for a in assessments for action in a.actions
+        )
+        return response

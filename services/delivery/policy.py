@@ -1,0 +1,257 @@
+"""The late-delivery policy: how late a shipment is and which actions that earns.
+
+Pure: data in, data out. `today` is always a parameter (the caller decides what today
+is), so every rule can be tested at its boundaries with a pinned date. Nothing here
+executes anything: the actions are proposals a person approves.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+# Share of the order's delivery fee refunded per calendar day late (capped at the fee).
+REFUND_SHARE_PER_DAY = Decimal("0.25")
+# A late shipment earns an expedited-delivery coupon when another shipment of the same
+# customer was late with its window ending within this many days before today.
+COUPON_LOOKBACK_DAYS = 60
+# How long an issued coupon stays valid.
+COUPON_VALIDITY_MONTHS = 3
+
+_CENTS = Decimal("0.01")
+
+
+class ShipmentStatus(StrEnum):
+    """Where a shipment is, as stored in the ledger."""
+
+    PROCESSING = "processing"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    CANCELLED = "cancelled"
+
+
+class ActionKind(StrEnum):
+    """The actions this policy proposes; the values are the crm.v1.ActionType names."""
+
+    DELIVERY_FEE_REFUND = "ACTION_TYPE_DELIVERY_FEE_REFUND"
+    DELIVERY_FEE_REFUND_ON_ARRIVAL = "ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL"
+    EXPEDITED_COUPON = "ACTION_TYPE_EXPEDITED_COUPON"
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """One shipment of a customer, with the delivery fee paid on its order."""
+
+    delivery_id: int
+    order_id: int
+    tracking_number: str
+    carrier: str
+    status: ShipmentStatus
+    expected_start: date
+    expected_end: date
+    delivered_on: date | None = None
+    product_name: str = ""
+    # None when the order is unknown; Decimal("0.00") for free shipping.
+    delivery_fee: Decimal | None = None
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class ProposedAction:
+    """An action for a person to approve; `target` is the tracking number."""
+
+    kind: ActionKind
+    target: str
+    amount: Decimal | None
+    currency: str
+    idempotency_key: str
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A shipment, how many days late it is, and what the policy proposes for it."""
+
+    shipment: Shipment
+    days_late: int
+    actions: tuple[ProposedAction, ...]
+
+
+def days_late(shipment: Shipment, today: date) -> int:
+    """Calendar days past the last day of the expected window, up to the delivery date,
+    or up to `today` while the parcel has not arrived (exceptions included).
+
+    A cancelled shipment is never late. The last day of the window is still on time.
+    """
+    if shipment.status is ShipmentStatus.CANCELLED:
+        return 0
+    until = shipment.delivered_on or today
+    return max(0, (until - shipment.expected_end).days)
+
+
+def fee_refund(delivery_fee: Decimal | None, late_days: int) -> Decimal:
+    """REFUND_SHARE_PER_DAY of the fee per day late, in cents, never more than the fee.
+
+    Zero when the shipment is not late or the order had no delivery fee.
+    """
+    if delivery_fee is None or delivery_fee <= 0 or late_days <= 0:
+        return Decimal("0.00")
+    amount = (delivery_fee * REFUND_SHARE_PER_DAY * late_days).quantize(_CENTS, ROUND_HALF_UP)
+    # Compared after rounding so that rounding up can never exceed the fee.
+    return min(amount, delivery_fee.quantize(_CENTS, ROUND_HALF_UP))
+
+
+def coupon_lookback_start(today: date) -> date:
+    """The earliest window end of another late shipment that still earns a coupon."""
+    return today - timedelta(days=COUPON_LOOKBACK_DAYS)
+
+
+def coupon_expiry(issued_on: date) -> date:
+    """The day a coupon issued on `issued_on` expires: COUPON_VALIDITY_MONTHS later,
+    on the last day of the month when that month is shorter (31 Jan -> 30 Apr)."""
+    months = issued_on.month - 1 + COUPON_VALIDITY_MONTHS
+    year, month = issued_on.year + months // 12, months % 12 + 1
+    return date(year, month, min(issued_on.day, calendar.monthrange(year, month)[1]))
+
+
+def recent_late_sibling(
+    shipment: Shipment, customer_shipments: Iterable[Shipment], today: date
+) -> Shipment | None:
+    """Another shipment of the customer that was late with its window ending within
+    COUPON_LOOKBACK_DAYS before today; the most recent one, or None."""
+    since = coupon_lookback_start(today)
+    candidates = [
+        other
+        for other in customer_shipments
+        if other.delivery_id != shipment.delivery_id
+        and since <= other.expected_end <= today
+        and days_late(other, today) > 0
+    ]
+    return max(candidates, key=lambda s: (s.expected_end, s.delivery_id), default=None)
+
+
+def idempotency_key(job_id: str, kind: ActionKind, target: str) -> str:
+    """A stable key for one action of one job: the same job proposing the same action
+    for the same target always gets the same key, so it can execute only once."""
+    # The unit separator cannot occur in the parts, so different parts never collide.
+    material = "\x1f".join((job_id, kind.value, target))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount.quantize(_CENTS, ROUND_HALF_UP)} {currency}"
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _refund_action(
+    job_id: str, shipment: Shipment, late_days: int, today: date
+) -> ProposedAction | None:
+    amount = fee_refund(shipment.delivery_fee, late_days)
+    if amount <= 0 or shipment.delivery_fee is None:
+        return None
+    fee = _money(shipment.delivery_fee, shipment.currency)
+    rule = (
+        f"the policy refunds {REFUND_SHARE_PER_DAY * 100:.0f}% of the {fee} delivery fee "
+        f"per day late, at most the whole fee"
+    )
+    window = f"the promised window ended on {shipment.expected_end.isoformat()}"
+    if shipment.delivered_on is not None:
+        kind = ActionKind.DELIVERY_FEE_REFUND
+        rationale = (
+            f"Delivered on {shipment.delivered_on.isoformat()}, {_days(late_days)} late "
+            f"({window}); {rule}: {_money(amount, shipment.currency)}."
+        )
+    else:
+        kind = ActionKind.DELIVERY_FEE_REFUND_ON_ARRIVAL
+        rationale = (
+            f"Not delivered yet (status {shipment.status.value}) and {_days(late_days)} late "
+            f"as of {today.isoformat()} ({window}); {rule}: "
+            f"{_money(amount, shipment.currency)} as of today, refunded once the parcel "
+            f"arrives (the amount grows with each further day, up to the fee)."
+        )
+    return ProposedAction(
+        kind=kind,
+        target=shipment.tracking_number,
+        amount=amount,
+        currency=shipment.currency,
+        idempotency_key=idempotency_key(job_id, kind, shipment.tracking_number),
+        rationale=rationale,
+    )
+
+
+def propose_actions(
+    job_id: str,
+    shipment: Shipment,
+    customer_shipments: Iterable[Shipment],
+    coupon_issued: bool,
+    today: date,
+) -> tuple[ProposedAction, ...]:
+    """The actions a shipment earns as of `today`: at most one of each kind.
+
+    - delivered late: DELIVERY_FEE_REFUND of the share of the fee for the days late;
+    - not arrived and late: DELIVERY_FEE_REFUND_ON_ARRIVAL, the amount as of today;
+    - late, another shipment of the customer late recently, and no coupon issued for
+      this shipment yet: EXPEDITED_COUPON.
+    """
+    late_days = days_late(shipment, today)
+    if late_days <= 0:
+        return ()
+    actions: list[ProposedAction] = []
+    refund = _refund_action(job_id, shipment, late_days, today)
+    if refund is not None:
+        actions.append(refund)
+    sibling = recent_late_sibling(shipment, customer_shipments, today)
+    if sibling is not None and not coupon_issued:
+        kind = ActionKind.EXPEDITED_COUPON
+        actions.append(
+            ProposedAction(
+                kind=kind,
+                target=shipment.tracking_number,
+                amount=None,
+                currency=shipment.currency,
+                idempotency_key=idempotency_key(job_id, kind, shipment.tracking_number),
+                rationale=(
+                    f"{_days(late_days)} late, and another shipment of the same customer "
+                    f"(order {sibling.order_id}) was also late, its window ending on "
+                    f"{sibling.expected_end.isoformat()}, within the last "
+                    f"{COUPON_LOOKBACK_DAYS} days; no coupon has been issued for this "
+                    f"shipment yet. The coupon is valid for {COUPON_VALIDITY_MONTHS} months."
+                ),
+            )
+        )
+    return tuple(actions)
+
+
+def assess(
+    job_id: str,
+    shipments: Iterable[Shipment],
+    customer_shipments: Collection[Shipment],
+    coupon_delivery_ids: Collection[int],
+    today: date,
+) -> list[Assessment]:
+    """Assesses the referenced shipments of one customer, in the order given.
+
+    `customer_shipments` are the customer's shipments the coupon rule looks at (the
+    referenced ones may be among them); `coupon_delivery_ids` the shipments that
+    already have a coupon.
+    """
+    return [
+        Assessment(
+            shipment=s,
+            days_late=days_late(s, today),
+            actions=propose_actions(
+                job_id, s, customer_shipments, s.delivery_id in coupon_delivery_ids, today
+            ),
+        )
+        for s in shipments
+    ]

@@ -1,0 +1,132 @@
+"""Data access of the delivery service. Every query filters on the authenticated
+customer: a tracking number is never looked up on its own, so another customer's
+shipment cannot be found, and answers the same as a number that does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import asyncpg
+
+from services.delivery.policy import Shipment, ShipmentStatus
+
+_SHIPMENT_COLUMNS = """
+    s.delivery_id, s.order_id, coalesce(s.tracking_number, '') AS tracking_number, s.carrier,
+    s.status, s.expected_delivery_start, s.expected_delivery_end, s.actual_delivery_date,
+    s.product_name, o.delivery_fee, o.currency
+"""
+# The join repeats the customer filter: the foreign key makes it redundant, but a query
+# that cannot return another customer's fee does not depend on that.
+_FROM = """
+    FROM shipments s
+    JOIN orders o ON o.order_id = s.order_id AND o.customer_id = s.customer_id
+"""
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """What one assessment needs to know about one customer."""
+
+    # The customer's shipments with the requested tracking numbers.
+    referenced: list[Shipment]
+    # The customer's shipments whose window ended on or after the look-back start.
+    recent: list[Shipment]
+    # Referenced shipments that already have an expedited-delivery coupon.
+    coupon_delivery_ids: set[int]
+
+
+class LedgerReader(Protocol):
+    """The reads the handler makes; the PostgreSQL ledger or a fake in tests."""
+
+    async def customer_view(
+        self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
+    ) -> CustomerView:
+        """The customer's referenced and recent shipments and their coupons."""
+        ...
+
+
+def _shipment(row: Any) -> Shipment:
+    return Shipment(
+        delivery_id=row["delivery_id"],
+        order_id=row["order_id"],
+        tracking_number=row["tracking_number"],
+        carrier=row["carrier"],
+        status=ShipmentStatus(row["status"]),
+        expected_start=row["expected_delivery_start"],
+        expected_end=row["expected_delivery_end"],
+        delivered_on=row["actual_delivery_date"],
+        product_name=row["product_name"],
+        delivery_fee=row["delivery_fee"],
+        currency=row["currency"],
+    )
+
+
+async def shipments_by_tracking(
+    conn: asyncpg.Connection, customer_id: int, tracking_numbers: Sequence[str]
+) -> list[Shipment]:
+    """The customer's shipments among the tracking numbers (compared in upper case)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_SHIPMENT_COLUMNS} {_FROM}
+        WHERE s.customer_id = $1 AND upper(s.tracking_number) = ANY($2::text[])
+        ORDER BY s.delivery_id
+        """,
+        customer_id,
+        [t.upper() for t in tracking_numbers],
+    )
+    return [_shipment(r) for r in rows]
+
+
+async def shipments_ended_since(
+    conn: asyncpg.Connection, customer_id: int, ended_since: date
+) -> list[Shipment]:
+    """The customer's shipments whose expected window ended on or after a day."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_SHIPMENT_COLUMNS} {_FROM}
+        WHERE s.customer_id = $1 AND s.expected_delivery_end >= $2
+        ORDER BY s.delivery_id
+        """,
+        customer_id,
+        ended_since,
+    )
+    return [_shipment(r) for r in rows]
+
+
+async def coupon_delivery_ids(
+    conn: asyncpg.Connection, customer_id: int, delivery_ids: Sequence[int]
+) -> set[int]:
+    """Which of the customer's shipments already have a coupon."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT delivery_id FROM coupons WHERE customer_id = $1 AND delivery_id = ANY($2)",
+        customer_id,
+        list(delivery_ids),
+    )
+    return {r["delivery_id"] for r in rows}
+
+
+class PostgresLedger:
+    """The ledger in the service's PostgreSQL schema, read through the process's pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def customer_view(
+        self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
+    ) -> CustomerView:
+        """Reads the three parts in one read-only snapshot, so they agree with each other."""
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            referenced = await shipments_by_tracking(conn, customer_id, tracking_numbers)
+            if not referenced:
+                return CustomerView(referenced=[], recent=[], coupon_delivery_ids=set())
+            recent = await shipments_ended_since(conn, customer_id, ended_since)
+            coupons = await coupon_delivery_ids(
+                conn, customer_id, [s.delivery_id for s in referenced]
+            )
+        return CustomerView(referenced=referenced, recent=recent, coupon_delivery_ids=coupons)

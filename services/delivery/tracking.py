@@ -1,0 +1,165 @@
+"""Finds carrier tracking numbers in a customer's free text. Pure: no I/O, no clock.
+
+Two families of formats are recognised:
+
+- the shop's own labels, as in its shipment data: a carrier code and nine digits
+  (FDX123456789, UPS987654321, USPS456789123, and DHL likewise);
+- the carriers' public formats: UPS 1Z..., USPS 20/22-digit and S10 international
+  numbers, FedEx 12/15/22-digit numbers, DHL 10-digit waybills and JJD/JD numbers.
+
+Customers write numbers in lower case, grouped with spaces or dashes ("1z 999 aa1 01
+2345 6784", "fdx-123-456-789"), so one separator is tolerated between any two
+characters. Numbers made of digits only are easily confused with phone, order or card
+numbers, so the short ones count only after a word that says what they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# An e-mail rarely refers to more than a handful of parcels; the cap bounds the work
+# (and the database lookup) a pasted list of numbers can cause.
+MAX_TRACKING_NUMBERS = 20
+
+# How far before a digits-only number the word naming it may appear.
+_CONTEXT_CHARS = 60
+# One separator between two characters: space, tab, no-break space, hyphen or dash.
+_SEP = "[ \t\u00a0\\-\u2010-\u2015]"
+_SEP_CHARS = re.compile(_SEP)
+
+
+def _atoms(spec: str) -> list[str]:
+    """Splits a compact pattern into one-character atoms: `#` is a digit, `@` a letter
+    or digit, `A` a letter, `[...]` a character class; any other character is itself."""
+    table = {"#": "[0-9]", "@": "[A-Z0-9]", "A": "[A-Z]"}
+    atoms: list[str] = []
+    i = 0
+    while i < len(spec):
+        if spec[i] == "[":
+            end = spec.index("]", i)
+            atoms.append(spec[i : end + 1])
+            i = end + 1
+        else:
+            atoms.append(table.get(spec[i], re.escape(spec[i])))
+            i += 1
+    return atoms
+
+
+def _flexible(*alternatives: str) -> str:
+    """A regex for compact patterns with an optional separator between characters."""
+    return "|".join(f"{_SEP}?".join(_atoms(spec)) for spec in alternatives)
+
+
+@dataclass(frozen=True)
+class TrackingFormat:
+    """One way a carrier writes tracking numbers."""
+
+    name: str
+    carrier: str
+    pattern: str
+    # Words one of which must precede a digits-only number; None: the format alone is enough.
+    context: re.Pattern[str] | None = None
+    digits_only: bool = False
+
+
+# ASCII: case-insensitive matching must not let other scripts' letters pass for A-Z.
+_FLAGS = re.IGNORECASE | re.ASCII
+_CARRIER_WORDS = re.compile(
+    r"\b(?:fed\s?ex|fdx|ups|usps|dhl|track(?:ing)?|waybill|airbill|awb)\b", _FLAGS
+)
+_DHL_WORDS = re.compile(r"\b(?:dhl|waybill|airbill|awb)\b", _FLAGS)
+
+# Ordered so that, at one position, the longer or more specific format is tried first.
+FORMATS: tuple[TrackingFormat, ...] = (
+    TrackingFormat("shop label", "USPS", _flexible("USPS#########")),
+    TrackingFormat("shop label", "UPS", _flexible("UPS#########")),
+    TrackingFormat("shop label", "FedEx", _flexible("FDX#########")),
+    TrackingFormat("shop label", "DHL", _flexible("DHL#########")),
+    # 1Z, six-character shipper account, two-digit service, seven-digit package, check digit.
+    TrackingFormat("UPS 1Z", "UPS", _flexible("1Z@@@@@@##########")),
+    # UPU S10: service letters, eight digits and a check digit, country. The first
+    # letter is limited to the parcel/registered/EMS series so English words do not match.
+    TrackingFormat("USPS S10", "USPS", _flexible("[CELRUV]A#########US")),
+    # IMpb barcodes: 20 or 22 digits starting 91-95.
+    TrackingFormat(
+        "USPS IMpb", "USPS", _flexible("9[1-5]" + "#" * 20, "9[1-5]" + "#" * 18), digits_only=True
+    ),
+    # FedEx Ground 96-prefixed barcodes.
+    TrackingFormat("FedEx Ground 22", "FedEx", _flexible("96" + "#" * 20), digits_only=True),
+    TrackingFormat("DHL eCommerce JJD", "DHL", _flexible("JJD" + "#" * 18, "JD" + "#" * 18)),
+    TrackingFormat(
+        "FedEx 12/15",
+        "FedEx",
+        _flexible("#" * 15, "#" * 12),
+        context=_CARRIER_WORDS,
+        digits_only=True,
+    ),
+    TrackingFormat(
+        "DHL Express waybill",
+        "DHL",
+        _flexible("#" * 10),
+        context=_DHL_WORDS,
+        digits_only=True,
+    ),
+)
+
+
+def _bounded(fmt: TrackingFormat) -> str:
+    # A number is never part of a longer word; a digits-only one is also not one group
+    # of a longer digit sequence (a card or phone number written in groups).
+    if fmt.digits_only:
+        return f"(?<![A-Z0-9])(?<![0-9]{_SEP})(?:{fmt.pattern})(?![A-Z0-9])(?!{_SEP}[0-9])"
+    return f"(?<![A-Z0-9])(?:{fmt.pattern})(?![A-Z0-9])"
+
+
+_ANY_FORMAT = re.compile(
+    "|".join(f"(?P<f{i}>{_bounded(f)})" for i, f in enumerate(FORMATS)), _FLAGS
+)
+_WHOLE = [re.compile(f.pattern, _FLAGS) for f in FORMATS]
+
+
+def normalise(raw: str) -> str:
+    """The canonical form of a tracking number: separators removed, upper case."""
+    return _SEP_CHARS.sub("", raw.strip()).upper()
+
+
+def is_tracking_number(candidate: str) -> bool:
+    """Whether a string, once normalised, is a whole tracking number of a known format.
+
+    No surrounding words are needed: the caller already knows it is a tracking number.
+    """
+    value = normalise(candidate)
+    return bool(value) and any(p.fullmatch(value) for p in _WHOLE)
+
+
+def _dedupe(numbers: Iterable[str], limit: int) -> list[str]:
+    seen: dict[str, None] = {}
+    for number in numbers:
+        if len(seen) >= limit:
+            break
+        seen.setdefault(number, None)
+    return list(seen)
+
+
+def find_tracking_numbers(text: str, limit: int = MAX_TRACKING_NUMBERS) -> list[str]:
+    """The tracking numbers in a text, normalised, de-duplicated, in order of appearance."""
+
+    def found() -> Iterable[str]:
+        for match in _ANY_FORMAT.finditer(text):
+            assert match.lastgroup is not None
+            fmt = FORMATS[int(match.lastgroup[1:])]
+            if fmt.context is not None:
+                before = text[max(0, match.start() - _CONTEXT_CHARS) : match.start()]
+                if not fmt.context.search(before):
+                    continue
+            yield normalise(match.group())
+
+    return _dedupe(found(), limit)
+
+
+def known_tracking_numbers(raw: Iterable[str], limit: int = MAX_TRACKING_NUMBERS) -> list[str]:
+    """Tracking numbers taken from the case history: normalised, de-duplicated, and only
+    those of a known format (anything else cannot be a shipment of ours)."""
+    return _dedupe((normalise(r) for r in raw if is_tracking_number(r)), limit)

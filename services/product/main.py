@@ -1,0 +1,131 @@
+"""Entry point of the product service: settings, pool, vocabulary, gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import asyncpg
+from pydantic import Field
+
+from crm.v1 import product_pb2, product_pb2_grpc
+from services.common.runtime import database, service_main
+from services.common.server import (
+    Deferred,
+    Servicer,
+    create_server,
+    shut_down,
+    wait_for_stop_signal,
+)
+from services.common.settings import DatabaseSettings
+from services.product import store
+from services.product.handler import ProductHandler
+from services.product.search import DEFAULT_LIMIT, MAX_LIMIT
+from services.product.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+
+SERVICE = "product"
+SCHEMA = "product"
+MIGRATIONS = Path(__file__).parent / "migrations"
+FULL_NAME = product_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name
+
+
+class ProductSettings(DatabaseSettings):
+    """Environment of the product service."""
+
+    grpc_port: int = Field(50052, description="gRPC port of the product service.")
+    shop_today: date | None = Field(
+        None,
+        description="The shop's date (YYYY-MM-DD) for availability; unset means today in UTC.",
+    )
+    search_statement_timeout_ms: int = Field(
+        2_000, gt=0, description="Longest a search's SQL statements may run, in milliseconds."
+    )
+    search_max_rows: int = Field(
+        DEFAULT_LIMIT, gt=0, le=MAX_LIMIT, description="Most products one search returns."
+    )
+
+    vocabulary_refresh_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How often the catalog's brands, names, colours and materials are re-read, "
+        "so catalog changes are understood without a restart; 0 reads them only at start-up.",
+    )
+
+    def today(self) -> date:
+        """The shop's date: SHOP_TODAY when set, else the current date in UTC."""
+        return self.shop_today or datetime.now(UTC).date()
+
+
+async def refresh_vocabulary(
+    pool: asyncpg.Pool, vocabulary: Deferred[Vocabulary], every_seconds: float
+) -> None:
+    """Re-reads the vocabulary periodically; a failed read keeps the previous one."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            vocabulary.set(await store.load_vocabulary(pool))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            log.warning(
+                "catalog vocabulary refresh failed; keeping the previous one", exc_info=True
+            )
+
+
+async def serve(settings: ProductSettings) -> None:
+    """Serves until SIGTERM; health is SERVING once the pool is open and the catalog's
+    vocabulary is loaded."""
+    pool: Deferred[asyncpg.Pool] = Deferred("database pool")
+    vocabulary: Deferred[Vocabulary] = Deferred("catalog vocabulary")
+    handler = ProductHandler(
+        pool,
+        vocabulary,
+        settings.today,
+        statement_timeout_ms=settings.search_statement_timeout_ms,
+        max_rows=settings.search_max_rows,
+    )
+    server = await create_server(
+        settings.grpc_address,
+        [Servicer(handler, product_pb2_grpc.add_ProductServiceServicer_to_server, FULL_NAME)],
+    )
+    log.info("listening", extra={"port": server.port})
+    async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
+        pool.set(db)
+        words = await store.load_vocabulary(db)
+        vocabulary.set(words)
+        log.info(
+            "catalog vocabulary loaded",
+            extra={
+                "brands": len(words.brands),
+                "product_names": len(words.product_names),
+                "colors": len(words.colors),
+                "materials": len(words.materials),
+            },
+        )
+        refresher = (
+            asyncio.create_task(
+                refresh_vocabulary(db, vocabulary, settings.vocabulary_refresh_seconds)
+            )
+            if settings.vocabulary_refresh_seconds > 0
+            else None
+        )
+        await server.set_serving(True)
+        log.info("serving")
+        await wait_for_stop_signal()
+        await shut_down(server, settings.shutdown_grace_seconds)
+        if refresher is not None:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+
+
+def main() -> None:
+    """`crm-product [serve|migrate]`."""
+    service_main(SERVICE, ProductSettings, serve, schema=SCHEMA, migrations=MIGRATIONS)
+
+
+if __name__ == "__main__":
+    main()

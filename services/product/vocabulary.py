@@ -1,0 +1,333 @@
+"""The shop's words: brands, models, colours and materials as the catalog writes them, and
+how a customer's words are matched to them.
+
+The vocabulary is built from the catalog itself (read from the database at start-up), so
+a new brand or colour needs no code change. Matching tolerates case, accents, plurals,
+possessives, joined or split words ("air max" / "AirMax", "RS X" / "RS-X") and small
+typos ("Addidas", "Ultrabost"), but stays strict on short words so that "back" never
+reads as "black" nor "weather" as "leather".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+# Spelling variants customers use for words the catalog writes one way. Only generic
+# spellings and abbreviations; an entry is used only when the catalog has the word.
+SPELLING_VARIANTS: Mapping[str, tuple[str, ...]] = {
+    "grey": ("gray",),
+    "gray": ("grey",),
+    "dr": ("doc", "doctor"),
+    "knit": ("knitted",),
+}
+
+# Combined catalog values such as "Red/Black" or "Leather/Mesh" are split on this.
+_PART_SEPARATOR = "/"
+# A word: letters and digits, with inner apostrophes ("men's", "Nike's").
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+# What ends a sentence, so that a capital after it says nothing about a name.
+_SENTENCE_END = frozenset(".!?\n")
+# Single-word model names shorter than this are often plain English ("Ride", "Ghost",
+# "Classic"): they count only next to their brand or when written with a capital.
+_DISTINCT_MODEL_LETTERS = 8
+
+
+class TermKind(Enum):
+    """Which catalog column a term stands for."""
+
+    BRAND = "brand"
+    PRODUCT_NAME = "product_name"
+    COLOR = "color"
+    MATERIAL = "material"
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of the customer's text."""
+
+    norm: str
+    capitalised: bool
+    sentence_start: bool
+
+
+@dataclass(frozen=True)
+class Term:
+    """A phrase of the catalog and the catalog values it stands for."""
+
+    kind: TermKind
+    tokens: tuple[str, ...]
+    values: tuple[str, ...]
+    # For product names: the brand, and whether the phrase may stand without its brand.
+    brand: str = ""
+    standalone: bool = True
+
+    @property
+    def squashed(self) -> str:
+        """The phrase without spaces or punctuation: "air max" -> "airmax"."""
+        return "".join(self.tokens)
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """The catalog values a text names, each list sorted and without repeats."""
+
+    brands: tuple[str, ...] = ()
+    product_names: tuple[str, ...] = ()
+    colors: tuple[str, ...] = ()
+    materials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Every brand, product name, colour and material of the catalog, ready for matching."""
+
+    brands: tuple[str, ...]
+    product_names: tuple[str, ...]
+    colors: tuple[str, ...]
+    materials: tuple[str, ...]
+    brand_of_name: Mapping[str, str]
+    terms: tuple[Term, ...]
+    _exact: Mapping[str, tuple[Term, ...]] = field(repr=False, compare=False)
+    _by_first_letter: Mapping[tuple[int, str], tuple[Term, ...]] = field(repr=False, compare=False)
+    _longest: int = field(repr=False, compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        brand_of_name: Mapping[str, str],
+        colors: Iterable[str],
+        materials: Iterable[str],
+    ) -> Vocabulary:
+        """Builds the vocabulary from the catalog's product names (with their brand),
+        colours and materials."""
+        names = dict(sorted(brand_of_name.items()))
+        color_list = sorted({c for c in colors if c.strip()})
+        material_list = sorted({m for m in materials if m.strip()})
+        terms: list[Term] = []
+        for brand in sorted(set(names.values())):
+            terms.extend(_with_variants(Term(TermKind.BRAND, normalise_words(brand), (brand,))))
+        for name, brand in names.items():
+            terms.extend(_name_terms(name, brand))
+        terms.extend(_part_terms(TermKind.COLOR, color_list))
+        terms.extend(_part_terms(TermKind.MATERIAL, material_list))
+        terms = [t for t in terms if t.tokens]
+        exact: dict[str, list[Term]] = defaultdict(list)
+        by_first: dict[tuple[int, str], list[Term]] = defaultdict(list)
+        for term in terms:
+            exact[term.squashed].append(term)
+            by_first[(len(term.tokens), term.tokens[0][0])].append(term)
+        return cls(
+            brands=tuple(sorted(set(names.values()))),
+            product_names=tuple(names),
+            colors=tuple(color_list),
+            materials=tuple(material_list),
+            brand_of_name=names,
+            terms=tuple(terms),
+            _exact={k: tuple(v) for k, v in exact.items()},
+            _by_first_letter={k: tuple(v) for k, v in by_first.items()},
+            _longest=max((len(t.tokens) for t in terms), default=1),
+        )
+
+    def find(self, text: str) -> Mentions:
+        """The brands, product names, colours and materials the text names."""
+        tokens = tokenize(text)
+        found = list(self._candidates(tokens))
+        brands_named = {t.values[0] for t, _, _ in found if t.kind is TermKind.BRAND}
+        admissible = [
+            (term, start, end)
+            for term, start, end in found
+            if term.standalone
+            or term.brand in brands_named
+            or (tokens[start].capitalised and not tokens[start].sentence_start)
+        ]
+        # Longest phrase wins, so "Nike Air Max" is one product name rather than a brand
+        # and a model, and "Cherry Red" is not also "Red".
+        admissible.sort(key=lambda m: (-(m[2] - m[1]), m[1]))
+        taken = [False] * len(tokens)
+        chosen: dict[TermKind, set[str]] = defaultdict(set)
+        for term, start, end in admissible:
+            if any(taken[start:end]):
+                continue
+            taken[start:end] = [True] * (end - start)
+            chosen[term.kind].update(term.values)
+        return Mentions(
+            brands=tuple(sorted(chosen[TermKind.BRAND])),
+            product_names=tuple(sorted(chosen[TermKind.PRODUCT_NAME])),
+            colors=tuple(sorted(chosen[TermKind.COLOR])),
+            materials=tuple(sorted(chosen[TermKind.MATERIAL])),
+        )
+
+    def _candidates(self, tokens: Sequence[Token]) -> Iterable[tuple[Term, int, int]]:
+        """Every (term, start, end) whose phrase matches tokens[start:end]."""
+        words = [t.norm for t in tokens]
+        for start in range(len(words)):
+            for end in range(start + 1, min(len(words), start + self._longest + 1) + 1):
+                window = words[start:end]
+                seen: set[int] = set()
+                # Exact, ignoring spaces: "air max", "airmax" and "air-max" are one phrase.
+                for variant in _plural_variants("".join(window)):
+                    for term in self._exact.get(variant, ()):
+                        seen.add(id(term))
+                        yield term, start, end
+                # Small typos, word by word, in a phrase of the same number of words.
+                for term in self._by_first_letter.get((len(window), window[0][0]), ()):
+                    if id(term) not in seen and _words_close(window, term.tokens):
+                        yield term, start, end
+
+
+def _name_terms(name: str, brand: str) -> list[Term]:
+    """The full product name, and the model part without the brand ("Air Max")."""
+    name_tokens = normalise_words(name)
+    brand_tokens = normalise_words(brand)
+    terms = _with_variants(Term(TermKind.PRODUCT_NAME, name_tokens, (name,), brand=brand))
+    shared = 0
+    while (
+        shared < min(len(name_tokens), len(brand_tokens))
+        and name_tokens[shared] == brand_tokens[shared]
+    ):
+        shared += 1
+    model = name_tokens[shared:]
+    if shared and model:
+        distinct = (
+            len(model) > 1
+            or any(ch.isdigit() for ch in model[0])
+            or len(model[0]) >= _DISTINCT_MODEL_LETTERS
+        )
+        terms.extend(
+            _with_variants(
+                Term(TermKind.PRODUCT_NAME, model, (name,), brand=brand, standalone=distinct)
+            )
+        )
+    return terms
+
+
+def _part_terms(kind: TermKind, values: Sequence[str]) -> list[Term]:
+    """Terms for colours or materials: a single part ("Red") stands for every catalog value
+    that has it ("Red", "Red/Black"); a full combined value stands for itself only."""
+    by_part: dict[str, set[str]] = defaultdict(set)
+    terms: list[Term] = []
+    for value in values:
+        parts = [p.strip() for p in value.split(_PART_SEPARATOR) if p.strip()]
+        for part in parts:
+            by_part[part].add(value)
+        if len(parts) > 1:
+            terms.extend(_with_variants(Term(kind, normalise_words(value), (value,))))
+    for part, owners in sorted(by_part.items()):
+        terms.extend(_with_variants(Term(kind, normalise_words(part), tuple(sorted(owners)))))
+    return terms
+
+
+def _with_variants(term: Term) -> list[Term]:
+    """The term and one copy per known spelling variant of one of its words."""
+    out = [term]
+    for i, word in enumerate(term.tokens):
+        for variant in SPELLING_VARIANTS.get(word, ()):
+            tokens = (*term.tokens[:i], variant, *term.tokens[i + 1 :])
+            out.append(
+                Term(term.kind, tokens, term.values, brand=term.brand, standalone=term.standalone)
+            )
+    return out
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: "Café" -> "cafe"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def _norm_word(word: str) -> str:
+    """A word folded, possessive dropped and apostrophes removed: "Nike's" -> "nike"."""
+    folded = _fold(word).replace("\u2019", "'")
+    if folded.endswith("'s"):
+        folded = folded[:-2]
+    return folded.replace("'", "")
+
+
+def normalise_words(text: str) -> tuple[str, ...]:
+    """The words of a catalog value, normalised as customer words are."""
+    return tuple(w for w in (_norm_word(m.group()) for m in _WORD.finditer(text)) if w)
+
+
+def tokenize(text: str) -> list[Token]:
+    """The customer's words, with the capitalisation and sentence position of each."""
+    tokens: list[Token] = []
+    for match in _WORD.finditer(text):
+        norm = _norm_word(match.group())
+        if not norm:
+            continue
+        before = text[: match.start()].rstrip(" \t\"'(")
+        tokens.append(
+            Token(
+                norm=norm,
+                capitalised=match.group()[0].isupper(),
+                sentence_start=not before or before[-1] in _SENTENCE_END,
+            )
+        )
+    return tokens
+
+
+def _plural_variants(word: str) -> tuple[str, ...]:
+    """The word and the forms it may have in the catalog: "maxes" -> "maxe", "max"."""
+    variants = [word]
+    if len(word) > 3 and word.endswith("s"):
+        variants.append(word[:-1])
+    if len(word) > 4 and word.endswith("es"):
+        variants.append(word[:-2])
+    if len(word) >= 4 and not word.endswith("s"):
+        variants.append(word + "s")  # "croc" for "Crocs"
+    return tuple(variants)
+
+
+def allowed_typos(word: str) -> int:
+    """How many edits a catalog word of this length tolerates: none up to five letters
+    (short words collide: back/black, blue/glue), one up to eight, then two."""
+    if any(ch.isdigit() for ch in word) or len(word) <= 5:
+        return 0
+    return 1 if len(word) <= 8 else 2
+
+
+def _word_close(word: str, target: str) -> bool:
+    """Whether a customer's word is the catalog word, allowing a few typos. The first
+    letter must agree: a different first letter is more often another word
+    ("weather"/"leather") than a typo."""
+    if word == target:
+        return True
+    allowed = allowed_typos(target)
+    if allowed == 0 or not word or word[0] != target[0]:
+        return False
+    if any(ch.isdigit() for ch in word) or abs(len(word) - len(target)) > allowed:
+        return False
+    return edit_distance(word, target) <= allowed
+
+
+def _words_close(words: Sequence[str], targets: Sequence[str]) -> bool:
+    """Word-by-word closeness; the last word may be a plural."""
+    if len(words) != len(targets):
+        return False
+    *head, last = words
+    if not all(_word_close(w, t) for w, t in zip(head, targets[:-1], strict=True)):
+        return False
+    return any(_word_close(v, targets[-1]) for v in _plural_variants(last))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps
+    of two neighbouring letters each count one. (difflib's ratio does not count a swap
+    as one typo and its thresholds shift with word length, hence this small function.)"""
+    before_previous: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before_previous[j - 2] + 1)
+        before_previous, previous = previous, current
+    return previous[-1]

@@ -1,0 +1,187 @@
+"""AssessDeliveries end to end inside the process, over an in-memory ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import grpc
+import pytest
+
+from crm.v1 import delivery_pb2, types_pb2
+from services.common.errors import ServiceError
+from services.common.server import Deferred
+from services.delivery.handler import DeliveryHandler
+from services.delivery.policy import Shipment, ShipmentStatus
+from services.delivery.store import CustomerView, LedgerReader
+
+TODAY = date(2026, 1, 29)
+
+
+class FakeLedger:
+    """Shipments per customer; filters on the customer like the SQL does."""
+
+    def __init__(self, shipments: dict[int, list[Shipment]], coupons: Collection[int] = ()) -> None:
+        self.shipments = shipments
+        self.coupons = set(coupons)
+        self.calls = 0
+
+    async def customer_view(
+        self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
+    ) -> CustomerView:
+        self.calls += 1
+        own = self.shipments.get(customer_id, [])
+        wanted = {t.upper() for t in tracking_numbers}
+        referenced = [s for s in own if s.tracking_number.upper() in wanted]
+        return CustomerView(
+            referenced=referenced,
+            recent=[s for s in own if s.expected_end >= ended_since],
+            coupon_delivery_ids={s.delivery_id for s in referenced} & self.coupons,
+        )
+
+
+def ship(
+    delivery_id: int,
+    tracking: str,
+    status: ShipmentStatus,
+    end_days_ago: int,
+    delivered_days_ago: int | None = None,
+    fee: str = "7.99",
+) -> Shipment:
+    end = TODAY - timedelta(days=end_days_ago)
+    return Shipment(
+        delivery_id=delivery_id,
+        order_id=1000 + delivery_id,
+        tracking_number=tracking,
+        carrier="UPS" if tracking.startswith("UPS") else "FedEx",
+        status=status,
+        expected_start=end - timedelta(days=2),
+        expected_end=end,
+        delivered_on=None
+        if delivered_days_ago is None
+        else TODAY - timedelta(days=delivered_days_ago),
+        product_name="Adidas Ultraboost",
+        delivery_fee=Decimal(fee),
+        currency="USD",
+    )
+
+
+CUSTOMER = 3
+LATE_IN_TRANSIT = ship(34, "UPS159753486", ShipmentStatus.EXCEPTION, 3)
+DELIVERED_LATE = ship(3, "USPS456789123", ShipmentStatus.DELIVERED, 17, delivered_days_ago=14)
+OTHER_CUSTOMERS = ship(1, "FDX123456789", ShipmentStatus.DELIVERED, 12, delivered_days_ago=13)
+
+
+def handler(ledger: FakeLedger | None = None) -> DeliveryHandler:
+    deferred: Deferred[LedgerReader] = Deferred("database pool")
+    if ledger is not None:
+        deferred.set(ledger)
+    return DeliveryHandler(deferred, lambda: TODAY)
+
+
+def default_ledger() -> FakeLedger:
+    return FakeLedger(
+        {CUSTOMER: [DELIVERED_LATE, LATE_IN_TRANSIT], 1: [OTHER_CUSTOMERS]}, coupons={3, 34}
+    )
+
+
+def request(
+    text: str = "", customer_id: int = CUSTOMER, job_id: str = "job-7", known: Sequence[str] = ()
+) -> delivery_pb2.AssessDeliveriesRequest:
+    return delivery_pb2.AssessDeliveriesRequest(
+        job_id=job_id, customer_id=customer_id, text=text, known_tracking_numbers=list(known)
+    )
+
+
+@pytest.mark.parametrize("customer_id", [0, -4])
+async def test_a_request_without_a_positive_customer_is_refused_as_customer_missing(
+    customer_id: int,
+) -> None:
+    with pytest.raises(ServiceError) as caught:
+        await handler(default_ledger()).AssessDeliveries(request("UPS159753486", customer_id), None)
+    assert caught.value.grpc_code is grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.error_code == types_pb2.ERROR_CODE_CUSTOMER_MISSING
+
+
+async def test_a_request_without_a_job_id_is_refused_as_invalid() -> None:
+    with pytest.raises(ServiceError) as caught:
+        await handler(default_ledger()).AssessDeliveries(request("UPS159753486", job_id=" "), None)
+    assert caught.value.error_code == types_pb2.ERROR_CODE_INVALID_ARGUMENT
+
+
+async def test_text_without_a_tracking_number_returns_nothing_and_reads_no_ledger() -> None:
+    ledger = default_ledger()
+    reply = await handler(ledger).AssessDeliveries(request("Where are my shoes?"), None)
+    assert reply == delivery_pb2.AssessDeliveriesResponse()
+    assert ledger.calls == 0
+
+
+async def test_known_numbers_from_the_case_history_are_used_when_the_text_has_none() -> None:
+    reply = await handler(default_ledger()).AssessDeliveries(
+        request("Any news?", known=["ups159753486"]), None
+    )
+    assert list(reply.tracking_numbers) == ["UPS159753486"]
+    assert [s.tracking_number for s in reply.shipments] == ["UPS159753486"]
+
+
+async def test_numbers_in_the_text_take_precedence_over_known_numbers() -> None:
+    reply = await handler(default_ledger()).AssessDeliveries(
+        request("What about USPS456789123?", known=["UPS159753486"]), None
+    )
+    assert list(reply.tracking_numbers) == ["USPS456789123"]
+
+
+async def test_another_customers_number_is_reported_exactly_like_an_unknown_one() -> None:
+    reply = await handler(default_ledger()).AssessDeliveries(
+        request("FDX123456789 and FDX000000001"), None
+    )
+    assert list(reply.unmatched_tracking_numbers) == ["FDX123456789", "FDX000000001"]
+    assert not reply.shipments and not reply.actions
+
+
+async def test_late_and_delivered_late_shipments_are_assessed_with_their_actions() -> None:
+    reply = await handler(default_ledger()).AssessDeliveries(
+        request("usps 456789123 came late and ups159753486 is still missing"), None
+    )
+    assert list(reply.tracking_numbers) == ["USPS456789123", "UPS159753486"]
+    delivered, in_transit = reply.shipments
+    assert delivered.status == delivery_pb2.SHIPMENT_STATUS_DELIVERED
+    assert delivered.days_late == 3 and delivered.order_id == 1003
+    assert delivered.delivered_time.ToDatetime(UTC) == datetime(2026, 1, 15, tzinfo=UTC)
+    assert delivered.expected_end_time.ToDatetime(UTC) == datetime(2026, 1, 12, tzinfo=UTC)
+    assert delivered.delivery_fee == types_pb2.Money(currency_code="USD", amount="7.99")
+    assert delivered.product_name == "Adidas Ultraboost"
+    assert in_transit.status == delivery_pb2.SHIPMENT_STATUS_EXCEPTION
+    assert in_transit.days_late == 3 and not in_transit.HasField("delivered_time")
+    assert [(a.type, a.target, a.amount.amount) for a in reply.actions] == [
+        (types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND, "USPS456789123", "5.99"),
+        (types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL, "UPS159753486", "5.99"),
+    ]  # both already have coupons, so none is proposed
+    assert all(len(a.idempotency_key) == 64 and a.rationale for a in reply.actions)
+
+
+async def test_a_second_late_parcel_earns_a_coupon_when_none_was_issued() -> None:
+    ledger = default_ledger()
+    ledger.coupons = set()
+    reply = await handler(ledger).AssessDeliveries(request("UPS159753486"), None)
+    assert [a.type for a in reply.actions] == [
+        types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL,
+        types_pb2.ACTION_TYPE_EXPEDITED_COUPON,
+    ]
+    assert not reply.actions[1].HasField("amount")
+
+
+async def test_the_same_job_gets_the_same_keys_and_another_job_different_ones() -> None:
+    h = handler(default_ledger())
+    first = await h.AssessDeliveries(request("UPS159753486", job_id="job-a"), None)
+    again = await h.AssessDeliveries(request("UPS159753486", job_id="job-a"), None)
+    other = await h.AssessDeliveries(request("UPS159753486", job_id="job-b"), None)
+    assert first.actions[0].idempotency_key == again.actions[0].idempotency_key
+    assert first.actions[0].idempotency_key != other.actions[0].idempotency_key
+
+
+async def test_before_the_ledger_is_ready_the_call_fails_as_not_ready() -> None:
+    with pytest.raises(ServiceError) as caught:
+        await handler(None).AssessDeliveries(request("UPS159753486"), None)
+    assert caught.value.error_code == types_pb2.ERROR_CODE_NOT_READY

@@ -1,0 +1,130 @@
+"""Tracking numbers found in customers' free text, however they typed them."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.delivery.tracking import (
+    MAX_TRACKING_NUMBERS,
+    find_tracking_numbers,
+    is_tracking_number,
+    known_tracking_numbers,
+    normalise,
+)
+
+
+@pytest.mark.parametrize(
+    "number", ["FDX123456789", "UPS987654321", "USPS456789123", "DHL123456789"]
+)
+def test_shop_labels_of_every_carrier_are_found(number: str) -> None:
+    assert find_tracking_numbers(f"Where is my parcel {number}? Thanks") == [number]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("fdx123456789", "FDX123456789"),
+        ("FDX 123 456 789", "FDX123456789"),
+        ("fdx-123-456-789", "FDX123456789"),
+        ("Ups 987654321", "UPS987654321"),
+        ("usps\u00a0456\u2013789\u2013123", "USPS456789123"),
+        ("1z 999 aa1 01 2345 6784", "1Z999AA10123456784"),
+    ],
+)
+def test_lower_case_spaces_and_dashes_inside_a_number_are_tolerated(
+    typed: str, expected: str
+) -> None:
+    assert find_tracking_numbers(f"my tracking number is {typed}, please check") == [expected]
+
+
+def test_several_numbers_are_found_in_order_of_appearance() -> None:
+    text = "Two parcels: USPS456789123 arrived, but UPS159753486 and FDX111222333 did not."
+    assert find_tracking_numbers(text) == ["USPS456789123", "UPS159753486", "FDX111222333"]
+
+
+def test_the_same_number_written_twice_differently_is_reported_once_at_first_position() -> None:
+    text = "FDX111222333 is late. Also UPS987654321. Again: fdx 111 222 333!"
+    assert find_tracking_numbers(text) == ["FDX111222333", "UPS987654321"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("UPS: 1Z999AA10123456784", "1Z999AA10123456784"),
+        ("international parcel EA123456789US", "EA123456789US"),
+        ("usps 9400 1000 0000 0000 0000 00", "9400100000000000000000"),
+        ("label 92001901755477000000", "92001901755477000000"),
+        ("FedEx ground 9612019000000000000000", "9612019000000000000000"),
+        ("DHL parcel JJD000390007682123456", "JJD000390007682123456"),
+    ],
+)
+def test_public_carrier_formats_are_found_without_any_context(text: str, expected: str) -> None:
+    assert find_tracking_numbers(text) == [expected]
+
+
+def test_bare_twelve_digit_fedex_number_counts_after_a_carrier_word() -> None:
+    assert find_tracking_numbers("FedEx tracking: 1234 5678 9012") == ["123456789012"]
+
+
+def test_bare_digit_numbers_without_a_carrier_word_are_ignored() -> None:
+    assert find_tracking_numbers("My reference is 123456789012 and 1234567890.") == []
+
+
+def test_ten_digit_dhl_waybill_counts_only_after_dhl() -> None:
+    assert find_tracking_numbers("DHL waybill 1234567890") == ["1234567890"]
+    # A phone number after "FedEx" is still a phone number.
+    assert find_tracking_numbers("The FedEx parcel never came, call 555-123-4567") == []
+
+
+def test_phone_order_and_card_numbers_are_not_tracking_numbers() -> None:
+    text = (
+        "About the FedEx delivery of order 1001: call me on +1 555 123 4567 or 5551234567; "
+        "I paid with card 4111 1111 1111 1111."
+    )
+    assert find_tracking_numbers(text) == []
+
+
+def test_a_carrier_word_inside_another_word_gives_no_context() -> None:
+    assert find_tracking_numbers("Our running groups meet at 123456789012") == []
+
+
+def test_a_number_glued_to_other_letters_is_not_taken() -> None:
+    assert find_tracking_numbers("ref XFDX123456789 / FDX1234567890") == []
+
+
+def test_a_number_in_a_link_or_brackets_is_found() -> None:
+    text = "see https://shop.example/track?id=FDX123456789 (UPS987654321)"
+    assert find_tracking_numbers(text) == ["FDX123456789", "UPS987654321"]
+
+
+def test_ordinary_english_is_not_mistaken_for_an_s10_number() -> None:
+    assert find_tracking_numbers("it is 123456789 us dollars, so 123456789 us cents") == []
+
+
+def test_text_without_numbers_yields_nothing() -> None:
+    assert find_tracking_numbers("Hi, my shoes have not arrived yet. Can you help?") == []
+    assert find_tracking_numbers("") == []
+
+
+def test_at_most_the_cap_of_numbers_is_returned() -> None:
+    text = " ".join(f"FDX{n:09d}" for n in range(MAX_TRACKING_NUMBERS + 5))
+    found = find_tracking_numbers(text)
+    assert len(found) == MAX_TRACKING_NUMBERS
+    assert found[0] == "FDX000000000"
+
+
+def test_normalise_removes_separators_and_upper_cases() -> None:
+    assert normalise(" 1z-999 aa1 ") == "1Z999AA1"
+
+
+def test_is_tracking_number_accepts_bare_formats_without_context() -> None:
+    assert is_tracking_number("123456789012")
+    assert is_tracking_number("fdx 123 456 789")
+    assert not is_tracking_number("FDX12345")
+    assert not is_tracking_number("hello")
+    assert not is_tracking_number("")
+
+
+def test_known_numbers_are_normalised_deduplicated_and_filtered() -> None:
+    raw = ["fdx123456789", "FDX 123 456 789", "not a number", "", "UPS987654321"]
+    assert known_tracking_numbers(raw) == ["FDX123456789", "UPS987654321"]

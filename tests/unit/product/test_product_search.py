@@ -1,0 +1,210 @@
+"""What the product search understands from a customer's e-mail, and when it declines."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from services.product import demo
+from services.product.search import (
+    DECLINE_NOTHING_SPECIFIC,
+    DECLINE_WHOLE_CATALOG,
+    read_constraints,
+    understand,
+)
+from services.product.vocabulary import Vocabulary, edit_distance
+
+VOCABULARY = demo.vocabulary()
+
+
+def test_vocabulary_is_built_from_the_catalog_rows_not_a_fixed_list() -> None:
+    vocabulary = Vocabulary.build(
+        brand_of_name={"Zephyr Glide": "Zephyr"}, colors=["Teal"], materials=["Cork"]
+    )
+    found = read_constraints("A teal Zephyr Glide in cork, please", vocabulary)
+    assert found.product_names == ("Zephyr Glide",)
+    assert found.colors == ("Teal",)
+    assert found.materials == ("Cork",)
+    assert read_constraints("Nike Air Max", vocabulary).empty
+
+
+def test_brand_model_colour_and_size_are_read_from_a_plain_question() -> None:
+    c = read_constraints("Do you have the Nike Air Max in red, size 10?", VOCABULARY)
+    assert c.product_names == ("Nike Air Max",)
+    assert c.brands == ("Nike",)
+    assert c.brands_whole == ()
+    assert "Red" in c.colors
+    assert (c.size_min, c.size_max) == (Decimal("10.0"), Decimal("10.0"))
+
+
+def test_colour_size_and_price_are_read_without_any_brand() -> None:
+    c = read_constraints("any black running shoes under $150 in 9.5?", VOCABULARY)
+    assert "Black" in c.colors
+    assert c.brands == () and c.product_names == ()
+    assert (c.size_min, c.size_max) == (Decimal("9.5"), Decimal("9.5"))
+    assert c.price_max == Decimal("150.00") and c.price_min is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("NIKE AIR MAX", "Nike Air Max"),
+        ("nike airmax", "Nike Air Max"),
+        ("Any Air Maxes left?", "Nike Air Max"),
+        ("do u have addidas ultrabost?", "Adidas Ultraboost"),
+        ("the Ultraboost", "Adidas Ultraboost"),
+        ("Converce Chuck Taylors", "Converse Chuck Taylor"),
+        ("Sketchers go walk", "Skechers Go Walk"),
+        ("a pair of RS X", "Puma RS-X"),
+        ("gel kayano", "Asics Gel-Kayano"),
+        ("Under Armor HOVR", "Under Armour HOVR"),
+        ("Doc Martens 1460", "Dr. Martens 1460"),
+        ("Stan Smiths", "Adidas Stan Smith"),
+        ("Do you have the Ghost in 11?", "Brooks Ghost"),
+        ("brooks ghost", "Brooks Ghost"),
+    ],
+)
+def test_product_names_tolerate_case_plurals_spacing_and_small_typos(text: str, name: str) -> None:
+    assert read_constraints(text, VOCABULARY).product_names == (name,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I love the classic look, please get back to me",
+        "I need shoes for a long ride",
+        "something to go with my jeans",
+    ],
+)
+def test_common_words_that_are_also_model_names_are_not_read_as_products(text: str) -> None:
+    assert read_constraints(text, VOCABULARY).product_names == ()
+
+
+def test_short_words_need_an_exact_match_so_back_is_not_black() -> None:
+    c = read_constraints("Please get back to me about the blu one", VOCABULARY)
+    assert c.colors == ()
+
+
+def test_a_brand_alone_keeps_all_its_products_and_a_named_model_narrows_its_brand() -> None:
+    c = read_constraints("Anything from Adidas, or a Nike like the Air Max?", VOCABULARY)
+    assert c.brands == ("Adidas", "Nike")
+    assert c.product_names == ("Nike Air Max",)
+    assert c.brands_whole == ("Adidas",)
+
+
+def test_a_single_colour_includes_combined_colours_but_not_other_shades() -> None:
+    c = read_constraints("in red", VOCABULARY)
+    assert c.colors == ("Red", "Red/Black")  # not "Cherry Red": a different shade
+
+
+def test_a_full_combined_colour_or_a_named_shade_is_taken_as_written() -> None:
+    assert read_constraints("Jordans in red/black", VOCABULARY).colors == ("Red/Black",)
+    assert read_constraints("cherry red docs", VOCABULARY).colors == ("Cherry Red",)
+
+
+def test_gray_is_read_as_the_catalog_spelling_grey() -> None:
+    assert read_constraints("gray ones", VOCABULARY).colors == ("Grey",)
+
+
+def test_materials_are_read_with_their_combined_values() -> None:
+    c = read_constraints("something in suede or leather", VOCABULARY)
+    assert c.materials == ("Leather", "Leather/Mesh", "Suede")
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("size 10", "10.0", "10.0"),
+        ("Size: US 10.5", "10.5", "10.5"),
+        ("US 9.5", "9.5", "9.5"),
+        ("a 9 1/2 please", None, None),
+        ("size 9 1/2", "9.5", "9.5"),
+        ("size nine and a half", "9.5", "9.5"),
+        ("9\u00bd US", "9.5", "9.5"),
+        ("sizes 10-11", "10.0", "11.0"),
+        ("size 10 or 10.5", "10.0", "10.5"),
+        ("in a 10", "10.0", "10.0"),
+        ("size 9,5", "9.5", "9.5"),
+        ("in 2 weeks", None, None),
+        ("can you send us 3 pairs", None, None),
+        ("size 44", None, None),
+        ("size 10.3", None, None),
+    ],
+)
+def test_us_sizes_halves_and_ranges_are_read_and_non_sizes_are_not(
+    text: str, low: str | None, high: str | None
+) -> None:
+    c = read_constraints(text, VOCABULARY)
+    assert c.size_min == (Decimal(low) if low else None)
+    assert c.size_max == (Decimal(high) if high else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("under $150", None, "150.00"),
+        ("less than 150 dollars", None, "150.00"),
+        ("under 150", None, "150.00"),
+        ("$120 or less", None, "120.00"),
+        ("my budget is $99.99", None, "99.99"),
+        ("between $80 and $120", "80.00", "120.00"),
+        ("$80-120", "80.00", "120.00"),
+        ("over $100", "100.00", None),
+        ("$100+", "100.00", None),
+        ("Air Max 90 max", None, None),
+        ("under 12", None, None),
+        ("within 30 days", None, None),
+        ("over 100 reviews", None, None),
+        ("I paid $129.99 last time", None, None),
+    ],
+)
+def test_price_bounds_are_read_and_numbers_that_are_not_prices_are_not(
+    text: str, low: str | None, high: str | None
+) -> None:
+    c = read_constraints(text, VOCABULARY)
+    assert c.price_min == (Decimal(low) if low else None)
+    assert c.price_max == (Decimal(high) if high else None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "send me your whole catalogue",
+        "Could you export your inventory to a spreadsheet?",
+        "Please list all your shoes",
+        "What are all the products you sell?",
+        "Send me everything you have",
+        "Can you email me the full catalog of Nike shoes?",
+        "Can you send me your price list",
+    ],
+)
+def test_requests_to_enumerate_the_catalog_are_declined(text: str) -> None:
+    understood = understand(text, VOCABULARY)
+    assert not understood.answerable
+    assert understood.decline_reason == DECLINE_WHOLE_CATALOG
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hello, where is my order?", "", "'; DROP TABLE products; --", "Thanks for your help!"],
+)
+def test_messages_without_any_constraint_are_declined_with_a_plain_reason(text: str) -> None:
+    understood = understand(text, VOCABULARY)
+    assert not understood.answerable
+    assert understood.decline_reason == DECLINE_NOTHING_SPECIFIC
+    assert understood.constraints.empty
+
+
+def test_all_your_shoes_with_a_constraint_is_a_question_not_an_enumeration() -> None:
+    understood = understand("Are all your shoes in size 12 leather?", VOCABULARY)
+    assert understood.answerable
+    assert understood.constraints.size_min == Decimal("12.0")
+
+
+def test_edit_distance_counts_a_swap_of_neighbouring_letters_as_one_typo() -> None:
+    assert edit_distance("suacony", "saucony") == 1
+    assert edit_distance("adidas", "addidas") == 1
+    assert edit_distance("leather", "weather") == 1
+    assert read_constraints("a Suacony", VOCABULARY).brands == ("Saucony",)
+    assert read_constraints("in this weather", VOCABULARY).materials == ()

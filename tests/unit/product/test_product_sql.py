@@ -1,0 +1,130 @@
+"""The SQL a search runs: built from catalog values and numbers only, bounded, and
+limited to the catalog tables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from services.product import demo
+from services.product.search import (
+    MAX_LIMIT,
+    Constraints,
+    UnsafeQuery,
+    build_query,
+    check_query,
+    understand,
+)
+
+VOCABULARY = demo.vocabulary()
+
+EMAILS = [
+    "Do you have the Nike Air Max in red, size 10?",
+    "any black running shoes under $150 in 9.5?",
+    "Dr. Martens 1460 in cherry red, US 9.5, budget $200",
+    "Adidas or Puma, sizes 10-11, between $80 and $120",
+    "Nike Air Max'; DROP TABLE products; -- size 10",
+    'Nike Air Max" OR 1=1 -- size 10',
+    "Crocs in navy UNION SELECT * FROM pg_shadow",
+]
+
+
+def _limit_of(sql: str) -> int:
+    parsed = sqlglot.parse_one(sql, read="postgres")
+    limit = parsed.args["limit"]
+    assert isinstance(limit, exp.Limit)
+    return int(limit.expression.this)
+
+
+def _string_literals(sql: str) -> set[str]:
+    return {
+        lit.this
+        for lit in sqlglot.parse_one(sql, read="postgres").find_all(exp.Literal)
+        if lit.is_string
+    }
+
+
+@pytest.mark.parametrize("text", EMAILS)
+def test_every_search_has_a_limit_of_at_most_500(text: str) -> None:
+    understood = understand(text, VOCABULARY)
+    assert understood.answerable
+    for limit in (1, 100, MAX_LIMIT, 10_000):
+        assert _limit_of(build_query(understood.constraints, limit)) <= MAX_LIMIT
+
+
+@pytest.mark.parametrize("text", EMAILS)
+def test_the_customer_text_reaches_the_sql_only_as_quoted_catalog_values(text: str) -> None:
+    understood = understand(text, VOCABULARY)
+    sql = build_query(understood.constraints)
+    catalog_values = set(VOCABULARY.brands) | set(VOCABULARY.product_names)
+    catalog_values |= set(VOCABULARY.colors) | set(VOCABULARY.materials)
+    assert _string_literals(sql) <= catalog_values
+    assert text not in sql
+    for fragment in ("DROP", "UNION", "pg_shadow", "1=1", "--", ";"):
+        assert fragment not in sql
+    check_query(sql)
+
+
+def test_a_quote_in_a_catalog_value_stays_inside_its_literal() -> None:
+    sql = build_query(Constraints(brands=("O'Neill",), brands_whole=("O'Neill",)))
+    assert "'O''Neill'" in sql
+    assert _string_literals(sql) == {"O'Neill"}
+
+
+def test_the_query_reads_only_the_products_table() -> None:
+    sql = build_query(understand("Nike in size 10", VOCABULARY).constraints)
+    tables = {t.name for t in sqlglot.parse_one(sql, read="postgres").find_all(exp.Table)}
+    assert tables == {"products"}
+
+
+def test_names_and_whole_brands_are_alternatives_and_other_constraints_narrow_them() -> None:
+    constraints = Constraints(
+        brands=("Adidas", "Nike"),
+        product_names=("Nike Air Max",),
+        brands_whole=("Adidas",),
+        colors=("Red",),
+        size_min=Decimal("9.5"),
+        size_max=Decimal("10.5"),
+        price_max=Decimal("150.00"),
+    )
+    sql = build_query(constraints)
+    assert "(p.name IN ('Nike Air Max') OR p.brand IN ('Adidas'))" in sql
+    assert "p.color IN ('Red')" in sql
+    assert "p.size_us >= 9.5 AND p.size_us <= 10.5" in sql
+    assert "p.price <= 150.00" in sql
+
+
+def test_one_size_is_an_equality() -> None:
+    sql = build_query(Constraints(size_min=Decimal("10.0"), size_max=Decimal("10.0")))
+    assert "p.size_us = 10.0" in sql
+
+
+def test_a_search_without_any_constraint_is_never_built() -> None:
+    with pytest.raises(ValueError):
+        build_query(Constraints())
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM products",
+        "SELECT * FROM products LIMIT 501",
+        "SELECT * FROM products LIMIT ALL",
+        "SELECT * FROM inventory LIMIT 10",
+        "SELECT * FROM product.products LIMIT 10",
+        "SELECT * FROM products LIMIT 10; DROP TABLE products",
+        "DELETE FROM products",
+        "SELECT * FROM products WHERE product_id IN (SELECT 1) LIMIT 10",
+        "SELECT * FROM products UNION SELECT * FROM products LIMIT 10",
+        "SELECT usename FROM pg_user LIMIT 1",
+        "SELECT pg_sleep(10) FROM products LIMIT 1",
+        "SELECT * FROM products WHERE name = current_user LIMIT 1",
+        "not sql at all (",
+    ],
+)
+def test_the_guard_refuses_anything_but_one_bounded_read_of_the_catalog(sql: str) -> None:
+    with pytest.raises(UnsafeQuery):
+        check_query(sql)
