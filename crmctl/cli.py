@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             from crmctl.run import run_demo
 
             code = asyncio.run(
-                run_demo(args.state_dir, args.today, publish_inbox=not args.no_inbox)
+                run_demo(args.state_dir.resolve(), args.today, publish_inbox=not args.no_inbox)
             )
         elif args.command == "send":
             code = asyncio.run(send(settings, _email_from_args(args), args.wait))

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crm.v1 import delivery_pb2, events_pb2, product_pb2, types_pb2
+from services.orchestrator.replies import full_name
 
 DRAFT_READY = "crm.v1.job.draft_ready"
 MANUAL_HANDLING = "crm.v1.job.manual_handling"
@@ -61,7 +62,8 @@ def _draft_panel(d: events_pb2.DraftReady) -> Panel:
         parts.append(Text("No reply needed: close after review.", style="yellow"))
     if d.facts.shipments or d.facts.unmatched_tracking_numbers:
         t = Table(title="shipments (facts)", title_justify="left")
-        for col in ("tracking", "order", "carrier", "status", "window end", "days late", "fee"):
+        t.add_column("tracking", no_wrap=True)
+        for col in ("order", "carrier", "status", "window end", "days late", "fee"):
             t.add_column(col)
         for s in d.facts.shipments:
             t.add_row(
@@ -83,7 +85,7 @@ def _draft_panel(d: events_pb2.DraftReady) -> Panel:
         for p in d.facts.products[:15]:
             t.add_row(
                 str(p.product.product_id),
-                f"{p.product.brand} {p.product.name}",
+                full_name(p.product),
                 f"{p.product.size_us:g}",
                 p.product.color,
                 f"${p.product.price}",
@@ -95,7 +97,9 @@ def _draft_panel(d: events_pb2.DraftReady) -> Panel:
         parts.append(Text(f"SQL: {d.facts.product_sql}", style="dim"))
     if d.actions:
         t = Table(title="proposed actions (need approval)", title_justify="left")
-        for col in ("action", "target", "amount", "why"):
+        t.add_column("action")
+        t.add_column("target", no_wrap=True)
+        for col in ("amount", "why"):
             t.add_column(col)
         for a in d.actions:
             t.add_row(

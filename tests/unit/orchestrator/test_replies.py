@@ -114,7 +114,8 @@ def test_product_reply_lists_each_product_with_its_availability() -> None:
     reply = product_reply(search)
     assert "out of stock; a delivery is expected on 10 February 2026" in reply.text
     assert "in stock" in reply.text
-    assert reply.text.count("Adidas Ultraboost by Adidas") == 2
+    assert reply.text.count("Adidas Ultraboost, US size 10, Black") == 2
+    assert "Adidas Adidas" not in reply.text
     assert reply.summary == "Listed 2 matching product(s), 1 in stock."
 
 
