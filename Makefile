@@ -42,7 +42,7 @@ proto: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy services crmctl tests
+	$(BIN)/mypy services crmctl tests bench
 	$(BIN)/buf lint
 
 format: $(STAMP)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import UTC, date, datetime
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,3 +46,23 @@ class DatabaseSettings(ServiceSettings):
     db_connect_timeout_seconds: float = Field(
         60.0, description="How long start-up waits for PostgreSQL before giving up."
     )
+
+
+class ShopDaySettings(DatabaseSettings):
+    """Settings of a service whose rules depend on the shop's 'today' (lateness, restocks)."""
+
+    shop_today: date | None = Field(
+        None,
+        description="The shop's 'today' (YYYY-MM-DD), pinned in tests and demos; "
+        "unset or empty means the current UTC date.",
+    )
+
+    @field_validator("shop_today", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # SHOP_TODAY= (set but empty) in a deployment means "use the clock".
+        return None if value == "" else value
+
+    def today(self) -> date:
+        """The pinned day, or the current UTC date. Policy code receives it, never reads a clock."""
+        return self.shop_today or datetime.now(UTC).date()

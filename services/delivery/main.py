@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from crm.v1 import delivery_pb2, delivery_pb2_grpc
 from services.common.runtime import database, service_main
@@ -17,7 +16,7 @@ from services.common.server import (
     shut_down,
     wait_for_stop_signal,
 )
-from services.common.settings import DatabaseSettings
+from services.common.settings import ShopDaySettings
 from services.delivery.handler import DeliveryHandler
 from services.delivery.store import LedgerReader, PostgresLedger
 
@@ -29,27 +28,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = delivery_pb2.DESCRIPTOR.services_by_name["DeliveryService"].full_name
 
 
-class DeliverySettings(DatabaseSettings):
+class DeliverySettings(ShopDaySettings):
     """Environment of the delivery service."""
 
     grpc_port: int = Field(50053, description="gRPC port of the delivery service.")
-    shop_today: date | None = Field(
-        None,
-        description=(
-            "The shop's 'today' (YYYY-MM-DD) for lateness and coupon rules, pinned in tests "
-            "and demos; unset means the current UTC date."
-        ),
-    )
-
-    @field_validator("shop_today", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        # SHOP_TODAY= (set but empty) in a deployment means "use the clock".
-        return None if value == "" else value
-
-    def today(self) -> date:
-        """The pinned day, or the current UTC date."""
-        return self.shop_today or datetime.now(UTC).date()
 
 
 async def serve(settings: DeliverySettings) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +19,7 @@ from services.common.server import (
     shut_down,
     wait_for_stop_signal,
 )
-from services.common.settings import DatabaseSettings
+from services.common.settings import ShopDaySettings
 from services.product import store
 from services.product.handler import ProductHandler
 from services.product.search import DEFAULT_LIMIT, MAX_LIMIT
@@ -34,14 +33,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = product_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name
 
 
-class ProductSettings(DatabaseSettings):
+class ProductSettings(ShopDaySettings):
     """Environment of the product service."""
 
     grpc_port: int = Field(50052, description="gRPC port of the product service.")
-    shop_today: date | None = Field(
-        None,
-        description="The shop's date (YYYY-MM-DD) for availability; unset means today in UTC.",
-    )
     search_statement_timeout_ms: int = Field(
         2_000, gt=0, description="Longest a search's SQL statements may run, in milliseconds."
     )
@@ -55,10 +50,6 @@ class ProductSettings(DatabaseSettings):
         description="How often the catalog's brands, names, colours and materials are re-read, "
         "so catalog changes are understood without a restart; 0 reads them only at start-up.",
     )
-
-    def today(self) -> date:
-        """The shop's date: SHOP_TODAY when set, else the current date in UTC."""
-        return self.shop_today or datetime.now(UTC).date()
 
 
 async def refresh_vocabulary(
