@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test unit proto lint format bench clean
+.PHONY: install run test unit proto lint format bench train clean
 
 install: $(STAMP)
 
@@ -48,6 +48,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Rebuild the tier-0 topic model from evals/triage/train.jsonl (own venv: torch, scikit-learn).
+TRAIN_VENV := .venv-train
+train:
+	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TRAIN_VENV)/bin/python -m pip install --quiet -r requirements-train.txt -e .
+	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/python -m services.classifier.training $(TRAIN_ARGS)
 
 ## Bounded benchmark; prints a table and writes bench/results.json.
 bench: $(STAMP)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import psutil
 from rich.console import Console
 from rich.table import Table
 
@@ -125,6 +126,31 @@ async def fixed_rate(js: Any, rec: Recorder, rate: float, seconds: float) -> lis
     return rec.latencies_ms([i.job_id for i in items])
 
 
+def classification_timings() -> dict[str, Any]:
+    """Tier-0 triage time per e-mail, in-process, over the labelled e-mails in evals/."""
+    from services.classifier import topic_model
+    from services.classifier.cases import load_cases
+    from services.classifier.triage import Triager
+
+    cases = [
+        c
+        for f in sorted((Path(__file__).parent.parent / "evals" / "triage").glob("*.jsonl"))
+        for c in load_cases(f)
+    ]
+    triager = Triager(topic_model.load())
+    timings = []
+    for case in cases:
+        subject, body = case.subject_and_body()
+        started = time.perf_counter()
+        triager.classify(subject, body, case.history)
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "classification_ms_p50": round(percentile(timings, 50), 3),
+        "classification_ms_p95": round(percentile(timings, 95), 3),
+        "classification_samples": len(timings),
+    }
+
+
 async def main(burst_size: int, rate_seconds: float) -> None:
     state = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     config = StackConfig(
@@ -167,9 +193,23 @@ async def main(burst_size: int, rate_seconds: float) -> None:
             )
             if lat:
                 table.add_row(f"  mean at {rate}/s (ms)", f"{statistics.mean(lat):.1f}")
+        for name, proc in stack.services.items():
+            if proc.process is not None:
+                rss = psutil.Process(proc.process.pid).memory_info().rss / 1e6
+                results.setdefault("rss_mb", {})[name] = round(rss, 1)
+        table.add_row(
+            "resident memory per service (MB)",
+            ", ".join(f"{k} {v:.0f}" for k, v in results.get("rss_mb", {}).items()),
+        )
         await nc.close()
     finally:
         await stack.stop()
+    classification = classification_timings()
+    results.update(classification)
+    table.add_row(
+        f"classification in-process, tier 0 (p50 / p95 ms, {classification['classification_samples']} e-mails)",
+        f"{classification['classification_ms_p50']:.2f} / {classification['classification_ms_p95']:.2f}",
+    )
     console.print(table)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     previous.update(results)

@@ -235,6 +235,20 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--limit", type=int, default=20)
 
     sub.add_parser("status", help="health of every service")
+
+    ev = sub.add_parser("eval", help="evaluate a component in-process on labelled cases")
+    ev_sub = ev.add_subparsers(dest="eval_command", required=True)
+    cl = ev_sub.add_parser("classify", help="triage: topic and urgency")
+    cl.add_argument("--cases", type=Path, required=True, help="JSON lines of labelled cases")
+    cl.add_argument(
+        "--out", type=Path, required=True, help="folder for results.jsonl and metrics.json"
+    )
+    cl.add_argument(
+        "--tier", choices=["0", "llm"], default="0", help="tier 0 (local) or the LLM tier"
+    )
+    cl.add_argument(
+        "--json", action="store_true", help="print the metrics as JSON on the last line"
+    )
     return p
 
 
@@ -266,6 +280,23 @@ def main(argv: list[str] | None = None) -> None:
             code = asyncio.run(job_show(settings, args.job_id, args.json))
         elif args.command == "job":
             code = asyncio.run(job_list(settings, args.case, args.limit))
+        elif args.command == "eval":
+            from crmctl.evals import classify
+
+            metrics = asyncio.run(
+                classify.run(
+                    args.cases, args.out, "llm" if args.tier == "llm" else "0", args.json, console
+                )
+            )
+            if args.json:
+                keys = ("topic_accuracy", "urgent_precision", "urgent_recall")
+                print(
+                    json.dumps(
+                        {k: metrics[k] for k in keys}
+                        | {"cases": metrics["cases"], "tier": metrics["tier"]}
+                    )
+                )
+            code = 0
         else:
             code = asyncio.run(status(settings))
     except ValidationError as exc:

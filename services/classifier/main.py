@@ -1,15 +1,26 @@
-"""Entry point of the classifier service: settings and the gRPC server (no database)."""
+"""Entry point of the classifier service: settings, the tier-0 model, the gRPC server."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from pydantic import Field
 
 from crm.v1 import classifier_pb2, classifier_pb2_grpc
-from services.classifier.handler import ClassifierHandler
+from services.classifier import topic_model
+from services.classifier.handler import ClassifierHandler, TriageTiers
+from services.classifier.llm import LlmTriager
+from services.classifier.triage import Triager
+from services.common.llm import LlmSettings, make_client
 from services.common.runtime import service_main
-from services.common.server import Servicer, create_server, shut_down, wait_for_stop_signal
+from services.common.server import (
+    Deferred,
+    Servicer,
+    create_server,
+    shut_down,
+    wait_for_stop_signal,
+)
 from services.common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -18,28 +29,31 @@ SERVICE = "classifier"
 FULL_NAME = classifier_pb2.DESCRIPTOR.services_by_name["ClassifierService"].full_name
 
 
-class ClassifierSettings(ServiceSettings):
+class ClassifierSettings(ServiceSettings, LlmSettings):
     """Environment of the classifier service."""
 
     grpc_port: int = Field(50051, description="gRPC port of the classifier service.")
 
 
 async def serve(settings: ClassifierSettings) -> None:
-    """Serves until SIGTERM. Tier 0 needs nothing to load, so it is SERVING at once."""
+    """Serves until SIGTERM; NOT_SERVING until the tier-0 model is loaded."""
+    tiers: Deferred[TriageTiers] = Deferred("tier-0 topic model")
+    client = make_client(settings)
+    handler = ClassifierHandler(tiers)
     server = await create_server(
         settings.grpc_address,
-        [
-            Servicer(
-                ClassifierHandler(),
-                classifier_pb2_grpc.add_ClassifierServiceServicer_to_server,
-                FULL_NAME,
-            )
-        ],
+        [Servicer(handler, classifier_pb2_grpc.add_ClassifierServiceServicer_to_server, FULL_NAME)],
     )
-    log.info("listening", extra={"port": server.port})
+    log.info("listening", extra={"port": server.port, "llm_tier": settings.llm_enabled})
+    local = Triager(await asyncio.to_thread(topic_model.load))
+    llm = LlmTriager(client, settings.llm_model_classify, local) if client is not None else None
+    tiers.set(TriageTiers(local, llm))
     await server.set_serving(True)
+    log.info("serving")
     await wait_for_stop_signal()
     await shut_down(server, settings.shutdown_grace_seconds)
+    if client is not None:
+        await client.close()
 
 
 def main() -> None:

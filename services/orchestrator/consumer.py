@@ -23,7 +23,7 @@ from nats.js import JetStreamContext
 from crm.v1 import events_pb2, types_pb2
 from services.common.context import case_id_var, job_id_var
 from services.orchestrator import jetstream, store
-from services.orchestrator.intake import IntakeFailure, parse_event
+from services.orchestrator.intake import Email, IntakeFailure, Rejection, gate, parse_event
 from services.orchestrator.pipeline import DependencyUnavailable, JobError, MeshClients, draft_for
 from services.orchestrator.retry import RetryPolicy
 
@@ -39,6 +39,7 @@ class EmailConsumer:
     clients: MeshClients
     retry: RetryPolicy
     concurrency: int
+    max_body_chars: int
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetches and handles events until `stop` is set, then lets in-flight jobs finish."""
@@ -107,11 +108,12 @@ class EmailConsumer:
                 await msg.ack()
                 return
             try:
-                draft = await draft_for(
-                    parsed,
-                    self.clients,
-                    self._counter(parsed.case_id, parsed.customer_id, parsed.job_id),
-                )
+                rejection = gate(parsed, self.max_body_chars)
+                if rejection is not None:
+                    await self._manual_handling(parsed, rejection)
+                    await msg.ack()
+                    return
+                draft = await draft_for(parsed, self.clients)
             except DependencyUnavailable as exc:
                 age = (
                     (datetime.now(UTC) - meta.timestamp).total_seconds() if meta.timestamp else 0.0
@@ -168,17 +170,27 @@ class EmailConsumer:
             case_id_var.reset(case_token)
             job_id_var.reset(job_token)
 
-    def _counter(self, case_id: str, customer_id: int, job_id: str):  # type: ignore[no-untyped-def]
-        async def count(topic: types_pb2.Topic.ValueType) -> int:
-            return await store.count_earlier_same_topic(
-                self.pool,
-                case_id=case_id,
-                customer_id=customer_id,
-                topic=types_pb2.Topic.Name(topic),
-                job_id=job_id,
-            )
-
-        return count
+    async def _manual_handling(self, email: Email, rejection: Rejection) -> None:
+        event = events_pb2.ManualHandling(
+            job_id=email.job_id,
+            case_id=email.case_id,
+            customer_id=email.customer_id,
+            reason=rejection.reason,
+            detail=rejection.detail,
+            create_time=_now(),
+        )
+        record = await store.finish_job(
+            self.pool,
+            job_id=email.job_id,
+            state="manual_handling",
+            subject=jetstream.MANUAL_HANDLING,
+            outcome=event.SerializeToString(),
+        )
+        await self._publish(record)
+        log.info(
+            "manual handling",
+            extra={"reason": events_pb2.ManualHandlingReason.Name(rejection.reason)},
+        )
 
     async def _fail(
         self,
@@ -233,8 +245,6 @@ class EmailConsumer:
     async def _last_resort(self, msg: Msg, parsed: object, sequence: int, attempt: int) -> None:
         try:
             if attempt >= self.retry.max_deliver and not isinstance(parsed, IntakeFailure):
-                from services.orchestrator.intake import Email
-
                 assert isinstance(parsed, Email)
                 await self._fail(
                     parsed.job_id,

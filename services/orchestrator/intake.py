@@ -101,6 +101,35 @@ def clean_body(body: str) -> str:
     return strip_quoted_reply(html_to_text(body))
 
 
+# Longest body (after HTML and quoted replies are removed) the agent takes on; longer
+# e-mails go to a person (they can carry hundreds of identifiers to harvest data).
+DEFAULT_MAX_BODY_CHARS = 2_500
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why intake hands an e-mail to a person before any model runs."""
+
+    reason: events_pb2.ManualHandlingReason.ValueType
+    detail: str
+
+
+def gate(email: Email, max_body_chars: int = DEFAULT_MAX_BODY_CHARS) -> Rejection | None:
+    """The intake gate: None when the agent may handle the e-mail."""
+    if len(email.body) > max_body_chars:
+        return Rejection(
+            events_pb2.MANUAL_HANDLING_REASON_EMAIL_TOO_LONG,
+            f"the body is {len(email.body)} characters after removing quotes and HTML;"
+            f" the agent takes at most {max_body_chars}",
+        )
+    if not email.body.strip() and not email.subject.strip():
+        return Rejection(
+            events_pb2.MANUAL_HANDLING_REASON_EMPTY_BODY,
+            "the e-mail has no text once quoted replies and HTML are removed",
+        )
+    return None
+
+
 def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | IntakeFailure:
     """Parses and validates an e-mail event; failures name the job by Nats-Msg-Id or sequence."""
     fallback_id = msg_id or f"seq-{stream_sequence}"

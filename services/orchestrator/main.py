@@ -33,6 +33,7 @@ from services.common.settings import DatabaseSettings
 from services.orchestrator import jetstream
 from services.orchestrator.consumer import EmailConsumer
 from services.orchestrator.handler import OrchestratorHandler
+from services.orchestrator.intake import DEFAULT_MAX_BODY_CHARS
 from services.orchestrator.pipeline import MeshClients
 from services.orchestrator.retry import RetryPolicy
 
@@ -66,6 +67,11 @@ class OrchestratorSettings(DatabaseSettings):
         description="Redelivery delays while a service is unavailable (the last one repeats).",
     )
     concurrency: int = Field(32, description="Jobs handled at once by this replica.")
+    max_body_chars: int = Field(
+        DEFAULT_MAX_BODY_CHARS,
+        description="Longest body (after quotes and HTML are removed) the agent takes on; "
+        "longer e-mails go to manual handling before any model runs.",
+    )
     ack_wait_seconds: float = Field(
         30.0, description="Redeliver an event not acknowledged within this time (crashed replica)."
     )
@@ -154,6 +160,7 @@ async def serve(settings: OrchestratorSettings) -> None:
                 max_deliver=settings.max_deliver,
             ),
             concurrency=settings.concurrency,
+            max_body_chars=settings.max_body_chars,
         )
         stop = asyncio.Event()
         consuming = asyncio.create_task(consumer.run(stop))

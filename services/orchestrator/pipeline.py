@@ -89,17 +89,20 @@ async def call(service: str, rpc: Callable[[], Awaitable[R]]) -> R:
         raise JobError(code, f"{service}: {exc.details()}") from exc
 
 
+def history_line(message: memory_pb2.CaseMessage) -> str:
+    """A case message as the classifier reads it; the shop's replies are marked as such."""
+    if message.direction == memory_pb2.MESSAGE_DIRECTION_OUTBOUND:
+        return f"Support replied: {message.summary}"
+    return message.summary
+
+
 def _now() -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(datetime.now(UTC))
     return ts
 
 
-async def draft_for(
-    email: Email,
-    clients: MeshClients,
-    earlier_same_topic: Callable[[types_pb2.Topic.ValueType], Awaitable[int]],
-) -> events_pb2.DraftReady:
+async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady:
     """Runs the job's workflow and returns the draft for a person to approve."""
     t = clients.timeout_seconds
     received = Timestamp()
@@ -127,7 +130,7 @@ async def draft_for(
             timeout=t,
         ),
     )
-    summaries = [m.summary for m in history.messages]
+    summaries = [history_line(m) for m in history.messages]
     verdict = await call(
         "classifier",
         lambda: clients.classifier.ClassifyEmail(
@@ -142,7 +145,7 @@ async def draft_for(
         ),
     )
     classification = verdict.classification
-    decision = route(classification, await earlier_same_topic(classification.topic))
+    decision = route(classification)
     draft = events_pb2.DraftReady(
         job_id=email.job_id,
         case_id=email.case_id,
@@ -154,9 +157,6 @@ async def draft_for(
         facts=events_pb2.Facts(case_history=summaries),
         create_time=_now(),
     )
-    if decision.escalation == events_pb2.ESCALATION_REASON_REPEATED_REQUEST:
-        draft.classification.urgent = True
-        draft.classification.urgency_reason = decision.detail
     await _run_workflow(decision, email, clients, draft)
     return draft
 

@@ -32,17 +32,18 @@ class Route:
     reply_needed: bool = True
 
 
-def route(classification: classifier_pb2.Classification, earlier_same_topic: int) -> Route:
-    """Decides the path; `earlier_same_topic` counts earlier e-mails of the case on this topic."""
-    if classification.urgent:
+def route(classification: classifier_pb2.Classification) -> Route:
+    """Decides the path from the classification (whose repeat count comes from the case history)."""
+    repeated = classification.repeat_count >= REPEAT_ESCALATION_THRESHOLD
+    if classification.urgent and not repeated:
         return Route(
             escalation=events_pb2.ESCALATION_REASON_URGENT,
             detail=classification.urgency_reason or "urgent",
         )
-    if earlier_same_topic >= REPEAT_ESCALATION_THRESHOLD:
+    if repeated:
         return Route(
             escalation=events_pb2.ESCALATION_REASON_REPEATED_REQUEST,
-            detail=f"this request has now been made {earlier_same_topic + 1} times in the case",
+            detail=f"this request has now been made {classification.repeat_count + 1} times in the case",
         )
     if not classification.reply_needed:
         return Route(reply_needed=False, detail="no reply needed")

@@ -126,21 +126,3 @@ async def list_jobs(pool: asyncpg.Pool, *, case_id: str, limit: int) -> list[Job
         limit,
     )
     return [_record(r) for r in rows]
-
-
-async def count_earlier_same_topic(
-    pool: asyncpg.Pool, *, case_id: str, customer_id: int, topic: str, job_id: str
-) -> int:
-    """How many earlier e-mails of the case asked about the same topic (the repeat rule)."""
-    count = await pool.fetchval(
-        """
-        SELECT count(*) FROM jobs
-        WHERE case_id = $1 AND customer_id = $2 AND topic = $3 AND job_id <> $4
-          AND state = 'draft_ready'
-        """,
-        case_id,
-        customer_id,
-        topic,
-        job_id,
-    )
-    return int(count or 0)

@@ -8,9 +8,9 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, product_pb2, types_pb2
+from crm.v1 import events_pb2, orchestrator_pb2, orchestrator_pb2_grpc, product_pb2, types_pb2
 from crmctl.events import EmailInput, publish_email
-from crmctl.outcomes import DRAFT_READY
+from crmctl.outcomes import DRAFT_READY, MANUAL_HANDLING
 from tests.conftest import Mesh
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -132,3 +132,32 @@ async def test_case_history_reaches_the_draft(mesh: Mesh) -> None:
     _, draft = await mesh.outcomes.wait_for(second.job_id)
     assert len(draft.facts.case_history) == 1
     assert "late" in draft.facts.case_history[0].lower()
+
+
+async def test_overlong_email_goes_to_manual_handling_before_any_model(mesh: Mesh) -> None:
+    email = new_email(2, "Inventory", "Do you have size 10? " * 200)
+    await publish_email(mesh.js, email)
+    subject, event = await mesh.outcomes.wait_for(email.job_id)
+    assert subject == MANUAL_HANDLING
+    assert event.reason == events_pb2.MANUAL_HANDLING_REASON_EMAIL_TOO_LONG
+
+
+async def test_fourth_asking_in_a_case_is_escalated_as_a_repeated_request(mesh: Mesh) -> None:
+    case_id = f"case-{uuid.uuid4()}"
+    drafts = []
+    for n in range(4):
+        email = new_email(
+            4,
+            "Where is my parcel?",
+            f"Where is my parcel FDX486159753? (asking again, {n})",
+            case_id=case_id,
+        )
+        await publish_email(mesh.js, email)
+        drafts.append((await mesh.outcomes.wait_for(email.job_id))[1])
+    assert [d.classification.repeat_count for d in drafts] == [0, 1, 2, 3]
+    assert [d.escalation_reason for d in drafts[:3]] == [
+        events_pb2.ESCALATION_REASON_UNSPECIFIED
+    ] * 3
+    assert drafts[3].escalation_reason == events_pb2.ESCALATION_REASON_REPEATED_REQUEST
+    assert drafts[3].classification.urgent
+    assert drafts[3].reply == "" and list(drafts[3].actions) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crm.v1 import events_pb2, types_pb2
-from services.orchestrator.intake import Email, IntakeFailure, clean_body, parse_event
+from services.orchestrator.intake import Email, IntakeFailure, clean_body, gate, parse_event
 
 
 def event(**fields: object) -> bytes:
@@ -71,3 +71,37 @@ def test_quoted_reply_below_a_reply_header_is_dropped() -> None:
 def test_quoted_lines_are_dropped_but_the_customers_lines_kept() -> None:
     body = "> old text\nMy parcel is late.\n> more old text\nPlease help."
     assert clean_body(body) == "My parcel is late.\nPlease help."
+
+
+def email_with(body: str, subject: str = "Hi") -> Email:
+    parsed = parse_event(event(body=body, subject=subject), "j-1", 1)
+    assert isinstance(parsed, Email)
+    return parsed
+
+
+def test_body_over_the_limit_goes_to_manual_handling_before_any_model() -> None:
+    rejection = gate(email_with("x" * 2_501))
+    assert rejection is not None
+    assert rejection.reason == events_pb2.MANUAL_HANDLING_REASON_EMAIL_TOO_LONG
+    assert "2501" in rejection.detail
+
+
+def test_body_at_the_limit_is_taken() -> None:
+    assert gate(email_with("x" * 2_500)) is None
+
+
+def test_limit_counts_the_customers_words_not_the_quoted_thread() -> None:
+    quoted = "\n".join("> earlier text " * 10 for _ in range(100))
+    assert gate(email_with("Where is my order?\n" + quoted)) is None
+
+
+def test_limit_is_configurable() -> None:
+    assert gate(email_with("x" * 101), max_body_chars=100) is not None
+
+
+def test_email_with_no_text_goes_to_manual_handling() -> None:
+    rejection = gate(
+        email_with("<html><body><blockquote>old</blockquote></body></html>", subject="")
+    )
+    assert rejection is not None
+    assert rejection.reason == events_pb2.MANUAL_HANDLING_REASON_EMPTY_BODY

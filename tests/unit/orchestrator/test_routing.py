@@ -15,11 +15,11 @@ def verdict(topic: types_pb2.Topic.ValueType, **fields: Any) -> classifier_pb2.C
 
 
 def test_delivery_delay_runs_the_delivery_workflow() -> None:
-    assert route(verdict(types_pb2.TOPIC_DELIVERY_DELAY), 0).workflow == WORKFLOW_DELIVERY
+    assert route(verdict(types_pb2.TOPIC_DELIVERY_DELAY)).workflow == WORKFLOW_DELIVERY
 
 
 def test_product_question_runs_the_product_workflow() -> None:
-    r = route(verdict(types_pb2.TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION), 0)
+    r = route(verdict(types_pb2.TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION))
     assert r.workflow == WORKFLOW_PRODUCT
 
 
@@ -27,38 +27,35 @@ def test_urgent_email_is_escalated_whatever_its_topic() -> None:
     r = route(
         verdict(
             types_pb2.TOPIC_DELIVERY_DELAY, urgent=True, urgency_reason="legal action threatened"
-        ),
-        0,
+        )
     )
     assert r.escalation == events_pb2.ESCALATION_REASON_URGENT
     assert r.workflow == ""
 
 
 def test_third_asking_is_answered_but_the_fourth_is_escalated() -> None:
-    third = route(verdict(types_pb2.TOPIC_DELIVERY_DELAY), 2)
-    fourth = route(verdict(types_pb2.TOPIC_DELIVERY_DELAY), 3)
+    third = route(verdict(types_pb2.TOPIC_DELIVERY_DELAY, repeat_count=2))
+    fourth = route(verdict(types_pb2.TOPIC_DELIVERY_DELAY, repeat_count=3, urgent=True))
     assert third.workflow == WORKFLOW_DELIVERY
     assert fourth.escalation == events_pb2.ESCALATION_REASON_REPEATED_REQUEST
 
 
 def test_other_topic_is_escalated_as_unclear() -> None:
-    assert (
-        route(verdict(types_pb2.TOPIC_OTHER), 0).escalation == events_pb2.ESCALATION_REASON_UNCLEAR
-    )
+    assert route(verdict(types_pb2.TOPIC_OTHER)).escalation == events_pb2.ESCALATION_REASON_UNCLEAR
 
 
 def test_several_requests_are_escalated_with_each_listed() -> None:
-    r = route(verdict(types_pb2.TOPIC_OTHER, requests=["delivery_delay", "billing_dispute"]), 0)
+    r = route(verdict(types_pb2.TOPIC_OTHER, requests=["delivery_delay", "billing_dispute"]))
     assert r.escalation == events_pb2.ESCALATION_REASON_MULTIPLE_REQUESTS
     assert "delivery_delay" in r.detail and "billing_dispute" in r.detail
 
 
 def test_thank_you_needs_no_reply_and_no_escalation() -> None:
-    r = route(verdict(types_pb2.TOPIC_OTHER, reply_needed=False), 0)
+    r = route(verdict(types_pb2.TOPIC_OTHER, reply_needed=False))
     assert not r.reply_needed
     assert r.escalation == events_pb2.ESCALATION_REASON_UNSPECIFIED
 
 
 def test_topic_without_automated_workflow_goes_to_review() -> None:
-    r = route(verdict(types_pb2.TOPIC_BILLING_DISPUTE), 0)
+    r = route(verdict(types_pb2.TOPIC_BILLING_DISPUTE))
     assert r.escalation == events_pb2.ESCALATION_REASON_NEEDS_REVIEW

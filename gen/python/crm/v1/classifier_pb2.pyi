@@ -98,6 +98,7 @@ class Classification(_message.Message):
     FELL_BACK_FIELD_NUMBER: _builtins.int
     REPLY_NEEDED_FIELD_NUMBER: _builtins.int
     REQUESTS_FIELD_NUMBER: _builtins.int
+    REPEAT_COUNT_FIELD_NUMBER: _builtins.int
     topic: _types_pb2.Topic.ValueType
     """The workflow the e-mail belongs to."""
     urgent: _builtins.bool
@@ -112,6 +113,10 @@ class Classification(_message.Message):
     """True when the LLM tier was asked but failed and tier 0 answered instead."""
     reply_needed: _builtins.bool
     """False when the e-mail needs no reply ("thanks, all sorted!")."""
+    repeat_count: _builtins.int
+    """How many earlier customer messages of the case asked for the same thing. Counted
+    from the case history, never guessed by a model; 3 or more makes this one urgent.
+    """
     @_builtins.property
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Human-readable reasons for the topic and urgency, most important first."""
@@ -132,10 +137,11 @@ class Classification(_message.Message):
         fell_back: _builtins.bool = ...,
         reply_needed: _builtins.bool = ...,
         requests: _abc.Iterable[_builtins.str] | None = ...,
+        repeat_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "fell_back", b"fell_back", "reasons", b"reasons", "reply_needed", b"reply_needed", "requests", b"requests", "tier", b"tier", "topic", b"topic", "urgency_reason", b"urgency_reason", "urgent", b"urgent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "fell_back", b"fell_back", "reasons", b"reasons", "repeat_count", b"repeat_count", "reply_needed", b"reply_needed", "requests", b"requests", "tier", b"tier", "topic", b"topic", "urgency_reason", b"urgency_reason", "urgent", b"urgent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,73 @@
+"""Labelled triage cases (evals/triage/*.jsonl), read the same way by training and evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from services.classifier.triage import model_text
+from services.orchestrator.intake import clean_body
+
+TopicName = Literal[
+    "product_availability_or_recommendation",
+    "delivery_delay",
+    "billing_dispute",
+    "transaction_inquiry",
+    "product_complaint",
+    "other",
+]
+
+
+class Expected(BaseModel):
+    """The labels of a case."""
+
+    topic: TopicName
+    urgent: bool
+
+
+class TriageCase(BaseModel):
+    """One labelled e-mail with its case history (summaries of earlier messages, oldest first)."""
+
+    id: str
+    email: str
+    history: list[str] = Field(default_factory=list)
+    customer_id: int = 0
+    expected: Expected | None = None
+
+    def subject_and_body(self) -> tuple[str, str]:
+        """The e-mail as the service sees it: subject apart, body cleaned as intake does."""
+        subject, body = split_subject(self.email)
+        return subject, clean_body(body)
+
+    def model_text(self) -> str:
+        """What the topic model reads for this case."""
+        subject, body = self.subject_and_body()
+        return model_text(subject, body, self.history)
+
+
+def split_subject(email: str) -> tuple[str, str]:
+    """('subject', 'body') of an e-mail whose first line may be 'Subject: ...'."""
+    first, _, rest = email.partition("\n")
+    if first.lower().startswith("subject:"):
+        return first.split(":", 1)[1].strip(), rest
+    return "", email
+
+
+def load_cases(path: Path) -> list[TriageCase]:
+    """Reads a JSON-lines file of cases; a bad line fails with its line number."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                cases.append(TriageCase.model_validate_json(line))
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc
+    return cases
+
+
+def texts(cases: Sequence[TriageCase]) -> list[str]:
+    """The model texts of several cases."""
+    return [c.model_text() for c in cases]

