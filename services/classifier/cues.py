@@ -37,6 +37,28 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:parcel|package|shipment|courier|carrier|fedex|ups|usps|dhl)\b", 1.0),
         (r"\b(?:in transit|out for delivery|not delivered|lost in the post|missing parcel)\b", 2.0),
         (r"\b(?:FDX|UPS|USPS|DHL|1Z)[A-Z0-9]{6,}\b", 2.0),
+        # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
+        (
+            r"\b(?:no ha llegado|todav[ií]a no (?:ha )?llegad\w*|mi (?:pedido|paquete)|el env[ií]o|seguimiento|retras\w*)\b",
+            2.0,
+        ),
+        (
+            r"\b(?:colis|pas (?:encore )?(?:re[çc]u|arriv[ée]\w*)|ma commande|la livraison|en retard|suivi)\b",
+            2.0,
+        ),
+        (
+            r"\b(?:paket|lieferung|nicht (?:angekommen|geliefert)|noch nicht (?:da|angekommen)|versp[äa]tet|sendungsverfolgung)\b",
+            2.0,
+        ),
+        (
+            r"\b(?:pacco|non (?:[èe] )?(?:ancora )?arrivat\w*|consegna|in ritardo|spedizione)\b",
+            2.0,
+        ),
+        (
+            r"\b(?:encomenda|n[ãa]o chegou|ainda n[ãa]o chegou|entrega|atrasad\w*|rastreio)\b",
+            2.0,
+        ),
+        (r"\b(?:pakket|niet (?:aangekomen|geleverd)|bezorging|vertraagd)\b", 2.0),
     ],
     TOPIC_PRODUCT: [
         (r"\b(?:in stock|out of stock|available|availability|back in stock|restock)\b", 2.5),
@@ -47,6 +69,16 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         ),
         (r"\bsize\s*\d+(?:\.5)?\b", 1.5),
         (r"\b(?:any|got) (?:\w+ )?(?:shoes|sneakers|trainers|runners)\b", 1.0),
+        # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
+        (
+            r"\b(?:tienen|hay (?:stock|disponible)|disponibles?|en stock|talla|me recomienda\w*)\b",
+            2.0,
+        ),
+        (r"\b(?:avez-vous|vous avez|disponibles?|en stock|pointure|recommand\w*)\b", 2.0),
+        (r"\b(?:haben sie|verf[üu]gbar|vorr[äa]tig|auf lager|empfehlen)\b", 2.0),
+        (r"\b(?:avete|disponibil\w*|taglia|consigli\w*)\b", 2.0),
+        (r"\b(?:voc[êe]s t[êe]m|dispon[íi]ve\w*|em estoque|tamanho|recomend\w*)\b", 2.0),
+        (r"\b(?:hebben jullie|op voorraad|beschikbaar|aanraden)\b", 2.0),
     ],
     TOPIC_BILLING: [
         (
@@ -59,6 +91,19 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         ),
         (r"\b(?:dispute|chargeback|unauthori[sz]ed charge|billing error|invoice)\b", 2.0),
         (r"\bcharged\b.*\b(?:cancel+ed|never received|didn'?t order)\b", 3.0),
+        # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
+        (
+            r"\b(?:cobrad[oa]s? dos veces|me (?:han )?cobrado|cobro|cargo (?:duplicado|doble)|factura)\b",
+            2.5,
+        ),
+        (
+            r"\b(?:d[ée]bit[ée]\w* (?:deux fois|deux)|pr[ée]lev[ée]\w*|factur[ée]\w*|facture)\b",
+            2.5,
+        ),
+        (r"\b(?:doppelt (?:belastet|abgebucht|berechnet)|abgebucht|rechnung|berechnet)\b", 2.5),
+        (r"\b(?:addebitat\w*|addebito|fattura|due volte)\b", 2.5),
+        (r"\b(?:cobrad[oa]s? duas vezes|cobran[çc]a|fatura)\b", 2.5),
+        (r"\b(?:dubbel afgeschreven|afgeschreven|factuur)\b", 2.5),
     ],
     TOPIC_TRANSACTION: [
         (
@@ -71,6 +116,13 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         ),
         (r"\b(?:return status|received my return|my return)\b", 2.0),
         (r"\brefund\b", 1.0),
+        # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
+        (r"\b(?:reembols\w*|devoluci[óo]n|estorno)\b", 2.0),
+        (r"\b(?:rembours\w*|mon retour|retourner)\b", 2.0),
+        (r"\b(?:r[üu]ckerstattung|erstattung|r[üu]cksendung|zur[üu]ckschicken)\b", 2.0),
+        (r"\b(?:rimbors\w*|il reso|restituire)\b", 2.0),
+        (r"\b(?:devolu[çc][ãa]o|devolver)\b", 2.0),
+        (r"\b(?:terugbetaling|retourneren|mijn retour)\b", 2.0),
     ],
     TOPIC_COMPLAINT: [
         (
@@ -82,6 +134,19 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
             3.0,
         ),
         (r"\b(?:poor quality|bad quality|cheap quality|stitching|glue)\b", 2.0),
+        # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
+        (
+            r"\b(?:defectuos\w*|rot[oa]s?|despegad\w*|da[ñn]ad\w*|equivocad\w*|talla equivocada)\b",
+            2.5,
+        ),
+        (
+            r"\b(?:d[ée]fectueu\w*|cass[ée]\w*|ab[îi]m[ée]\w*|d[ée]coll[ée]\w*|mauvaise (?:taille|pointure|couleur))\b",
+            2.5,
+        ),
+        (r"\b(?:kaputt|defekt|besch[äa]digt|falsche (?:gr[öo][ßs]e|farbe)|gebraucht)\b", 2.5),
+        (r"\b(?:difettos\w*|rott[oaie]|danneggiat\w*|sbagliat\w*|scollat\w*)\b", 2.5),
+        (r"\b(?:defeituos\w*|quebrad\w*|danificad\w*|errad[oa]s?|descolad\w*)\b", 2.5),
+        (r"\b(?:kapot|beschadigd|verkeerde maat)\b", 2.5),
     ],
     TOPIC_OTHER: [
         (r"\b(?:job|career|partnership|sponsor|collaborat|press|marketing|seo|crypto)\w*\b", 2.0),

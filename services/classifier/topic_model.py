@@ -114,13 +114,17 @@ class TopicModel:
         vectors = self.embedder.encode(list(texts))  # type: ignore[attr-defined]
         return np.asarray(vectors, dtype=np.float32)
 
+    def analyse(self, texts: Sequence[str]) -> tuple[Vector, Vector]:
+        """(topic probabilities, embeddings), one row per text; probabilities in `self.topics`
+        order. One pass over all texts: per-call overhead dominates for short e-mails."""
+        embeddings = self.embed(texts)
+        features = feature_matrix(texts, embeddings, self.chars, self.words, self.embedding_weight)
+        logits = np.asarray(features @ self.weights.T, dtype=np.float32) + self.bias
+        return softmax(logits), embeddings
+
     def probabilities(self, texts: Sequence[str]) -> Vector:
         """Topic probabilities, one row per text, columns in `self.topics` order."""
-        features = feature_matrix(
-            texts, self.embed(texts), self.chars, self.words, self.embedding_weight
-        )
-        logits = np.asarray(features @ self.weights.T, dtype=np.float32) + self.bias
-        return softmax(logits)
+        return self.analyse(texts)[0]
 
 
 def load_embedder(path: Path = EMBEDDING_DIR) -> object:

@@ -82,17 +82,20 @@ class Triager:
                 ["no reply needed: a thank-you or acknowledgement"],
             )
         reasons: list[str] = []
-        probs = self.model.probabilities([model_text(subject, body, history)])[0]
-        order = np.argsort(probs)[::-1]
-        topic, confidence = self.model.topics[order[0]], float(probs[order[0]])
-        several = self._several_requests(text, probs)
+        current = model_text(subject, body, history)
+        earlier = history_texts(history)
+        probs, embeddings = self.model.analyse([current, *earlier])
+        order = np.argsort(probs[0])[::-1]
+        topic, confidence = self.model.topics[order[0]], float(probs[0][order[0]])
+        several = self._several_requests(text, probs[0])
         requests = [f"{t}: {evidence(text, t)}" for t in several]
         if several:
             topic = TOPIC_OTHER
             reasons.append("several different requests: " + ", ".join(several))
         else:
             reasons.append(f"topic model: {topic} (p={confidence:.2f})")
-        repeats = self.repeat_count(topic, history, model_text(subject, body, history))
+        earlier_topics = [self.model.topics[int(i)] for i in probs[1:].argmax(axis=1)]
+        repeats = count_repeats(topic, earlier_topics, embeddings[0], embeddings[1:])
         urgent_reason = hard_signal
         if not urgent_reason and repeats >= REPEAT_THRESHOLD:
             urgent_reason = f"the same request has now been made {repeats + 1} times in this case"
@@ -120,24 +123,33 @@ class Triager:
         ]
         return strong if len(strong) > 1 else []
 
-    def repeat_count(self, topic: str, history: Sequence[str], current: str = "") -> int:
-        """How many earlier customer messages of the case asked for the same thing: the same
-        topic, or (for any topic) nearly the same words and meaning as `current`."""
-        earlier = customer_messages(history)
+    def repeat_count(self, topic: str, history: Sequence[str], current: str) -> int:
+        """How many earlier customer messages of the case asked for the same thing as `current`."""
+        earlier = history_texts(history)
         if not earlier:
             return 0
-        # Each earlier message is read in the light of the ones before it, as it was when it came.
-        texts = [model_text("", summary, earlier[:i]) for i, summary in enumerate(earlier)]
-        topics = self.topics_of(texts)
-        similar = [False] * len(texts)
-        if current:
-            vectors = self.model.embed([current, *texts])
-            norms = np.linalg.norm(vectors, axis=1) + 1e-9
-            similar = list(
-                (vectors[1:] @ vectors[0]) / (norms[1:] * norms[0]) >= SAME_REQUEST_SIMILARITY
-            )
-        return sum(
-            1
-            for (t, _), alike in zip(topics, similar, strict=True)
-            if alike or (t == topic and topic != TOPIC_OTHER)
-        )
+        probs, embeddings = self.model.analyse([current, *earlier])
+        earlier_topics = [self.model.topics[int(i)] for i in probs[1:].argmax(axis=1)]
+        return count_repeats(topic, earlier_topics, embeddings[0], embeddings[1:])
+
+
+def history_texts(history: Sequence[str]) -> list[str]:
+    """The customer's earlier messages, each read in the light of the ones before it."""
+    earlier = customer_messages(history)
+    return [model_text("", summary, earlier[:i]) for i, summary in enumerate(earlier)]
+
+
+def count_repeats(
+    topic: str, earlier_topics: Sequence[str], current: Vector, earlier: Vector
+) -> int:
+    """Earlier messages asking the same thing: the same topic (not `other`), or for any
+    topic nearly the same meaning (cosine of embeddings at least SAME_REQUEST_SIMILARITY)."""
+    if not len(earlier_topics):
+        return 0
+    norms = np.linalg.norm(earlier, axis=1) * np.linalg.norm(current) + 1e-9
+    similar = (earlier @ current) / norms >= SAME_REQUEST_SIMILARITY
+    return sum(
+        1
+        for t, alike in zip(earlier_topics, similar, strict=True)
+        if alike or (t == topic and topic != TOPIC_OTHER)
+    )
