@@ -232,6 +232,22 @@ def urgency(text: str) -> str:
     return ""
 
 
+# Where a customer moves on to a second request: "also", "AND", "separately", numbered items.
+_NEXT_REQUEST = re.compile(
+    r"(?i:\b(?:and also|also|plus|separately|another thing|one more thing|on another note|secondly|besides"
+    r"|y adem[áa]s|adem[áa]s|et aussi|de plus|par ailleurs|und au[ßs]erdem|au[ßs]erdem|e in pi[ùu]|inoltre"
+    r"|e tamb[ée]m|al[ée]m disso|en ook|daarnaast|bovendien)\b)|\b(?:AND|UND|ET|Y|E)\b|(?:^|\s)\(?[2-9][.)]\s",
+    re.M,
+)
+
+
+def request_segments(text: str, min_words: int = 3) -> list[str]:
+    """The parts of an e-mail split where the customer moves on to another request;
+    a single part when there is no such marker."""
+    parts = [p.strip(" ,;:-") for p in _NEXT_REQUEST.split(text)]
+    return [p for p in parts if len(p.split()) >= min_words] or [text]
+
+
 _SENTENCES = re.compile(r"(?<=[.!?\n])\s+")
 
 

@@ -30,6 +30,7 @@ MODEL_DIR = Path(__file__).parent / "model"
 EMBEDDING_DIR = MODEL_DIR / "embedding"
 HEAD_FILE = MODEL_DIR / "head.json"
 WEIGHTS_FILE = MODEL_DIR / "head_weights.npy"
+URGENT_WEIGHTS_FILE = MODEL_DIR / "urgent_weights.npy"
 # Cue scores are sums of weights around 0-10; this keeps them on the other views' scale.
 CUE_SCALE = 5.0
 
@@ -108,19 +109,26 @@ class TopicModel:
     weights: Vector  # (topics, features)
     bias: Vector  # (topics,)
     topics: tuple[str, ...]
+    urgent_weights: Vector  # (features,)
+    urgent_bias: float
+    urgent_threshold: float
 
     def embed(self, texts: Sequence[str]) -> Vector:
         """Sentence embeddings (float32) of the texts."""
         vectors = self.embedder.encode(list(texts))  # type: ignore[attr-defined]
         return np.asarray(vectors, dtype=np.float32)
 
-    def analyse(self, texts: Sequence[str]) -> tuple[Vector, Vector]:
-        """(topic probabilities, embeddings), one row per text; probabilities in `self.topics`
-        order. One pass over all texts: per-call overhead dominates for short e-mails."""
+    def analyse(self, texts: Sequence[str]) -> tuple[Vector, Vector, Vector]:
+        """(topic probabilities, urgency probabilities, embeddings), one row per text; topic
+        probabilities in `self.topics` order. One pass: per-call overhead dominates."""
         embeddings = self.embed(texts)
         features = feature_matrix(texts, embeddings, self.chars, self.words, self.embedding_weight)
         logits = np.asarray(features @ self.weights.T, dtype=np.float32) + self.bias
-        return softmax(logits), embeddings
+        urgent_logit = (
+            np.asarray(features @ self.urgent_weights, dtype=np.float32) + self.urgent_bias
+        )
+        urgent: Vector = 1.0 / (1.0 + np.exp(-urgent_logit))
+        return softmax(logits), urgent, embeddings
 
     def probabilities(self, texts: Sequence[str]) -> Vector:
         """Topic probabilities, one row per text, columns in `self.topics` order."""
@@ -149,4 +157,7 @@ def load(model_dir: Path = MODEL_DIR) -> TopicModel:
         weights=np.load(model_dir / WEIGHTS_FILE.name).astype(np.float32),
         bias=np.array(head["bias"], dtype=np.float32),
         topics=topics,
+        urgent_weights=np.load(model_dir / URGENT_WEIGHTS_FILE.name).astype(np.float32),
+        urgent_bias=float(head["urgent_bias"]),
+        urgent_threshold=float(head["urgent_threshold"]),
     )

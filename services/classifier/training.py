@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from services.classifier.cases import load_cases
-from services.classifier.cues import TOPICS
+from services.classifier.cases import TriageCase, load_cases
+from services.classifier.cues import TOPICS, urgency
 from services.classifier.topic_model import (
     EMBEDDING_DIR,
     HEAD_FILE,
+    URGENT_WEIGHTS_FILE,
     WEIGHTS_FILE,
     char_vectorizer,
     feature_matrix,
@@ -34,11 +35,14 @@ from services.classifier.topic_model import (
     vectorizer_state,
     word_vectorizer,
 )
+from services.classifier.triage import REPEAT_THRESHOLD, customer_messages
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = PROJECT_ROOT / "evals" / "triage"
 PCA_DIMS = 256
 SEED = 7
+# The urgency model may flag what the cues miss only while this precision holds (out of fold).
+URGENT_MIN_PRECISION = 0.92
 
 
 def distil(target: Path = EMBEDDING_DIR) -> None:
@@ -94,6 +98,63 @@ def cross_validate(
     return correct / len(texts)
 
 
+def urgency_labels(cases: list[TriageCase]) -> Any:
+    """What the urgency model learns: urgent cases whose text shows it. Urgency that comes only
+    from the repeat rule (the history) is left out: it is counted, not read from wording."""
+    labels = []
+    for case in cases:
+        assert case.expected is not None
+        subject, body = case.subject_and_body()
+        repeat_only = len(customer_messages(case.history)) >= REPEAT_THRESHOLD and not urgency(
+            f"{subject}\n{body}"
+        )
+        labels.append(case.expected.urgent and not repeat_only)
+    return np.array(labels)
+
+
+def fit_urgency(
+    texts: list[str], embeddings: Any, cases: list[TriageCase], c: float, embedding_weight: float
+) -> tuple[Any, float, dict[str, float]]:
+    """Fits the urgency model and picks the probability above which it flags an e-mail that
+    the explicit cues did not: the lowest threshold whose out-of-fold precision, together
+    with the cues, stays at or above URGENT_MIN_PRECISION on the training split."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = urgency_labels(cases)
+    truth = np.array([bool(c.expected and c.expected.urgent) for c in cases])
+    cues = np.array([bool(urgency("\n".join(c.subject_and_body()))) for c in cases])
+    out_of_fold = np.zeros(len(texts))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    for train_idx, test_idx in folds.split(texts, labels):
+        chars, words = char_vectorizer(), word_vectorizer()
+        fold_texts = [texts[i] for i in train_idx]
+        chars.fit(fold_texts)
+        words.fit(fold_texts)
+        model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(
+            feature_matrix(fold_texts, embeddings[train_idx], chars, words, embedding_weight),
+            labels[train_idx],
+        )
+        test_texts = [texts[i] for i in test_idx]
+        features = feature_matrix(test_texts, embeddings[test_idx], chars, words, embedding_weight)
+        out_of_fold[test_idx] = model.predict_proba(features)[:, 1]
+    chosen, report = 1.01, {}
+    for threshold in np.arange(0.95, 0.3, -0.05):
+        flagged = cues | (out_of_fold >= threshold)
+        tp = int((flagged & truth).sum())
+        precision = tp / max(1, int(flagged.sum()))
+        report[f"{threshold:.2f}"] = round(precision, 3)
+        if precision >= URGENT_MIN_PRECISION:
+            chosen = float(round(threshold, 2))
+    chars, words = char_vectorizer(), word_vectorizer()
+    chars.fit(texts)
+    words.fit(texts)
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(
+        feature_matrix(texts, embeddings, chars, words, embedding_weight), labels
+    )
+    return model, chosen, report
+
+
 def train(train_dir: Path = TRAIN_DIR) -> dict[str, Any]:
     """Fits the head on every train*.jsonl file; returns what was written to head.json."""
     files = sorted(train_dir.glob("train*.jsonl"))
@@ -104,15 +165,21 @@ def train(train_dir: Path = TRAIN_DIR) -> dict[str, Any]:
     embeddings = np.asarray(embedder.encode(texts), dtype=np.float32)  # type: ignore[attr-defined]
     scores = {
         (c, w): cross_validate(texts, embeddings, labels, c, w)
-        for c in (3.0, 10.0, 30.0)
-        for w in (1.0, 2.0)
+        for c in (3.0, 10.0, 30.0, 100.0)
+        for w in (0.5, 1.0, 2.0)
     }
     best_c, best_w = max(scores, key=lambda k: scores[k])
     chars, words, clf = _fit(texts, embeddings, labels, best_c, best_w)
     np.save(WEIGHTS_FILE, clf.coef_.astype(np.float32))
+    urgent_model, urgent_threshold, precision_by_threshold = fit_urgency(
+        texts, embeddings, cases, best_c, best_w
+    )
+    np.save(URGENT_WEIGHTS_FILE, urgent_model.coef_[0].astype(np.float32))
     head = {
         "topics": list(TOPICS),
         "bias": clf.intercept_.round(6).tolist(),
+        "urgent_bias": round(float(urgent_model.intercept_[0]), 6),
+        "urgent_threshold": urgent_threshold,
         "embedding_weight": best_w,
         "chars": vectorizer_state(chars),
         "words": vectorizer_state(words),
@@ -123,6 +190,7 @@ def train(train_dir: Path = TRAIN_DIR) -> dict[str, Any]:
             "cv_accuracy": {
                 f"C={c},embedding_weight={w}": round(v, 4) for (c, w), v in scores.items()
             },
+            "urgent_cv_precision_by_threshold": precision_by_threshold,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     }
@@ -142,6 +210,9 @@ def main() -> None:
     info = head["trained"]
     print(f"trained on {info['cases']} cases from {info['files']}; C={info['C']}")
     print(f"5-fold CV accuracy on the training split: {info['cv_accuracy']}")
+    print(
+        f"urgency model threshold {head['urgent_threshold']} (out-of-fold precision with the cues: {info['urgent_cv_precision_by_threshold']})"
+    )
 
 
 if __name__ == "__main__":

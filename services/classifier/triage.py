@@ -8,17 +8,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.classifier.cues import TOPIC_OTHER, evidence, needs_no_reply, score_topics, urgency
+from services.classifier.cues import (
+    TOPIC_OTHER,
+    evidence,
+    needs_no_reply,
+    request_segments,
+    score_topics,
+    urgency,
+)
 from services.classifier.topic_model import TopicModel, Vector
 
 # "More than three times": with 3 earlier askings of the same thing, this one is urgent.
 REPEAT_THRESHOLD = 3
 # A follow-up this short ("still nothing!!") is read together with the case's last message.
 SHORT_FOLLOW_UP_WORDS = 12
+# A part of a split e-mail counts as a request when the model is at least this sure of it.
+SEGMENT_MIN_PROBABILITY = 0.5
 # Two topics whose cues both score at least this much are two different requests...
 MULTI_REQUEST_CUE_SCORE = 3.0
 # ...when the model also gives the runner-up at least this probability.
-MULTI_REQUEST_MIN_PROBABILITY = 0.2
+MULTI_REQUEST_MIN_PROBABILITY = 0.05
 # An earlier message this similar (cosine of embeddings) to the new one asks the same thing.
 SAME_REQUEST_SIMILARITY = 0.6
 # History summaries of the shop's own replies start like this; they are not askings.
@@ -84,7 +93,7 @@ class Triager:
         reasons: list[str] = []
         current = model_text(subject, body, history)
         earlier = history_texts(history)
-        probs, embeddings = self.model.analyse([current, *earlier])
+        probs, urgent_probs, embeddings = self.model.analyse([current, *earlier])
         order = np.argsort(probs[0])[::-1]
         topic, confidence = self.model.topics[order[0]], float(probs[0][order[0]])
         several = self._several_requests(text, probs[0])
@@ -99,6 +108,10 @@ class Triager:
         urgent_reason = hard_signal
         if not urgent_reason and repeats >= REPEAT_THRESHOLD:
             urgent_reason = f"the same request has now been made {repeats + 1} times in this case"
+        if not urgent_reason and urgent_probs[0] >= self.model.urgent_threshold:
+            urgent_reason = (
+                f"the wording says a person should act now (urgency model p={urgent_probs[0]:.2f})"
+            )
         if urgent_reason:
             reasons.insert(0, urgent_reason)
         return Triage(
@@ -113,22 +126,37 @@ class Triager:
         )
 
     def _several_requests(self, text: str, probs: Vector) -> list[str]:
+        """Different topics asked for in one e-mail, from its parts split at markers such as
+        "also" or "2)", or from two topics with strong explicit cues."""
+        topics: list[str] = []
+        segments = request_segments(text)
+        if len(segments) > 1:
+            for row in self.model.probabilities(segments):
+                best = int(row.argmax())
+                topic = self.model.topics[best]
+                if (
+                    topic != TOPIC_OTHER
+                    and row[best] >= SEGMENT_MIN_PROBABILITY
+                    and topic not in topics
+                ):
+                    topics.append(topic)
         scores = score_topics(text)
-        strong = [
-            t
-            for t in self.model.topics
-            if t != TOPIC_OTHER
-            and scores[t] >= MULTI_REQUEST_CUE_SCORE
-            and probs[self.model.topics.index(t)] >= MULTI_REQUEST_MIN_PROBABILITY
-        ]
-        return strong if len(strong) > 1 else []
+        for t in self.model.topics:
+            if (
+                t != TOPIC_OTHER
+                and t not in topics
+                and scores[t] >= MULTI_REQUEST_CUE_SCORE
+                and probs[self.model.topics.index(t)] >= MULTI_REQUEST_MIN_PROBABILITY
+            ):
+                topics.append(t)
+        return topics if len(topics) > 1 else []
 
     def repeat_count(self, topic: str, history: Sequence[str], current: str) -> int:
         """How many earlier customer messages of the case asked for the same thing as `current`."""
         earlier = history_texts(history)
         if not earlier:
             return 0
-        probs, embeddings = self.model.analyse([current, *earlier])
+        probs, _, embeddings = self.model.analyse([current, *earlier])
         earlier_topics = [self.model.topics[int(i)] for i in probs[1:].argmax(axis=1)]
         return count_repeats(topic, earlier_topics, embeddings[0], embeddings[1:])
 
