@@ -238,18 +238,29 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate a component in-process on labelled cases")
     ev_sub = ev.add_subparsers(dest="eval_command", required=True)
-    cl = ev_sub.add_parser("classify", help="triage: topic and urgency")
-    cl.add_argument("--cases", type=Path, required=True, help="JSON lines of labelled cases")
-    cl.add_argument(
-        "--out", type=Path, required=True, help="folder for results.jsonl and metrics.json"
-    )
-    cl.add_argument(
-        "--tier", choices=["0", "llm"], default="0", help="tier 0 (local) or the LLM tier"
-    )
-    cl.add_argument(
-        "--json", action="store_true", help="print the metrics as JSON on the last line"
-    )
+    for name, what in (
+        ("classify", "triage: topic and urgency"),
+        ("search", "product search: every product meeting the constraints"),
+        ("match", "product match: the products that fit the request"),
+    ):
+        e = ev_sub.add_parser(name, help=what)
+        e.add_argument("--cases", type=Path, required=True, help="JSON lines of labelled cases")
+        e.add_argument(
+            "--out", type=Path, required=True, help="folder for results.jsonl and metrics.json"
+        )
+        e.add_argument(
+            "--tier", choices=["0", "llm"], default="0", help="tier 0 (local) or the LLM tier"
+        )
+        e.add_argument(
+            "--json", action="store_true", help="print the metrics as JSON on the last line"
+        )
     return p
+
+
+def print_json_summary(metrics: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """The eval's headline figures as one JSON object on the last line of stdout."""
+    summary = {k: metrics[k] for k in keys} | {"cases": metrics["cases"], "tier": metrics["tier"]}
+    print(json.dumps(summary))
 
 
 def _email_from_args(args: argparse.Namespace) -> EmailInput:
@@ -280,6 +291,17 @@ def main(argv: list[str] | None = None) -> None:
             code = asyncio.run(job_show(settings, args.job_id, args.json))
         elif args.command == "job":
             code = asyncio.run(job_list(settings, args.case, args.limit))
+        elif args.command == "eval" and args.eval_command in ("search", "match"):
+            from crmctl.evals import product
+
+            metrics = asyncio.run(
+                product.run(args.eval_command, args.cases, args.out, args.tier, args.json, console)
+            )
+            if args.json:
+                print_json_summary(
+                    metrics, ("exact_set_match", "precision", "recall", "decline_accuracy")
+                )
+            code = 0
         elif args.command == "eval":
             from crmctl.evals import classify
 
@@ -289,13 +311,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
             )
             if args.json:
-                keys = ("topic_accuracy", "urgent_precision", "urgent_recall")
-                print(
-                    json.dumps(
-                        {k: metrics[k] for k in keys}
-                        | {"cases": metrics["cases"], "tier": metrics["tier"]}
-                    )
-                )
+                print_json_summary(metrics, ("topic_accuracy", "urgent_precision", "urgent_recall"))
             code = 0
         else:
             code = asyncio.run(status(settings))

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -360,6 +360,31 @@ class Stack:
         for svc in SERVICES:
             self.start_service(svc.name)
         await asyncio.gather(*(self.wait_serving(s.name) for s in SERVICES))
+
+    async def start_database(self, schemas: Sequence[str]) -> None:
+        """Only PostgreSQL, with the given services' schemas migrated and their demo data
+        loaded (in-process evaluations need no mesh)."""
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        if not cfg.database_url:
+            self.postgres = postgres_process(cfg.state_dir, cfg.postgres_port, durable=cfg.durable)
+            self.postgres.start()
+            await asyncio.to_thread(wait_for_port, cfg.postgres_port, 60, self.postgres.process)
+        await self._wait_for_postgres()
+        await bootstrap_database(self.superuser_dsn)
+        today = cfg.today or date.today()
+        for name in schemas:
+            svc = SERVICE_BY_NAME[name]
+            assert svc.schema
+            await apply_migrations(
+                self.owner_dsn(svc.schema),
+                schema=svc.schema,
+                folder=svc.migrations,
+                runtime_role=role_names(svc.schema)[1],
+            )
+            if name in DEMO_LOADERS:
+                module: Any = importlib.import_module(DEMO_LOADERS[name])
+                await module.load_demo(self.owner_dsn(svc.schema), today)
 
     async def _wait_for_postgres(self) -> None:
         deadline = time.monotonic() + 60
