@@ -21,6 +21,7 @@ from rich.table import Table
 from crm.v1 import product_pb2
 from crmctl.stack import SERVICES, Stack, StackConfig, free_port
 from services.common.db import create_pool
+from services.common.jsonl import read_jsonl
 from services.common.server import Deferred
 from services.product import store
 from services.product.handler import ProductHandler
@@ -46,14 +47,7 @@ class ProductCase(BaseModel):
 
 def load_cases(path: Path) -> list[ProductCase]:
     """JSON lines of cases; a bad line fails with its line number."""
-    cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                cases.append(ProductCase.model_validate_json(line))
-            except ValueError as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from exc
-    return cases
+    return read_jsonl(path, ProductCase)
 
 
 def product_metrics(

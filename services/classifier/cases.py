@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.classifier.cues import TopicName
 from services.classifier.triage import model_text
+from services.common.jsonl import read_jsonl
 from services.orchestrator.intake import clean_body
-
-TopicName = Literal[
-    "product_availability_or_recommendation",
-    "delivery_delay",
-    "billing_dispute",
-    "transaction_inquiry",
-    "product_complaint",
-    "other",
-]
 
 
 class Expected(BaseModel):
@@ -58,14 +50,7 @@ def split_subject(email: str) -> tuple[str, str]:
 
 def load_cases(path: Path) -> list[TriageCase]:
     """Reads a JSON-lines file of cases; a bad line fails with its line number."""
-    cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                cases.append(TriageCase.model_validate_json(line))
-            except ValueError as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from exc
-    return cases
+    return read_jsonl(path, TriageCase)
 
 
 def texts(cases: Sequence[TriageCase]) -> list[str]:

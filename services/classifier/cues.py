@@ -7,6 +7,7 @@ The topic model learns from data; these rules carry what must never be missed
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 TOPIC_PRODUCT = "product_availability_or_recommendation"
 TOPIC_DELIVERY = "delivery_delay"
@@ -14,6 +15,15 @@ TOPIC_BILLING = "billing_dispute"
 TOPIC_TRANSACTION = "transaction_inquiry"
 TOPIC_COMPLAINT = "product_complaint"
 TOPIC_OTHER = "other"
+# The taxonomy as a type, for models that read or write topic names.
+TopicName = Literal[
+    "product_availability_or_recommendation",
+    "delivery_delay",
+    "billing_dispute",
+    "transaction_inquiry",
+    "product_complaint",
+    "other",
+]
 # The taxonomy, in a fixed order (the topic model's output order).
 TOPICS = (
     TOPIC_PRODUCT,

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Literal
 
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
-from services.classifier.cues import TOPIC_OTHER
+from services.classifier.cues import TOPIC_OTHER, TopicName
 from services.classifier.triage import REPEAT_THRESHOLD, Triage, Triager, model_text
 
 log = logging.getLogger(__name__)
 
-TopicName = Literal[
-    "product_availability_or_recommendation",
-    "delivery_delay",
-    "billing_dispute",
-    "transaction_inquiry",
-    "product_complaint",
-    "other",
-]
 
 # A stable prefix (instructions first, the e-mail last) lets providers cache the prompt.
 SYSTEM_PROMPT = """You triage customer-service e-mails for an athletic-footwear web shop.
