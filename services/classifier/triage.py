@@ -24,10 +24,8 @@ REPEAT_THRESHOLD = 3
 SHORT_FOLLOW_UP_WORDS = 12
 # A part of a split e-mail counts as a request when the model is at least this sure of it.
 SEGMENT_MIN_PROBABILITY = 0.5
-# Two topics whose cues both score at least this much are two different requests...
+# Two topics whose explicit cues both score at least this much are two different requests.
 MULTI_REQUEST_CUE_SCORE = 3.0
-# ...when the model also gives the runner-up at least this probability.
-MULTI_REQUEST_MIN_PROBABILITY = 0.05
 # An earlier message this similar (cosine of embeddings) to the new one asks the same thing.
 SAME_REQUEST_SIMILARITY = 0.6
 # History summaries of the shop's own replies start like this; they are not askings.
@@ -96,7 +94,7 @@ class Triager:
         probs, urgent_probs, embeddings = self.model.analyse([current, *earlier])
         order = np.argsort(probs[0])[::-1]
         topic, confidence = self.model.topics[order[0]], float(probs[0][order[0]])
-        several = self._several_requests(text, probs[0])
+        several = self._several_requests(text)
         requests = [f"{t}: {evidence(text, t)}" for t in several]
         if several:
             topic = TOPIC_OTHER
@@ -125,7 +123,7 @@ class Triager:
             repeat_count=repeats,
         )
 
-    def _several_requests(self, text: str, probs: Vector) -> list[str]:
+    def _several_requests(self, text: str) -> list[str]:
         """Different topics asked for in one e-mail, from its parts split at markers such as
         "also" or "2)", or from two topics with strong explicit cues."""
         topics: list[str] = []
@@ -142,12 +140,7 @@ class Triager:
                     topics.append(topic)
         scores = score_topics(text)
         for t in self.model.topics:
-            if (
-                t != TOPIC_OTHER
-                and t not in topics
-                and scores[t] >= MULTI_REQUEST_CUE_SCORE
-                and probs[self.model.topics.index(t)] >= MULTI_REQUEST_MIN_PROBABILITY
-            ):
+            if t != TOPIC_OTHER and t not in topics and scores[t] >= MULTI_REQUEST_CUE_SCORE:
                 topics.append(t)
         return topics if len(topics) > 1 else []
 

@@ -55,13 +55,15 @@ async def search(pool: asyncpg.Pool, sql: str, *, statement_timeout_ms: int) -> 
     """Runs a search query built by `search.build_query`, then reads the stock and pending
     deliveries of the products it found, in one read-only snapshot under a statement
     timeout."""
-    check_query(sql)  # a last guard: only bounded reads of the catalog ever run
+    # A last guard: only bounded reads of the catalog ever run, and what runs is the query
+    # as written back from the tree the guard checked.
+    checked = check_query(sql)
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         # SET LOCAL takes no parameters; set_config(..., true) is its parameterised form.
         await conn.execute(
             "SELECT set_config('statement_timeout', $1, true)", f"{statement_timeout_ms}ms"
         )
-        rows = await conn.fetch(sql)
+        rows = await conn.fetch(checked)
         products = [Product(**{c: r[c] for c in RESULT_COLUMNS}) for r in rows]
         ids = [p.product_id for p in products]
         stock_rows = await conn.fetch(
