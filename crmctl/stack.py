@@ -246,6 +246,12 @@ async def bootstrap_database(superuser_dsn: str) -> None:
                     await conn.execute(f"CREATE ROLE {role} LOGIN")
             owner, _ = role_names(svc.schema)
             await conn.execute(f"GRANT CREATE, CONNECT ON DATABASE {DATABASE} TO {owner}")
+        # No service needs temporary tables; the catalog's runtime role only ever reads, with a
+        # statement timeout as a backstop to the one its searches set themselves.
+        await conn.execute(f"REVOKE TEMPORARY ON DATABASE {DATABASE} FROM PUBLIC")
+        _, product_runtime = role_names("product")
+        await conn.execute(f"ALTER ROLE {product_runtime} SET default_transaction_read_only = on")
+        await conn.execute(f"ALTER ROLE {product_runtime} SET statement_timeout = '5s'")
     finally:
         await conn.close()
 
