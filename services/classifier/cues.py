@@ -181,7 +181,10 @@ _URGENT_CUES: list[tuple[str, str]] = [
         r"|(?:in|to|at|from) (?:the )?hospital|hospitali[sz]ed|emergency room|a&e|stitches|cut (?:my|his|her|their|open)|a cut on"
         r"|(?:i|she|he|my (?:son|daughter|kid|child|wife|husband|mum|mom|dad)) (?:fell|slipped|tripped)|had a fall|went flying"
         r"|rash\w*|allergic reaction|swollen|(?:foot|feet|skin|heel|toe)s? (?:was|were|is|are|got) (?:burning|burnt|burned)|burn(?:ed|t) (?:my|her|his)"
-        r"|herid[oa]s?|lesi[oó]n|bless(?:é|ée|ure)s?|verletz\w*|ferit[oa]|sangr\w*|saign\w*|ampoules? (?:qui ont saign)|blutig|blutet)\b",
+        r"|splint|sling|in a cast|x-?ray|lost (?:my|her|his) balance|fell (?:on|onto) (?:my|her|his)|(?:cut|gash(?:ed)?|sliced) (?:open|(?:my|her|his) (?:foot|toe|heel|leg|knee))"
+        r"|herid[oa]s?|lesi[oó]n|torc[ií] el tobillo|tobillo (?:hinchado|inflamado)|inflamad[oa]|bless(?:é|ée|ure)s?|entorse|points? de suture|s'est ouvert"
+        r"|verletz\w*|verstaucht|gen[äa]ht|ferit[oa]|distorsione|punti di sutura|sangr\w*|saign\w*|ampoules? (?:qui ont saign)|blutig|blutet"
+        r"|torci o tornozelo|pele (?:ficou )?vermelha|co[çc]ando|verstuikt|enkel (?:is )?(?:dik|gezwollen)|gehecht)\b",
         "injury or harm reported",
     ),
     (
@@ -193,7 +196,10 @@ _URGENT_CUES: list[tuple[str, str]] = [
         r"\b(?:lawyers?|attorneys?|solicitors?|legal (?:action|proceedings|steps|advice|counsel|team)|sue|suing|lawsuit|take (?:you|this|it) to court"
         r"|in court|court case|small claims|trading standards|consumer (?:protection|rights|ombudsman|authority|agency|council)|ombudsman|regulator"
         r"|data protection (?:authority|commissioner|regulator)|the ico|cfpb|better business bureau|bbb complaint|formal (?:notice|complaint to)|section 75"
-        r"|abogad[oa]s?|demanda(?:r|ré)?|denuncia\w*|avocats?|anwalt|rechtsanwalt|verbraucher(?:zentrale|schutz)|avvocat[oi]|advogad[oa]s?|procon|tribunal)\b",
+        r"|(?:commence|start|issue|begin) (?:legal )?proceedings|counsel for|filed (?:a complaint )?with the|\bftc\b|report(?:ing)? you to"
+        r"|abogad[oa]s?|demanda(?:r|ré)?|denuncia\w*|oficina (?:municipal )?del consumidor|hoja de reclamaciones"
+        r"|avocats?|mise en demeure|porte(?:r)? plainte|cnil|dgccrf|anwalt|rechtsanwalt|verbraucher(?:zentrale|schutz)|abmahnung"
+        r"|avvocat[oi]|querela|codacons|advogad[oa]s?|procon|reclame aqui|advocaat|ingebrekestelling|juridisch loket|geschillencommissie|tribunal)\b",
         "legal action threatened",
     ),
     (
@@ -202,7 +208,16 @@ _URGENT_CUES: list[tuple[str, str]] = [
         rf"\b[^.!?\n]{{0,60}}\b{_SOON}"
         rf"|(?:race|marathon|wedding|tournament|competition|match|game|final|birthday|trip|flight|interview|funeral|party|event)\b[^.!?\n]{{0,30}}\b(?:is |are |on )?{_SOON}"
         rf"|(?:moving|leaving|flying|travel+ing)\b[^.!?\n]{{0,30}}\b{_SOON}"
-        rf"|hoy mismo|aujourd'hui même|heute noch|oggi stesso|ainda hoje|lo antes posible|au plus vite|so schnell wie möglich)\b",
+        rf"|(?:race|marathon|flight|wedding|trip|match|game|final|interview|funeral|event)\b[^.!?\n]{{0,20}}\bis (?:in|at) (?:\d+|a few|two|three) (?:hours?|days?)"
+        rf"|(?:race|marathon|flight|wedding|trip|match|interview|funeral)\b[^.!?\n]{{0,20}}\b(?:is )?in the morning|within (?:\d+ ?h(?:ours?)?|24|48|72)\b"
+        rf"|(?:closes|ends|expires) today|need to know (?:right )?now"
+        rf"|hoy mismo|aujourd'hui même|heute noch|oggi stesso|ainda hoje|lo antes posible|au plus vite|so schnell wie möglich"
+        rf"|(?:necesito|las necesito|lo necesito|para la carrera|antes del?)\b[^.!?\n]{{0,40}}\b(?:hoy|mañana|s[áa]bado|domingo|viernes)"
+        rf"|(?:besoin|il me (?:les )?faut|pour l'anniversaire|avant)\b[^.!?\n]{{0,40}}\b(?:aujourd'hui|demain|samedi|dimanche|vendredi)|le vol est demain"
+        rf"|(?:brauche|bis)\b[^.!?\n]{{0,40}}\b(?:heute|morgen|samstag|sonntag|freitag)"
+        rf"|(?:ho bisogno|mi servono|entro|parto)\b[^.!?\n]{{0,40}}\b(?:oggi|domani|sabato|domenica|venerd[iì])"
+        rf"|(?:preciso|at[ée])\b[^.!?\n]{{0,40}}\b(?:hoje|amanh[ãa]|s[áa]bado|domingo|sexta)"
+        rf"|(?:nodig|uiterlijk|v[óo][óo]r)\b[^.!?\n]{{0,40}}\b(?:vandaag|morgen|zaterdag|zondag|vrijdag)|met spoed|spoedig)\b",
         "customer says it cannot wait",
     ),
 ]
