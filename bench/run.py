@@ -27,7 +27,7 @@ from rich.table import Table
 
 from crmctl import outcomes
 from crmctl.events import EmailInput, publish_email
-from crmctl.stack import SERVICES, Stack, StackConfig, free_port
+from crmctl.stack import Stack, StackConfig
 
 console = Console()
 RESULTS = Path(__file__).parent / "results.json"
@@ -153,11 +153,8 @@ def classification_timings() -> dict[str, Any]:
 
 async def main(burst_size: int, rate_seconds: float) -> None:
     state = Path(tempfile.mkdtemp(prefix="crm-bench-"))
-    config = StackConfig(
-        state_dir=state,
-        nats_port=free_port(),
-        postgres_port=free_port(),
-        ports={s.name: free_port() for s in SERVICES},
+    config = StackConfig.on_free_ports(
+        state,
         durable=True,
         today=date(2026, 1, 29),
         log_level="WARNING",

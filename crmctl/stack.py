@@ -274,6 +274,17 @@ class StackConfig:
     extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     log_level: str = "INFO"
 
+    @classmethod
+    def on_free_ports(cls, state_dir: Path, **settings: Any) -> StackConfig:
+        """A throw-away mesh (tests, benchmarks, evaluations): every server on a free port."""
+        return cls(
+            state_dir=state_dir,
+            nats_port=free_port(),
+            postgres_port=free_port(),
+            ports={s.name: free_port() for s in SERVICES},
+            **settings,
+        )
+
 
 class Stack:
     """The running mesh."""

@@ -20,7 +20,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from crmctl import outcomes
-from crmctl.stack import SERVICES, Stack, StackConfig, free_port
+from crmctl.stack import Stack, StackConfig
 
 # The reference data was written as if today were this day; tests pin it.
 REFERENCE_TODAY = date(2026, 1, 29)
@@ -67,11 +67,8 @@ class Mesh:
 async def mesh() -> AsyncIterator[Mesh]:
     """nats-server, PostgreSQL and the five services on free loopback ports."""
     state = Path(tempfile.mkdtemp(prefix="crm-test-"))
-    config = StackConfig(
-        state_dir=state,
-        nats_port=free_port(),
-        postgres_port=free_port(),
-        ports={s.name: free_port() for s in SERVICES},
+    config = StackConfig.on_free_ports(
+        state,
         durable=False,
         today=REFERENCE_TODAY,
         extra_env={

@@ -19,7 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from crm.v1 import product_pb2
-from crmctl.stack import SERVICES, Stack, StackConfig, free_port
+from crmctl.stack import Stack, StackConfig
 from services.common.db import create_pool
 from services.common.jsonl import read_jsonl
 from services.common.server import Deferred
@@ -85,15 +85,7 @@ async def run(
         raise SystemExit(f"eval {kind}: only tier 0 exists for product search so far")
     cases = load_cases(cases_file)
     state = Path(tempfile.mkdtemp(prefix="crm-eval-"))
-    stack = Stack(
-        StackConfig(
-            state_dir=state,
-            postgres_port=free_port(),
-            ports={s.name: free_port() for s in SERVICES},
-            durable=False,
-            today=REFERENCE_TODAY,
-        )
-    )
+    stack = Stack(StackConfig.on_free_ports(state, durable=False, today=REFERENCE_TODAY))
     results: list[dict[str, Any]] = []
     latencies: list[float] = []
     try:

@@ -21,8 +21,9 @@ from services.common.server import (
 )
 from services.common.settings import ShopDaySettings
 from services.product import store
+from services.product.guard import MAX_LIMIT
 from services.product.handler import ProductHandler
-from services.product.search import DEFAULT_LIMIT, MAX_LIMIT
+from services.product.search import DEFAULT_LIMIT
 from services.product.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)

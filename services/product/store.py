@@ -10,7 +10,7 @@ from decimal import Decimal
 import asyncpg
 
 from services.product.availability import PENDING, Delivery
-from services.product.search import RESULT_COLUMNS, check_query
+from services.product.guard import RESULT_COLUMNS, check_query
 from services.product.vocabulary import Vocabulary
 
 

@@ -34,15 +34,10 @@ from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.product import handler as product_handler
 from services.product import store
+from services.product.guard import MAX_LIMIT, UnsafeQuery, check_query
 from services.product.handler import ProductHandler
 from services.product.main import MIGRATIONS, SCHEMA, ProductSettings
-from services.product.search import (
-    MAX_LIMIT,
-    Constraints,
-    UnsafeQuery,
-    build_query,
-    check_query,
-)
+from services.product.search import Constraints, build_query
 from services.product.vocabulary import Vocabulary
 from tests.conftest import REFERENCE_TODAY, Mesh
 

@@ -10,14 +10,8 @@ import sqlglot
 from sqlglot import exp
 
 from services.product import demo
-from services.product.search import (
-    MAX_LIMIT,
-    Constraints,
-    UnsafeQuery,
-    build_query,
-    check_query,
-    understand,
-)
+from services.product.guard import MAX_LIMIT, UnsafeQuery, check_query
+from services.product.search import Constraints, build_query, understand
 
 VOCABULARY = demo.vocabulary()
 

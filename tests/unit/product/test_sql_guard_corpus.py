@@ -12,14 +12,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from services.product.search import (
-    MAX_LIMIT,
-    MAX_QUERY_CHARS,
-    Constraints,
-    UnsafeQuery,
-    build_query,
-    check_query,
-)
+from services.product.guard import MAX_LIMIT, MAX_QUERY_CHARS, UnsafeQuery, check_query
+from services.product.search import Constraints, build_query
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 HOSTILE = DATA / "sql_hostile.txt"
