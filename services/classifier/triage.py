@@ -67,14 +67,6 @@ class Triager:
     def __init__(self, model: TopicModel) -> None:
         self.model = model
 
-    def topics_of(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """(topic, probability) of each text."""
-        if not texts:
-            return []
-        probs = self.model.probabilities(texts)
-        best = probs.argmax(axis=1)
-        return [(self.model.topics[i], float(probs[row, i])) for row, i in enumerate(best)]
-
     def classify(self, subject: str, body: str, history: Sequence[str]) -> Triage:
         """Topic, urgency, reasons and detected requests of one e-mail."""
         text = f"{subject}\n{body}"
