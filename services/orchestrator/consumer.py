@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import nats.errors
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -83,15 +84,7 @@ class EmailConsumer:
                 log.warning(
                     "event rejected", extra={"code": _code(parsed.code), "detail": parsed.detail}
                 )
-                await self._fail(
-                    parsed.job_id,
-                    parsed.case_id,
-                    parsed.customer_id,
-                    parsed.code,
-                    parsed.detail,
-                    sequence,
-                    attempt,
-                )
+                await self._fail(parsed, parsed.code, parsed.detail, sequence, attempt)
                 await msg.ack()
                 return
             job = await store.begin_job(
@@ -127,9 +120,7 @@ class EmailConsumer:
                     await msg.nak(delay=delay)
                     return
                 await self._fail(
-                    parsed.job_id,
-                    parsed.case_id,
-                    parsed.customer_id,
+                    parsed,
                     types_pb2.ERROR_CODE_DEPENDENCY_UNAVAILABLE,
                     f"{exc} for longer than the retry horizon ({self.retry.horizon_seconds:g}s)",
                     sequence,
@@ -138,29 +129,20 @@ class EmailConsumer:
                 await msg.ack()
                 return
             except JobError as exc:
-                await self._fail(
-                    parsed.job_id,
-                    parsed.case_id,
-                    parsed.customer_id,
-                    exc.code,
-                    exc.detail,
-                    sequence,
-                    attempt,
-                )
+                await self._fail(parsed, exc.code, exc.detail, sequence, attempt)
                 await msg.ack()
                 return
-            record = await store.finish_job(
-                self.pool,
-                job_id=parsed.job_id,
-                state="draft_ready",
-                subject=jetstream.DRAFT_READY,
-                outcome=draft.SerializeToString(),
-                topic=types_pb2.Topic.Name(draft.classification.topic),
+            topic = types_pb2.Topic.Name(draft.classification.topic)
+            await self._conclude(
+                parsed.job_id,
+                "draft_ready",
+                jetstream.DRAFT_READY,
+                draft,
+                topic=topic,
                 urgent=draft.classification.urgent,
             )
-            await self._publish(record)
             await msg.ack()
-            log.info("draft ready", extra={"topic": record.topic, "attempt": attempt})
+            log.info("draft ready", extra={"topic": topic, "attempt": attempt})
         except Exception:
             # Database or NATS trouble, or a bug: leave the event for redelivery, unless
             # this was its last delivery, in which case fail it so nothing is lost silently.
@@ -179,14 +161,7 @@ class EmailConsumer:
             detail=rejection.detail,
             create_time=_now(),
         )
-        record = await store.finish_job(
-            self.pool,
-            job_id=email.job_id,
-            state="manual_handling",
-            subject=jetstream.MANUAL_HANDLING,
-            outcome=event.SerializeToString(),
-        )
-        await self._publish(record)
+        await self._conclude(email.job_id, "manual_handling", jetstream.MANUAL_HANDLING, event)
         log.info(
             "manual handling",
             extra={"reason": events_pb2.ManualHandlingReason.Name(rejection.reason)},
@@ -194,41 +169,55 @@ class EmailConsumer:
 
     async def _fail(
         self,
-        job_id: str,
-        case_id: str,
-        customer_id: int,
+        job: Email | IntakeFailure,
         code: types_pb2.ErrorCode.ValueType,
         detail: str,
         sequence: int,
         attempt: int,
     ) -> None:
         event = events_pb2.JobFailed(
-            job_id=job_id,
-            case_id=case_id,
-            customer_id=customer_id,
+            job_id=job.job_id,
+            case_id=job.case_id,
+            customer_id=job.customer_id,
             code=code,
             detail=detail,
             stream_sequence=sequence,
             delivery_attempts=attempt,
             create_time=_now(),
         )
+        # An event rejected at intake has no job row yet.
         await store.begin_job(
             self.pool,
-            job_id=job_id,
-            case_id=case_id,
-            customer_id=customer_id,
+            job_id=job.job_id,
+            case_id=job.case_id,
+            customer_id=job.customer_id,
             stream_sequence=sequence,
             delivery_attempts=attempt,
         )
+        await self._conclude(job.job_id, "failed", jetstream.JOB_FAILED, event)
+        log.warning("job failed", extra={"code": _code(code), "detail": detail})
+
+    async def _conclude(
+        self,
+        job_id: str,
+        state: str,
+        subject: str,
+        event: Message,
+        *,
+        topic: str = "",
+        urgent: bool = False,
+    ) -> None:
+        """Stores the job's one outcome (unless one is stored already), then publishes it."""
         record = await store.finish_job(
             self.pool,
             job_id=job_id,
-            state="failed",
-            subject=jetstream.JOB_FAILED,
+            state=state,
+            subject=subject,
             outcome=event.SerializeToString(),
+            topic=topic,
+            urgent=urgent,
         )
         await self._publish(record)
-        log.warning("job failed", extra={"code": _code(code), "detail": detail})
 
     async def _publish(self, record: store.JobRecord) -> None:
         """Publishes the stored outcome; the Nats-Msg-Id makes a re-publish a no-op."""
@@ -247,9 +236,7 @@ class EmailConsumer:
             if attempt >= self.retry.max_deliver and not isinstance(parsed, IntakeFailure):
                 assert isinstance(parsed, Email)
                 await self._fail(
-                    parsed.job_id,
-                    parsed.case_id,
-                    parsed.customer_id,
+                    parsed,
                     types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED,
                     f"no outcome after {attempt} deliveries",
                     sequence,

@@ -60,8 +60,8 @@ def orchestrator_consumer(limits: ConsumerLimits) -> ConsumerConfig:
     """Durable pull consumer with explicit acks; max_ack_pending is the backpressure.
 
     Backoff is applied per NAK by the orchestrator (RetryPolicy), not with the consumer's
-    BackOff list: measured on nats-server 2.15, a consumer BackOff overrides NAK delays from
-    the second redelivery on (a 1 s NAK became a wait of a whole BackOff step).
+    BackOff list: measured on nats-server 2.15, with a consumer BackOff of (30, 60, 120) s, a
+    second 1 s NAK led to no redelivery within the 12 s observed (without BackOff: every 1 s).
     """
     return ConsumerConfig(
         durable_name=ORCHESTRATOR_CONSUMER,
