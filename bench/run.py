@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import grpc
 import nats
 import psutil
 from rich.console import Console
@@ -151,6 +152,40 @@ def classification_timings() -> dict[str, Any]:
     }
 
 
+async def product_timings(address: str) -> dict[str, Any]:
+    """Per-request time of product questions over gRPC (tier 0, SQL included), over the
+    labelled product requests in evals/: search and match."""
+    from crm.v1 import product_pb2
+    from crm.v1.product_pb2_grpc import ProductServiceStub
+
+    texts = [
+        json.loads(line)["email"]
+        for f in sorted((Path(__file__).parent.parent / "evals" / "product").glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+        if line.strip()
+    ]
+    out: dict[str, Any] = {}
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub: Any = ProductServiceStub(channel)
+        for kind in ("search", "match"):
+            timings = []
+            for text in texts:
+                started = time.perf_counter()
+                if kind == "search":
+                    await stub.SearchProducts(
+                        product_pb2.SearchProductsRequest(job_id="b", customer_id=1, text=text)
+                    )
+                else:
+                    await stub.MatchProducts(
+                        product_pb2.MatchProductsRequest(job_id="b", customer_id=1, text=text)
+                    )
+                timings.append((time.perf_counter() - started) * 1000)
+            out[f"product_{kind}_ms_p50"] = round(percentile(timings, 50), 2)
+            out[f"product_{kind}_ms_p95"] = round(percentile(timings, 95), 2)
+        out["product_samples"] = len(texts)
+    return out
+
+
 async def main(burst_size: int, rate_seconds: float) -> None:
     state = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     config = StackConfig.on_free_ports(
@@ -190,6 +225,14 @@ async def main(burst_size: int, rate_seconds: float) -> None:
             )
             if lat:
                 table.add_row(f"  mean at {rate}/s (ms)", f"{statistics.mean(lat):.1f}")
+        product = await product_timings(stack.address("product"))
+        results.update(product)
+        for kind in ("search", "match"):
+            table.add_row(
+                f"product {kind} over gRPC, tier 0 (p50 / p95 ms, "
+                f"{product['product_samples']} requests)",
+                f"{product[f'product_{kind}_ms_p50']:.2f} / {product[f'product_{kind}_ms_p95']:.2f}",
+            )
         for name, proc in stack.services.items():
             if proc.process is not None:
                 rss = psutil.Process(proc.process.pid).memory_info().rss / 1e6

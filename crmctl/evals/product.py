@@ -24,7 +24,9 @@ from services.common.db import create_pool
 from services.common.jsonl import read_jsonl
 from services.common.server import Deferred
 from services.product import store
+from services.common.llm import LlmSettings, make_client
 from services.product.handler import ProductHandler
+from services.product.llm import LlmProductReader
 
 # The reference catalog's dates were written for this day; evaluations pin it.
 REFERENCE_TODAY = date(2026, 1, 29)
@@ -81,8 +83,15 @@ async def run(
     kind: str, cases_file: Path, out_dir: Path, tier: str, json_out: bool, console: Console
 ) -> dict[str, Any]:
     """Runs every case through the product service's handler; writes results and metrics."""
-    if tier != "0":
-        raise SystemExit(f"eval {kind}: only tier 0 exists for product search so far")
+    llm: LlmProductReader | None = None
+    if tier == "llm":
+        settings = LlmSettings()
+        client = make_client(settings)
+        if client is None:
+            raise SystemExit(f"eval {kind} --tier llm: set LLM_API_KEY or LLM_BASE_URL")
+        llm = LlmProductReader(client, settings.llm_model_product)
+    elif tier != "0":
+        raise SystemExit(f"eval {kind}: --tier is 0 or llm")
     cases = load_cases(cases_file)
     state = Path(tempfile.mkdtemp(prefix="crm-eval-"))
     stack = Stack(StackConfig.on_free_ports(state, durable=False, today=REFERENCE_TODAY))
@@ -102,19 +111,30 @@ async def run(
         pool_ref.set(pool)
         vocabulary: Deferred[Any] = Deferred("vocabulary")
         vocabulary.set(await store.load_vocabulary(pool))
-        handler = ProductHandler(pool_ref, vocabulary, lambda: REFERENCE_TODAY, max_rows=500)
+        handler = ProductHandler(
+            pool_ref, vocabulary, lambda: REFERENCE_TODAY, max_rows=500, llm=llm
+        )
         with Progress(
             console=console, transient=True, disable=json_out and not console.is_terminal
         ) as progress:
             task = progress.add_task(f"eval {kind}", total=len(cases))
             for case in cases:
                 started = time.perf_counter()
-                reply = await handler.SearchProducts(
-                    product_pb2.SearchProductsRequest(
-                        job_id=case.id, customer_id=case.customer_id or 1, text=case.email
-                    ),
-                    None,
-                )
+                reply: product_pb2.SearchProductsResponse | product_pb2.MatchProductsResponse
+                if kind == "match":
+                    reply = await handler.MatchProducts(
+                        product_pb2.MatchProductsRequest(
+                            job_id=case.id, customer_id=case.customer_id or 1, text=case.email
+                        ),
+                        None,
+                    )
+                else:
+                    reply = await handler.SearchProducts(
+                        product_pb2.SearchProductsRequest(
+                            job_id=case.id, customer_id=case.customer_id or 1, text=case.email
+                        ),
+                        None,
+                    )
                 latencies.append((time.perf_counter() - started) * 1000)
                 results.append(
                     {
@@ -127,6 +147,7 @@ async def run(
                             "answerable": reply.answerable,
                             "sql": reply.sql,
                             "reason": reply.decline_reason,
+                            "tier": reply.tier,
                         },
                     }
                 )
@@ -142,6 +163,8 @@ async def run(
     metrics = product_metrics(cases, [r["predicted"] for r in results])
     metrics["kind"] = kind
     metrics["tier"] = tier
+    # With --tier llm, how many answers the model gave (the rest fell back to tier 0).
+    metrics["answered_by_llm"] = sum(1 for r in results if r["predicted"]["tier"] == "llm")
     metrics["latency_ms_p50"] = round(statistics.median(latencies), 3) if latencies else 0.0
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     table = Table(

@@ -41,9 +41,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = PROJECT_ROOT / "evals" / "triage"
 PCA_DIMS = 256
 SEED = 7
-# Out-of-fold targets for urgency (cues plus model) that choose the model's threshold: the
-# product's targets, recall first (a missed injury or legal threat is the costly error).
-URGENT_TARGET_RECALL = 0.95
+# Out-of-fold targets for urgency (cues plus model) that choose the model's threshold:
+# recall first (a missed injury or legal threat is the costly error). The recall aimed for
+# is above the product's 0.95 because e-mails from other writers score lower than
+# out-of-fold ones (measured: 0.95 out-of-fold gave 0.93-0.94 on held-out sets).
+URGENT_TARGET_RECALL = 0.97
 URGENT_MIN_PRECISION = 0.85
 
 

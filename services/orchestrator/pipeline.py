@@ -188,10 +188,12 @@ async def _run_workflow(
         draft.facts.shipments.extend(assessment.shipments)
         draft.facts.unmatched_tracking_numbers.extend(assessment.unmatched_tracking_numbers)
     elif decision.workflow == WORKFLOW_PRODUCT:
+        # A match, not a bare search: the reply lists what fits the customer's need
+        # (and every product satisfying the constraints when no need is named).
         search = await call(
             "product",
-            lambda: clients.product.SearchProducts(
-                product_pb2.SearchProductsRequest(
+            lambda: clients.product.MatchProducts(
+                product_pb2.MatchProductsRequest(
                     job_id=email.job_id, customer_id=email.customer_id, text=text
                 ),
                 timeout=t,

@@ -6,6 +6,7 @@ returned; nothing is invented here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
@@ -168,8 +169,8 @@ def _describe(p: product_pb2.Product) -> str:
     return f"{full_name(p)}, US size {p.size_us:g}, {p.color}, {p.material}, ${p.price}"
 
 
-def _wanted(c: product_pb2.SearchConstraints) -> str:
-    words: list[str] = []
+def _wanted(c: product_pb2.SearchConstraints, needs: Sequence[str] = ()) -> str:
+    words: list[str] = [n for n in needs if not n.startswith("~")]
     words += list(c.colors)
     # A model name already carries its brand ("Adidas Ultraboost"): name the brand once.
     words += [
@@ -180,14 +181,25 @@ def _wanted(c: product_pb2.SearchConstraints) -> str:
     text = " ".join(words) if words else "shoes"
     if c.size_min and c.size_max and c.size_min != c.size_max:
         text += f" in US sizes {c.size_min:g} to {c.size_max:g}"
-    elif c.size_min:
+    elif c.size_min and c.size_max:
         text += f" in US size {c.size_min:g}"
+    elif c.size_min:
+        text += f" in US size {c.size_min:g} or larger"
+    elif c.size_max:
+        text += f" in US size {c.size_max:g} or smaller"
+    if c.price_min:
+        text += f" {'over' if c.price_min_exclusive else 'from'} ${c.price_min}"
     if c.price_max:
-        text += f" under ${c.price_max}"
+        text += f" {'under' if c.price_max_exclusive else 'up to'} ${c.price_max}"
+    if c.weight_max_kg:
+        text += f" weighing {'under' if c.weight_max_exclusive else 'at most'} "
+        text += f"{c.weight_max_kg:g} kg"
     return "your request for " + text
 
 
-def product_reply(search: product_pb2.SearchProductsResponse) -> Reply:
+def product_reply(
+    search: product_pb2.SearchProductsResponse | product_pb2.MatchProductsResponse,
+) -> Reply:
     """The product reply: each matching product with its availability, or a request for specifics."""
     listed = list(search.matches)[:MAX_PRODUCTS_LISTED]
     products = [
@@ -204,10 +216,15 @@ def product_reply(search: product_pb2.SearchProductsResponse) -> Reply:
         products=products,
         alternatives=alternatives,
         more=max(0, len(search.matches) - len(listed)),
-        wanted=_wanted(search.constraints),
+        wanted=_wanted(
+            search.constraints,
+            search.needs if isinstance(search, product_pb2.MatchProductsResponse) else (),
+        ),
     )
     if not search.answerable:
         summary = f"Declined the product question ({search.decline_reason}); asked for specifics."
+    elif not search.matches and search.alternatives:
+        summary = f"No catalog product matches; offered {len(search.alternatives)} alternative(s)."
     elif not search.matches:
         summary = "No catalog product matches; asked for alternatives."
     else:

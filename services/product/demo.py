@@ -67,6 +67,8 @@ def vocabulary() -> Vocabulary:
         brand_of_name={r[1]: r[6] for r in rows},
         colors=[r[3] for r in rows],
         materials=[r[4] for r in rows],
+        descriptions={r[1]: r[8] for r in rows},
+        materials_by_name={n: [r[4] for r in rows if r[1] == n] for n in {r[1] for r in rows}},
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,12 @@ from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.product import store
 from services.product.availability import Availability, Delivery, Status, availability_of
-from services.product.search import DEFAULT_LIMIT, Constraints, build_query, understand
+from services.product.declines import DECLINE_INJECTION, DECLINE_WHOLE_CATALOG
+from services.product.guard import UnsafeQuery
+from services.product.llm import LlmProductReader, ProposalFailed, adopt
+from services.product.matching import MAX_ALTERNATIVES, narrowed_to, relaxations
+from services.product.search import DEFAULT_LIMIT, Constraints, build_query
+from services.product.understanding import Understanding, understand
 from services.product.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -38,7 +45,7 @@ def _money(value: Decimal | None) -> str:
     return "" if value is None else format(value.quantize(Decimal("0.01")), "f")
 
 
-def _size(value: Decimal | None) -> float:
+def _number(value: Decimal | None) -> float:
     return 0.0 if value is None else float(value)
 
 
@@ -49,10 +56,17 @@ def constraints_to_proto(c: Constraints) -> product_pb2.SearchConstraints:
         product_names=c.product_names,
         colors=c.colors,
         materials=c.materials,
-        size_min=_size(c.size_min),
-        size_max=_size(c.size_max),
-        price_min=_money(c.price_min),
-        price_max=_money(c.price_max),
+        size_min=_number(c.size.low),
+        size_max=_number(c.size.high),
+        price_min=_money(c.price.low),
+        price_max=_money(c.price.high),
+        price_min_exclusive=c.price.low_strict,
+        price_max_exclusive=c.price.high_strict,
+        weight_min_kg=_number(c.weight_kg.low),
+        weight_max_kg=_number(c.weight_kg.high),
+        weight_min_exclusive=c.weight_kg.low_strict,
+        weight_max_exclusive=c.weight_kg.high_strict,
+        plain_colors=c.plain_colors,
     )
 
 
@@ -100,35 +114,117 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
         *,
         statement_timeout_ms: int = 2_000,
         max_rows: int = DEFAULT_LIMIT,
+        llm: LlmProductReader | None = None,
     ) -> None:
         self._pool = pool
         self._vocabulary = vocabulary
         self._today = today
         self._statement_timeout_ms = statement_timeout_ms
         self._max_rows = max_rows
+        self._llm = llm
 
     async def SearchProducts(
         self, request: product_pb2.SearchProductsRequest, context: Any
     ) -> product_pb2.SearchProductsResponse:
         """Reads the constraints of the customer's words, declines or searches, and returns
-        the matches with their availability on the shop's today."""
-        if request.customer_id <= 0:
+        every product satisfying them with its availability on the shop's today."""
+        answer = await self._answer(request.customer_id, request.text, by_need=False)
+        return product_pb2.SearchProductsResponse(
+            answerable=answer.understood.answerable,
+            decline_reason=answer.understood.decline_reason,
+            constraints=constraints_to_proto(answer.understood.constraints),
+            sql=answer.sql,
+            matches=answer.matches,
+            alternatives=answer.alternatives,
+            tier=answer.tier,
+            fallback_reason=answer.fallback_reason,
+        )
+
+    async def MatchProducts(
+        self, request: product_pb2.MatchProductsRequest, context: Any
+    ) -> product_pb2.MatchProductsResponse:
+        """Reads the constraints and needs of the customer's words, declines or returns the
+        products that fit best (see `matching`), or near alternatives when none does."""
+        answer = await self._answer(request.customer_id, request.text, by_need=True)
+        return product_pb2.MatchProductsResponse(
+            answerable=answer.understood.answerable,
+            decline_reason=answer.understood.decline_reason,
+            constraints=constraints_to_proto(answer.understood.constraints),
+            sql=answer.sql,
+            matches=answer.matches,
+            alternatives=answer.alternatives,
+            needs=answer.understood.needs.describe(),
+            tier=answer.tier,
+            fallback_reason=answer.fallback_reason,
+        )
+
+    async def _answer(self, customer_id: int, text: str, *, by_need: bool) -> _Answer:
+        if customer_id <= 0:
             raise ServiceError(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 types_pb2.ERROR_CODE_CUSTOMER_MISSING,
                 "customer_id must be a positive customer id",
             )
+        text = text[:MAX_TEXT_CHARS]
         vocabulary = self._vocabulary.get()
-        understood = understand(request.text[:MAX_TEXT_CHARS], vocabulary)
-        constraints = constraints_to_proto(understood.constraints)
-        if not understood.answerable:
-            log.info("search declined", extra={"reason": understood.decline_reason})
-            return product_pb2.SearchProductsResponse(
+        understood = understand(text, vocabulary, by_need=by_need)
+        fallback_reason = ""
+        # The hard declines stand whatever a model would say.
+        if self._llm is not None and understood.decline_reason not in _HARD_DECLINES:
+            try:
+                return await self._answer_by_model(text, understood, by_need=by_need)
+            except (ProposalFailed, UnsafeQuery) as exc:
+                fallback_reason = str(exc)[:300]
+                log.warning(
+                    "LLM product tier failed; tier 0 answers", extra={"error": fallback_reason}
+                )
+        answer = await self._answer_by_rules(understood)
+        return dataclasses.replace(answer, fallback_reason=fallback_reason)
+
+    async def _answer_by_model(
+        self, text: str, understood: Understanding, *, by_need: bool
+    ) -> _Answer:
+        assert self._llm is not None
+        proposal = await self._llm.propose(text, self._vocabulary.get(), by_need=by_need)
+        if not proposal.answerable:
+            declined = dataclasses.replace(
+                understood,
                 answerable=False,
-                decline_reason=understood.decline_reason,
-                constraints=constraints,
+                decline_reason=proposal.decline_reason or "the model found nothing to look up",
             )
-        sql = build_query(understood.constraints, self._max_rows)
+            return _Answer(declined, tier="llm")
+        sql = adopt(proposal.sql, self._max_rows)
+        try:
+            matches = await self._run(sql)
+        except (asyncpg.PostgresError, ServiceError) as exc:
+            # A query that passed the guard can still be wrong (a type error, too slow).
+            raise ProposalFailed(f"the proposed query failed: {exc}") from exc
+        answered = dataclasses.replace(understood, answerable=True, decline_reason="")
+        return _Answer(answered, sql, matches, tier="llm")
+
+    async def _answer_by_rules(self, understood: Understanding) -> _Answer:
+        if not understood.answerable:
+            log.info("product request declined", extra={"reason": understood.decline_reason})
+            return _Answer(understood)
+        constraints = understood.constraints
+        if understood.fit.found:
+            constraints = narrowed_to(constraints, understood.fit.models)
+        sql = build_query(constraints, self._max_rows)
+        matches = await self._run(sql)
+        alternatives: list[product_pb2.ProductAvailability] = []
+        if not matches:
+            for relaxed in relaxations(constraints):
+                alternatives = await self._run(build_query(relaxed, MAX_ALTERNATIVES))
+                if alternatives:
+                    break
+        log.info(
+            "product request answered",
+            extra={"matches": len(matches), "alternatives": len(alternatives)},
+        )
+        return _Answer(understood, sql, matches, alternatives)
+
+    async def _run(self, sql: str) -> list[product_pb2.ProductAvailability]:
+        """Runs a checked catalog query; the products found with their availability."""
         pool = self._pool.get()
         try:
             result = await store.search(pool, sql, statement_timeout_ms=self._statement_timeout_ms)
@@ -145,7 +241,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
                 f"the catalog database is unreachable: {exc}",
             ) from exc
         today = self._today()
-        matches = [
+        return [
             product_to_proto(
                 p,
                 availability_of(
@@ -156,7 +252,19 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             )
             for p in result.products
         ]
-        log.info("search answered", extra={"matches": len(matches)})
-        return product_pb2.SearchProductsResponse(
-            answerable=True, constraints=constraints, sql=sql, matches=matches
-        )
+
+
+# Declines no model may overrule: SQL or instructions in the e-mail, bulk enumeration.
+_HARD_DECLINES = frozenset({DECLINE_INJECTION, DECLINE_WHOLE_CATALOG})
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A request read, and what the catalog returned for it."""
+
+    understood: Understanding
+    sql: str = ""
+    matches: list[product_pb2.ProductAvailability] = field(default_factory=list)
+    alternatives: list[product_pb2.ProductAvailability] = field(default_factory=list)
+    tier: str = "0"
+    fallback_reason: str = ""

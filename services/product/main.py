@@ -11,6 +11,7 @@ import asyncpg
 from pydantic import Field
 
 from crm.v1 import product_pb2, product_pb2_grpc
+from services.common.llm import LlmSettings, make_client
 from services.common.runtime import database, service_main
 from services.common.server import (
     Deferred,
@@ -23,6 +24,7 @@ from services.common.settings import ShopDaySettings
 from services.product import store
 from services.product.guard import MAX_LIMIT
 from services.product.handler import ProductHandler
+from services.product.llm import LlmProductReader
 from services.product.search import DEFAULT_LIMIT
 from services.product.vocabulary import Vocabulary
 
@@ -34,7 +36,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = product_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name
 
 
-class ProductSettings(ShopDaySettings):
+class ProductSettings(ShopDaySettings, LlmSettings):
     """Environment of the product service."""
 
     grpc_port: int = Field(50052, description="gRPC port of the product service.")
@@ -67,6 +69,12 @@ async def refresh_vocabulary(
             )
 
 
+def _llm_reader(settings: ProductSettings) -> LlmProductReader | None:
+    """The LLM tier when a key or endpoint is configured; tier 0 alone otherwise."""
+    client = make_client(settings)
+    return None if client is None else LlmProductReader(client, settings.llm_model_product)
+
+
 async def serve(settings: ProductSettings) -> None:
     """Serves until SIGTERM; health is SERVING once the pool is open and the catalog's
     vocabulary is loaded."""
@@ -78,6 +86,7 @@ async def serve(settings: ProductSettings) -> None:
         settings.today,
         statement_timeout_ms=settings.search_statement_timeout_ms,
         max_rows=settings.search_max_rows,
+        llm=_llm_reader(settings),
     )
     server = await create_server(
         settings.grpc_address,

@@ -1,5 +1,9 @@
-"""US shoe sizes and prices in a customer's words: "size 10", "US 10.5", "9 1/2",
-"sizes 10-11", "in a 9.5"; "under $150", "between $80 and $120", "$100 or more".
+"""US shoe sizes, prices and weights in a customer's words: "size 10", "US 10.5", "9 1/2",
+"sizes 10-11", "11 or bigger"; "under $150", "between $80 and $120", "$100 or more";
+"under 700 g", "at most 0.8 kg", "lighter than a pound".
+
+"Under", "below", "less than", "over" and "more than" exclude the amount itself; "up to",
+"at most", "max", "or less", "at least", "between" include it.
 
 Pure text rules, no catalog knowledge: the numbers read here become bounds of the search.
 """
@@ -28,15 +32,28 @@ _NUMBER_WORDS = {
     "fifteen": 15, "sixteen": 16,
 }  # fmt: skip
 _NUMBER_WORD = "|".join(_NUMBER_WORDS)
+_PLURAL_NUMBER_WORDS = {f"{w}s": w for w in _NUMBER_WORDS if w not in {"one", "two", "three"}}
+_PLURAL_NUMBER_WORDS["sixes"] = "six"
+_PLURAL_NUMBER_WORD = "|".join(sorted(_PLURAL_NUMBER_WORDS, key=len, reverse=True))
+# "Size" in the other languages customers write in (the size itself is still US).
+_SIZE_WORDS_ABROAD = re.compile(
+    r"\b(?:talla|tallas|tamanho|numero|n[uú]mero|gr[oö](?:ss|ß)e|taille|pointure|taglia"
+    r"|maat|rozmiar|storlek|st[oø]rrelse)\b"
+)
+_TENS = {
+    "ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
 
 # A size: 1-2 digits with an optional .5/.0 (or ,5 as written in Europe).
 _SIZE = r"(\d{1,2}(?:[.,][05])?)(?![\d.,]?\d)"
-_SIZE_PAIR_JOIN = r"\s*(?:-|\u2013|to|or|and|/|&)\s*(?:size\s+|us\s*)?"
+_SIZE_PAIR_JOIN = r"\s*(?:-|\u2013|to|or|and|/|&|through|thru|up\s+to)\s*(?:size\s+|us\s*|an?\s+)?"
 # Words after a number that make it a count, a duration or a price, not a size or price.
 _NOT_A_MEASURE = (
     r"(?!\s*(?:%|\$|(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|pairs?|colou?rs?"
     r"|units?|items?|pieces?|boxes|orders?|dollars?|usd|bucks|am|pm|x|times?|km|miles?|kg"
-    r"|lbs?|pounds?|grams?|people|reviews?|customers?|stars?)\b))"
+    r"|kilos?|kilograms?|lbs?|pounds?|grams?|g|gr|oz|ounces?|people|reviews?|customers?|stars?"
+    r"|cm|mm)\b))"
 )
 # (pattern, smallest and largest size it may give). Patterns with an explicit "size" take
 # any plausible US size; the looser ones ("US 10", "in 9.5") a narrower band, so that
@@ -45,7 +62,8 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
     # "size 10", "sizes 9.5 to 10.5", "size: US 11", "sz 10", "shoe size of 9"
     (
         re.compile(
-            rf"\b(?:sizes?|sz)\b\s*(?:of|is|are|:|=|#|in)?\s*(?:us\s*|men'?s\s*)?{_SIZE}"
+            rf"\b(?:sizes?|sz)\b\s*(?:of|is|are|:|=|#|in|anywhere|from|between)?\s*(?:us\s*|men'?s\s*)?"
+            rf"{_SIZE}"
             rf"(?:{_SIZE_PAIR_JOIN}{_SIZE})?{_NOT_A_MEASURE}"
         ),
         SIZE_MIN,
@@ -67,6 +85,33 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
     ),
     # "10.5 US", "10 (US)"
     (re.compile(rf"(?<![\d.,$]){_SIZE}\s*\(?u\.?s\.?\b"), _LOOSE_SIZE_MIN, _LOOSE_SIZE_MAX),
+    # "I'm a 9.5", "I wear an 11", "sometimes a 10", "I'm somewhere between 9 and 10"
+    (
+        re.compile(
+            r"\b(?:(?:i'?m|i\s+am|usually|normally|sometimes|or|maybe|either)\s+"
+            r"(?:a\s+|an\s+|(?:somewhere\s+)?between\s+)|(?:takes?|wears?|wearing)\s+(?:an?\s+|(?:anything|anywhere)\s+(?:from|between)\s+)?)"
+            rf"{_SIZE}"
+            rf"(?:\s*(?:-|or|to|and|up\s+to|through)\s*(?:an?\s+)?{_SIZE})?{_NOT_A_MEASURE}"
+        ),
+        _LOOSE_SIZE_MIN,
+        _LOOSE_SIZE_MAX,
+    ),
+    # A bare half size: "8.5" is a size in this shop's mail, never a price or a count.
+    (
+        re.compile(
+            rf"(?<![\d.,$])(\d{{1,2}}\.5)(?![\d.,]?\d){_NOT_A_MEASURE}"
+            rf"(?:{_SIZE_PAIR_JOIN}{_SIZE}{_NOT_A_MEASURE})?"
+        ),
+        _LOOSE_SIZE_MIN,
+        _LOOSE_SIZE_MAX,
+    ),
+    # A bare size closing a short question: "New Balance, 9.5?", "Gel-Kayano in black, 8.5?"
+    # ... or one item of a comma list: "Black boots, 11.", "white, 11, sub-$80", ", a ten please"
+    (
+        re.compile(rf"(?:^|(?<!\d)[,;:]\s*|\.\s+)(?:an?\s+)?{_SIZE}\s*(?:[,;.?!]|please\b|$)"),
+        _LOOSE_SIZE_MIN,
+        _LOOSE_SIZE_MAX,
+    ),
     # "in 9.5", "in a 10", "in an 11 or 11.5" (not "in 2 weeks", "in $150", "in 3 colours")
     (
         re.compile(rf"\bin\s+(?:an?\s+)?{_SIZE}(?:\s*(?:-|or|to)\s*{_SIZE})?{_NOT_A_MEASURE}"),
@@ -81,41 +126,139 @@ _AMOUNT = rf"(?:\$\s*{_NUMBER}|{_NUMBER}\s*(?:\$|usd\b|dollars?\b|bucks\b)?){_NO
 _CURRENCY = re.compile(r"\$|usd|dollar|buck")
 # Comparators that are about money even before a bare number ("under 150"), and looser
 # ones that need a currency ("max $150": "Air Max 90" is a shoe, "over 100" may be reviews).
-_STRICT_AT_MOST = (
-    r"under|below|less\s+than|cheaper\s+than|lower\s+than|no\s+more\s+than|not\s+more\s+than"
-    r"|at\s+most|budget(?:\s+is|\s+of)?|not\s+exceeding|no\s+higher\s+than|<=?"
+# Each is strict ("under": the amount itself is excluded) or inclusive ("at most").
+_STRICT_BELOW = (
+    r"under|below|less\s+than|cheaper\s+than|lower\s+than|sub-?|<(?!=)"
+    r"|(?:a\s+|à\s+)?moins\s+de|menos\s+de|weniger\s+als|unter|meno\s+di|sotto\s+i|minder\s+dan"
+)
+_INCLUSIVE_AT_MOST = (
+    r"no\s+more\s+than|not\s+more\s+than|at\s+most|budget(?:\s+is|\s+of)?(?:\s+(?:firm|max(?:imum)?|strictly|only|just|tight))?\s*:?"
+    r"|not\s+exceeding|ceiling\s+(?:is|of)|cap\s+(?:is|of)|limit\s+(?:is|of)"
+    r"|no\s+higher\s+than|<="
 )
 _LOOSE_AT_MOST = r"max(?:imum)?(?:\s+of)?|up\s+to|within|not\s+over"
-_LOOSE_AT_LEAST = (
-    r"over|above|more\s+than|at\s+least|starting\s+(?:at|from)|min(?:imum)?(?:\s+of)?"
-    r"|greater\s+than|higher\s+than|>=?|no\s+less\s+than|not\s+less\s+than"
+_STRICT_ABOVE = (
+    r"over|above|more\s+than|greater\s+than|higher\s+than|north\s+of|upwards\s+of"
+    r"|plus\s+de|m[aá]s\s+de|mehr\s+als|[uü]ber|oltre|pi[uù]\s+di|meer\s+dan"
+    r"|in\s+excess\s+of|>(?!=)"
 )
-_ABOUT = r"(?:of\s+|about\s+|around\s+|roughly\s+)?"
+_INCLUSIVE_AT_LEAST = (
+    r"at\s+least|starting\s+(?:at|from)|min(?:imum)?(?:\s+of)?|>=|no\s+less\s+than"
+    r"|not\s+less\s+than"
+)
+_ABOUT = r"(?:of\s+|about\s+|around\s+|roughly\s+|the\s+)?"
+# A negation earlier in the clause turns a limit around ("not over $100" is "at most $100").
+_NEGATED_LIMIT = re.compile(
+    r"\b(?:don'?t|do\s+not|won'?t|will\s+not|not|no|never|can'?t|cannot)\b(?:\s+[\w']+){0,3}\s*$"
+)
+# Words just before a bare number that make it money: "spend 150 or more".
+_MONEY_WORDS = re.compile(
+    r"\b(?:spend|spending|pay|paying|cost|costs|budget|priced?)\b(?:\s+[\w']+){0,2}\s*$"
+)
 _PRICE_RANGE = re.compile(rf"(?:between|from)?\s*{_AMOUNT}\s*(?:-|\u2013|to|and)\s*{_AMOUNT}")
-# (pattern, bound it gives, whether a bare number without currency is accepted)
-_PRICE_PATTERNS: tuple[tuple[re.Pattern[str], str, bool], ...] = (
-    (re.compile(rf"(?:^|(?<=\W))(?:{_STRICT_AT_MOST})\s*{_ABOUT}{_AMOUNT}"), "high", True),
-    (re.compile(rf"\b(?:{_LOOSE_AT_MOST})\s*{_ABOUT}{_AMOUNT}"), "high", False),
-    (re.compile(rf"(?:^|(?<=\W))(?:{_LOOSE_AT_LEAST})\s*{_ABOUT}{_AMOUNT}"), "low", False),
-    (
-        re.compile(rf"{_AMOUNT}\s*(?:or\s+(?:less|under|below|cheaper)|max(?:imum)?\b|tops\b)"),
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """A comparator pattern: the bound it gives, whether it excludes the amount, and
+    whether a number without a currency or unit is accepted after it."""
+
+    pattern: re.Pattern[str]
+    bound: str  # "low" or "high"
+    strict: bool
+    bare_ok: bool
+
+
+def _before(comparators: str) -> str:
+    return rf"(?:^|(?<=\W))(?:{comparators})\s*{_ABOUT}"
+
+
+_PRICE_LIMITS: tuple[_Limit, ...] = (
+    _Limit(re.compile(_before(_STRICT_BELOW) + _AMOUNT), "high", True, True),
+    _Limit(re.compile(_before(_INCLUSIVE_AT_MOST) + _AMOUNT), "high", False, True),
+    _Limit(re.compile(_before(_LOOSE_AT_MOST) + _AMOUNT), "high", False, False),
+    _Limit(re.compile(_before(_STRICT_ABOVE) + _AMOUNT), "low", True, False),
+    _Limit(re.compile(_before(_INCLUSIVE_AT_LEAST) + _AMOUNT), "low", False, False),
+    _Limit(
+        re.compile(
+            rf"{_AMOUNT}\s*(?:or\s+(?:less|under|below|cheaper)|max(?:imum)?\b|tops\b"
+            r"|(?:absolute\s+|hard\s+)?(?:ceiling|limit|cap)\b)"
+        ),
         "high",
         False,
-    ),
-    (
-        re.compile(rf"{_AMOUNT}\s*(?:or\s+(?:more|above|over)|and\s+(?:up|above|over)|\+|plus\b)"),
-        "low",
         False,
     ),
+    _Limit(
+        re.compile(
+            rf"{_AMOUNT}\s*(?:or\s+(?:more|above|over|upwards?|higher)|and\s+(?:up|above|over|upwards?)|\+|plus\b"
+            r"|min(?:imum)?\b)"
+        ),
+        "low",
+        False,
+        False,
+    ),
+)
+
+# Weights: an amount with its unit, after a comparator ("under 700 g", "at most 0.8 kg",
+# "lighter than a pound"). A weight without a comparator ("I want to lose 10 kg") is no
+# constraint. Units are converted to kilograms, the catalog's unit.
+_KG_PER_UNIT = {
+    "kg": Decimal(1),
+    "g": Decimal("0.001"),
+    "lb": Decimal("0.45359237"),
+    "oz": Decimal("0.028349523125"),
+}
+_UNIT = r"(kgs?|kilo(?:gram)?s?|kilogrammes?|g|grams?|grammes?|gr|gms?|lbs?|pounds?|oz|ounces?)\b"
+_WEIGHT_AMOUNT = rf"(?:(an?|one)|(\d{{1,4}}(?:[.,]\d{{1,3}})?))\s*{_UNIT}"
+_LIGHTER = (
+    r"under|below|less\s+than|lighter\s+than|<(?!=)|weighs?\s+(?:under|less\s+than|below)"
+    r"|leichter\s+als|weniger\s+als|unter|moins\s+de|plus\s+l[eé]g[eè]res?\s+que|menos\s+de"
+    r"|m[aá]s\s+ligeras?\s+que|pi[uù]\s+leggere?\s+di|lichter\s+dan"
+)
+_AT_MOST_WEIGHT = (
+    r"at\s+most|no\s+more\s+than|not\s+more\s+than|max(?:imum)?(?:\s+of)?|up\s+to"
+    r"|no\s+heavier\s+than|not\s+heavier\s+than|<="
+)
+_HEAVIER = r"over|above|more\s+than|heavier\s+than|>(?!=)"
+_AT_LEAST_WEIGHT = r"at\s+least|no\s+less\s+than|no\s+lighter\s+than|min(?:imum)?(?:\s+of)?|>="
+_WEIGHT_LIMITS: tuple[_Limit, ...] = (
+    _Limit(re.compile(_before(_LIGHTER) + _WEIGHT_AMOUNT), "high", True, False),
+    _Limit(re.compile(_before(_AT_MOST_WEIGHT) + _WEIGHT_AMOUNT), "high", False, False),
+    _Limit(re.compile(_before(_HEAVIER) + _WEIGHT_AMOUNT), "low", True, False),
+    _Limit(re.compile(_before(_AT_LEAST_WEIGHT) + _WEIGHT_AMOUNT), "low", False, False),
+    _Limit(
+        re.compile(_WEIGHT_AMOUNT + r"\s*(?:or\s+(?:less|lighter|under)|max(?:imum)?\b|tops\b)"),
+        "high",
+        False,
+        False,
+    ),
+    _Limit(
+        re.compile(_WEIGHT_AMOUNT + r"\s*(?:or\s+(?:more|heavier|over)|and\s+(?:up|over)|\+)"),
+        "low",
+        False,
+        False,
+    ),
+)
+# Open-ended size ranges: "11 or bigger", "size 10 and up", "9.5 or smaller".
+_SIZE_OR_MORE = re.compile(
+    rf"(?:\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:\+|or\s+(?:anything\s+|any\s+"
+    r"size\s+)?(?:bigger|larger|above|up|higher|more)|and\s+(?:up|above|bigger|larger)|min(?:imum)?\b)"
+)
+_SIZE_OR_LESS = re.compile(
+    rf"(?:\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:or\s+(?:anything\s+|any\s+"
+    r"size\s+)?(?:smaller|below|less|under|lower)|and\s+(?:under|below|smaller|down)|max(?:imum)?\b)"
 )
 
 
 @dataclass(frozen=True)
 class Bounds:
-    """A closed interval; either end may be open (None)."""
+    """An interval; either end may be missing (None), and either may exclude its value."""
 
     low: Decimal | None = None
     high: Decimal | None = None
+    # "under $150" excludes 150 itself, "up to $150" includes it.
+    low_strict: bool = False
+    high_strict: bool = False
 
     @property
     def empty(self) -> bool:
@@ -124,20 +267,42 @@ class Bounds:
 
 
 def _prepare(text: str) -> str:
-    """Lower case, with halves written as decimals and size words as digits."""
+    """Lower case, with halves written as decimals, number words as digits, the words
+    other languages use for "size" as "size", and "10s" as "size 10"."""
     out = text.lower().replace("\u00bd", ".5 ").replace("\u2019", "'")
+    out = _SIZE_WORDS_ABROAD.sub("size", out)
+    # "nine-and-a-half", "9-n-half", "nine and a half" -> "nine.5" / "9.5"
+    out = re.sub(r"[- ]+(?:and|n|&)[- ]+(?:a[- ]+)?half\b", ".5", out)
+    out = re.sub(r"[- ]+point[- ]+five\b", ".5", out)  # "nine-point-five"
     out = re.sub(r"(\d)\s+\.5", r"\1.5", out)  # "9 ½" -> "9.5"
-    out = re.sub(r"(\d+)\s*(?:1/2|and\s+a\s+half)\b", r"\1.5", out)
+    out = re.sub(r"(\d+)\s*1/2\b", r"\1.5", out)
+    out = re.sub(rf"\b({_NUMBER_WORD})\.5\b", lambda m: f"{_NUMBER_WORDS[m.group(1)]}.5", out)
+    # "tens", "elevens", "10s", "12's": the way people say a size in the plural.
     out = re.sub(
-        rf"\b({_NUMBER_WORD})\s+and\s+a\s+half\b",
-        lambda m: f"{_NUMBER_WORDS[m.group(1)]}.5",
+        rf"\b({_PLURAL_NUMBER_WORD})\b",
+        lambda m: f"size {_NUMBER_WORDS[_PLURAL_NUMBER_WORDS[m.group(1)]]}",
         out,
     )
     out = re.sub(
-        rf"\b(sizes?|us)\s+({_NUMBER_WORD})\b",
+        r"(?<![\d.$])\b(\d{1,2}(?:\.5)?)'?s\b",
+        lambda m: f"size {m.group(1)}" if 4 <= float(m.group(1)) <= 16 else m.group(0),
+        out,
+    )
+    # Number words where a size or an amount is expected: "size ten", "in an eleven",
+    # "I'm a nine", "under fifty", "a hundred and twenty dollars".
+    out = re.sub(
+        rf"\b(?:a|one)\s+hundred(?:\s+and)?(?:\s+({'|'.join(_TENS)}))?\b",
+        lambda m: str(100 + (_TENS[m.group(1)] if m.group(1) else 0)),
+        out,
+    )
+    out = re.sub(rf"\b({'|'.join(_TENS)})\b", lambda m: str(_TENS[m.group(1)]), out)
+    out = re.sub(
+        rf"\b(sizes?|us|an?|in|is|i'?m|takes?|wears?|or|to|through|thru|and|between|from)"
+        rf"\s+(?:an?\s+)?({_NUMBER_WORD})\b",
         lambda m: f"{m.group(1)} {_NUMBER_WORDS[m.group(2)]}",
         out,
     )
+    out = re.sub(r"\bhalf\s+(?:a|an)\s+(kilo|kg|pound|lb)", r"0.5 \1", out)
     return re.sub(r"(\d),(\d{3})\b", r"\1\2", out)  # "$1,200" -> "$1200"
 
 
@@ -152,15 +317,35 @@ def _size(raw: str | None, low: Decimal = SIZE_MIN, high: Decimal = SIZE_MAX) ->
 
 
 def find_sizes(text: str) -> Bounds:
-    """The smallest and largest US size the text asks for; one size gives low == high."""
+    """The smallest and largest US size the text asks for; one size gives low == high,
+    and "11 or bigger" leaves the other end open."""
     prepared = _prepare(text)
     sizes: list[Decimal] = []
     for pattern, low, high in _SIZE_PATTERNS:
         for match in pattern.finditer(prepared):
             sizes.extend(s for s in (_size(g, low, high) for g in match.groups()) if s is not None)
+    at_least = [s for m in _SIZE_OR_MORE.finditer(prepared) if (s := _size(m.group(1)))]
+    at_most = [s for m in _SIZE_OR_LESS.finditer(prepared) if (s := _size(m.group(1)))]
+    if at_least or at_most:
+        return Bounds(min(at_least) if at_least else None, max(at_most) if at_most else None)
     if not sizes:
         return Bounds()
     return Bounds(min(sizes), max(sizes))
+
+
+def _tightest(limits: list[tuple[str, Decimal, bool]]) -> Bounds:
+    """The interval every limit allows: the highest low end and the lowest high end; at
+    an equal amount the strict limit is the tighter one."""
+    lows = [(value, strict) for bound, value, strict in limits if bound == "low"]
+    highs = [(value, strict) for bound, value, strict in limits if bound == "high"]
+    low = max(lows, key=lambda v: (v[0], v[1])) if lows else None
+    high = min(highs, key=lambda v: (v[0], not v[1])) if highs else None
+    return Bounds(
+        low=low[0] if low else None,
+        high=high[0] if high else None,
+        low_strict=bool(low and low[1]),
+        high_strict=bool(high and high[1]),
+    )
 
 
 def _amount(match: re.Match[str], first_group: int, *, bare_ok: bool) -> Decimal | None:
@@ -182,7 +367,7 @@ def _amount(match: re.Match[str], first_group: int, *, bare_ok: bool) -> Decimal
 def find_price_bounds(text: str) -> Bounds:
     """The lowest and highest price in USD the text accepts."""
     prepared = _prepare(text)
-    bounds: dict[str, list[Decimal]] = {"low": [], "high": []}
+    limits: list[tuple[str, Decimal, bool]] = []
     used: list[tuple[int, int]] = []
     for match in _PRICE_RANGE.finditer(prepared):
         # "$80-120", "80 to 120 dollars", "between $80 and $120": a currency on either side.
@@ -190,19 +375,51 @@ def find_price_bounds(text: str) -> Bounds:
             continue
         a, b = _range_end(match, 1), _range_end(match, 3)
         if a is not None and b is not None:
-            bounds["low"].append(min(a, b))
-            bounds["high"].append(max(a, b))
+            limits += [("low", min(a, b), False), ("high", max(a, b), False)]
             used.append(match.span())
-    for pattern, bound, bare_ok in _PRICE_PATTERNS:
-        for match in pattern.finditer(prepared):
+    for limit in _PRICE_LIMITS:
+        for match in limit.pattern.finditer(prepared):
             if any(s <= match.start() < e or s < match.end() <= e for s, e in used):
                 continue
+            before = prepared[max(0, match.start() - 60) : match.start()]
+            bare_ok = limit.bare_ok or bool(_MONEY_WORDS.search(before))
             value = _amount(match, 1, bare_ok=bare_ok)
             if value is not None:
-                bounds[bound].append(value)
-    lows, highs = bounds["low"], bounds["high"]
-    # Several limits of one kind: the tightest holds.
-    return Bounds(max(lows) if lows else None, min(highs) if highs else None)
+                limits.append(_negated(limit, value, before))
+    return _tightest(limits)
+
+
+def _negated(limit: _Limit, value: Decimal, before: str) -> tuple[str, Decimal, bool]:
+    """The limit as meant: "I don't want to spend 150 or more" is "under 150", and "no
+    more than $90" is "at most $90"."""
+    if not _NEGATED_LIMIT.search(before):
+        return limit.bound, value, limit.strict
+    return ("high" if limit.bound == "low" else "low"), value, not limit.strict
+
+
+def find_weight_bounds(text: str) -> Bounds:
+    """The lightest and heaviest weight per shoe, in kilograms, the text accepts."""
+    prepared = _prepare(text)
+    limits: list[tuple[str, Decimal, bool]] = []
+    for limit in _WEIGHT_LIMITS:
+        for match in limit.pattern.finditer(prepared):
+            one, digits, unit = match.group(1), match.group(2), match.group(3)
+            amount = Decimal(1) if one else Decimal(digits.replace(",", "."))
+            kg = (amount * _KG_PER_UNIT[_unit_key(unit)]).quantize(Decimal("0.001"))
+            before = prepared[max(0, match.start() - 60) : match.start()]
+            limits.append(_negated(limit, kg, before))
+    return _tightest(limits)
+
+
+def _unit_key(unit: str) -> str:
+    """The key of _KG_PER_UNIT for a written unit: "grams" -> "g", "lbs" -> "lb"."""
+    if unit.startswith("k"):
+        return "kg"
+    if unit.startswith(("lb", "pound")):
+        return "lb"
+    if unit.startswith(("oz", "ounce")):
+        return "oz"
+    return "g"
 
 
 def _range_end(match: re.Match[str], first_group: int) -> Decimal | None:

@@ -1,5 +1,5 @@
-"""From a customer's e-mail to a catalog query: what was asked, whether it can be answered,
-and the SQL that answers it.
+"""From a customer's e-mail to a catalog query: the constraints it states over the catalog's
+columns, and the SQL that finds every product satisfying them.
 
 The SQL is built with sqlglot's expression builder from catalog values (read from the
 database) and numbers parsed here; the customer's text itself never reaches it. Every
@@ -24,45 +24,31 @@ from services.product.guard import (
     RESULT_COLUMNS,
     check_query,
 )
-from services.product.measures import find_price_bounds, find_sizes
+from services.product.measures import Bounds, find_price_bounds, find_sizes, find_weight_bounds
 from services.product.vocabulary import Vocabulary
 
 DEFAULT_LIMIT = 100
 _ALIAS = "p"
 _DIALECT = "postgres"
 
-DECLINE_NOTHING_SPECIFIC = (
-    "No brand, model, colour, material, US size or price could be read from the message, "
-    "so there is nothing specific to look up in the catalog."
-)
-DECLINE_WHOLE_CATALOG = (
-    "The message asks for the whole catalog or an export of it; a product search answers "
-    "questions about specific products (a brand, model, colour, material, size or price)."
+# A single colour only, without a second one in the colourway.
+_PLAIN_COLOUR = re.compile(
+    r"\b(?:plain|solid|pure|all|full|total|head[- ]to[- ]toe|triple|mono(?:chrome)?)[- ]?"
+    r"(?:black|white|red|blue|grey|gray|navy|green|pink|brown)\b"
+    r"|\b(?:no|not|without)\s+(?:a\s+)?(?:two[- ]tone|two[- ]colou?r|colou?r(?:ed)?\s+"
+    r"(?:accents?|details?|blocking)|multi[- ]?colou?r|contrast)"
+    r"|\bsingle[- ]colou?r|\bone[- ]colou?r\b"
 )
 
-_NOUNS = r"(?:shoes|sneakers|trainers|boots|products|items|models|stock|inventory|range|lines?)"
-# Requests to enumerate everything. "all your shoes" declines, "all your shoes in size 10"
-# is a question with a constraint and goes ahead.
-_QUALIFIED = (
-    r"(?!\s+(?:in|from|by|of|with|under|over|below|above|between|for\s+(?:under|less)|sized?"
-    r"|made|that\s+(?:are|come)|which|available\s+in))"
+
+# A single material only: "plain mesh", "full leather", "no leather/mesh combos".
+_PLAIN_MATERIAL = re.compile(
+    r"\b(?:plain|pure|solid|full|all|100\s*%?|genuine|real|proper|smooth)[- ]?(?:grain\s+)?"
+    r"(?:leather|mesh|suede|canvas|knit|nubuck|synthetic|foam)\b"
+    r"|\b(?:not|no)\s+(?:\w+\s*/\s*\w+\s+)?(?:combos?|combinations?|mix(?:es|ed)?|blends?|hybrids?)\b"
 )
-_WHOLE_CATALOG = (
-    re.compile(
-        r"\b(?:whole|entire|full|complete)\s+(?:product\s+)?"
-        r"(?:catalog(?:ue)?|range|inventory|stock|list|line-?up|product\s+list|collection)\b"
-    ),
-    re.compile(r"\b(?:export|dump|spreadsheet|csv)\b"),
-    re.compile(rf"\b(?:all|every)\s+(?:of\s+)?(?:your|the|ur)\s+{_NOUNS}\b{_QUALIFIED}"),
-    re.compile(rf"\blist\s+(?:of\s+)?all\s+(?:your\s+|the\s+)?{_NOUNS}\b{_QUALIFIED}"),
-    re.compile(r"\b(?:all|every)\s+(?:products?|models?)\s+you\s+(?:have|sell|carry|stock)\b"),
-    re.compile(r"\beverything\s+(?:you|in\s+(?:your|the)\s+(?:store|shop|catalog(?:ue)?))\b"),
-    re.compile(
-        r"\b(?:send|share|give|e-?mail|mail|forward|attach|show)\s+(?:me\s+|us\s+)?"
-        r"(?:a\s+copy\s+of\s+)?(?:your|the|a)\s+(?:whole\s+|full\s+|current\s+)?"
-        r"(?:catalog(?:ue)?|price\s+list|product\s+list)\b"
-    ),
-)
+# Words offering colours as choices rather than as one colourway.
+_ALTERNATIVE = re.compile(r"\b(?:or|either|otherwise|alternatively|else)\b|/")
 
 
 @dataclass(frozen=True)
@@ -74,10 +60,11 @@ class Constraints:
     product_names: tuple[str, ...] = ()
     colors: tuple[str, ...] = ()
     materials: tuple[str, ...] = ()
-    size_min: Decimal | None = None
-    size_max: Decimal | None = None
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
+    # Only single-colour products ("plain blue", "all black", "no two-tone").
+    plain_colors: bool = False
+    size: Bounds = field(default_factory=Bounds)
+    price: Bounds = field(default_factory=Bounds)
+    weight_kg: Bounds = field(default_factory=Bounds)
     # Brands named without any of their models: every product of theirs is wanted.
     brands_whole: tuple[str, ...] = ()
 
@@ -89,55 +76,47 @@ class Constraints:
             or self.product_names
             or self.colors
             or self.materials
-            or self.size_min is not None
-            or self.size_max is not None
-            or self.price_min is not None
-            or self.price_max is not None
+            or not self.size.empty
+            or not self.price.empty
+            or not self.weight_kg.empty
         )
 
 
-@dataclass(frozen=True)
-class Understanding:
-    """The constraints read from a message, and whether the catalog can answer it."""
-
-    constraints: Constraints = field(default_factory=Constraints)
-    answerable: bool = False
-    decline_reason: str = ""
-
-
-def asks_for_whole_catalog(text: str) -> bool:
-    """True when the text asks to list or export everything rather than some products."""
-    lowered = text.lower()
-    return any(p.search(lowered) for p in _WHOLE_CATALOG)
+def _combined_colours(text: str, groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """The colourways having every colour named ("white with blue", "red and black"), when
+    the catalog has such a colourway and the colours are not offered as choices ("black
+    or white")."""
+    if len(groups) < 2 or _ALTERNATIVE.search(text.lower()):
+        return ()
+    common = set(groups[0]).intersection(*groups[1:])
+    return tuple(sorted(common))
 
 
 def read_constraints(text: str, vocabulary: Vocabulary) -> Constraints:
     """The constraints a text expresses over brand, model, colour, material, size and price."""
     mentions = vocabulary.find(text)
-    sizes = find_sizes(text)
-    prices = find_price_bounds(text)
     model_brands = {vocabulary.brand_of_name[n] for n in mentions.product_names}
+    plain = bool(_PLAIN_COLOUR.search(text.lower()))
+    colors = mentions.colors
+    combined = _combined_colours(text, mentions.color_groups)
+    if combined:
+        colors = combined
+    if plain:
+        colors = tuple(c for c in colors if vocabulary.is_single_part(c)) or colors
+    materials = mentions.materials
+    if _PLAIN_MATERIAL.search(text.lower()):
+        materials = tuple(m for m in materials if vocabulary.is_single_part(m)) or materials
     return Constraints(
         brands=tuple(sorted(set(mentions.brands) | model_brands)),
         product_names=mentions.product_names,
-        colors=mentions.colors,
-        materials=mentions.materials,
-        size_min=sizes.low,
-        size_max=sizes.high,
-        price_min=prices.low,
-        price_max=prices.high,
+        colors=colors,
+        plain_colors=plain,
+        materials=materials,
+        size=find_sizes(text),
+        price=find_price_bounds(text),
+        weight_kg=find_weight_bounds(text),
         brands_whole=tuple(b for b in mentions.brands if b not in model_brands),
     )
-
-
-def understand(text: str, vocabulary: Vocabulary) -> Understanding:
-    """Reads the constraints of a customer's message and decides whether to search."""
-    constraints = read_constraints(text, vocabulary)
-    if asks_for_whole_catalog(text):
-        return Understanding(constraints, False, DECLINE_WHOLE_CATALOG)
-    if constraints.empty:
-        return Understanding(constraints, False, DECLINE_NOTHING_SPECIFIC)
-    return Understanding(constraints, True, "")
 
 
 def _column(name: str) -> exp.Column:
@@ -150,6 +129,21 @@ def _strings(values: Sequence[str]) -> list[exp.Expression]:
 
 def _number(value: Decimal) -> exp.Expression:
     return exp.Literal.number(format(value, "f"))
+
+
+def _within(column: exp.Column, bounds: Bounds) -> list[exp.Expression]:
+    """Conditions keeping a column inside the bounds: "= 10", or ">= 80" and "< 150"."""
+    low, high = bounds.low, bounds.high
+    if low is not None and low == high and not (bounds.low_strict or bounds.high_strict):
+        return [exp.EQ(this=column, expression=_number(low))]
+    out: list[exp.Expression] = []
+    if low is not None:
+        above = exp.GT if bounds.low_strict else exp.GTE
+        out.append(above(this=column.copy(), expression=_number(low)))
+    if high is not None:
+        below = exp.LT if bounds.high_strict else exp.LTE
+        out.append(below(this=column.copy(), expression=_number(high)))
+    return out
 
 
 def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> str:
@@ -172,17 +166,12 @@ def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> str:
         conditions.append(_column("color").isin(*_strings(constraints.colors)))
     if constraints.materials:
         conditions.append(_column("material").isin(*_strings(constraints.materials)))
-    for column, low, high in (
-        ("size_us", constraints.size_min, constraints.size_max),
-        ("price", constraints.price_min, constraints.price_max),
+    for column, bounds in (
+        ("size_us", constraints.size),
+        ("price", constraints.price),
+        ("weight_kg", constraints.weight_kg),
     ):
-        if low is not None and low == high:
-            conditions.append(exp.EQ(this=_column(column), expression=_number(low)))
-            continue
-        if low is not None:
-            conditions.append(exp.GTE(this=_column(column), expression=_number(low)))
-        if high is not None:
-            conditions.append(exp.LTE(this=_column(column), expression=_number(high)))
+        conditions.extend(_within(_column(column), bounds))
     query = (
         exp.select(*(_column(c) for c in RESULT_COLUMNS))
         .from_(exp.table_(PRODUCTS_TABLE, alias=_ALIAS))

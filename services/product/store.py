@@ -39,16 +39,35 @@ class SearchResult:
 
 
 async def load_vocabulary(pool: asyncpg.Pool) -> Vocabulary:
-    """The catalog's product names (with brand), colours and materials."""
+    """The catalog's product names (with brand and description), colours and materials."""
     async with pool.acquire() as conn:
-        names = await conn.fetch("SELECT DISTINCT name, brand FROM products")
+        names = await conn.fetch("SELECT DISTINCT name, brand, description FROM products")
         colors = await conn.fetch("SELECT DISTINCT color FROM products")
-        materials = await conn.fetch("SELECT DISTINCT material FROM products")
+        materials = await conn.fetch("SELECT DISTINCT name, material FROM products")
     return Vocabulary.build(
         brand_of_name={r["name"]: r["brand"] for r in names},
         colors=[r["color"] for r in colors],
         materials=[r["material"] for r in materials],
+        descriptions=_descriptions(names),
+        materials_by_name=_grouped(materials, "material"),
     )
+
+
+def _grouped(rows: list[asyncpg.Record], column: str) -> dict[str, list[str]]:
+    """The values of a column per product name."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        out[r["name"]].append(r[column])
+    return dict(out)
+
+
+def _descriptions(rows: list[asyncpg.Record]) -> dict[str, str]:
+    """One text per model: its distinct descriptions joined (most models have one)."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r["description"] and r["description"] not in texts[r["name"]]:
+            texts[r["name"]].append(r["description"])
+    return {name: " ".join(sorted(parts)) for name, parts in texts.items()}
 
 
 async def search(pool: asyncpg.Pool, sql: str, *, statement_timeout_ms: int) -> SearchResult:

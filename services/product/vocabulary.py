@@ -10,12 +10,13 @@ reads as "black" nor "weather" as "leather".
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+
+from services.product.needs import Needs, profile
+from services.product.words import Token, negated_tokens, normalise_words, tokenize
 
 # Spelling variants customers use for words the catalog writes one way. Only generic
 # spellings and abbreviations; an entry is used only when the catalog has the word.
@@ -25,13 +26,46 @@ SPELLING_VARIANTS: Mapping[str, tuple[str, ...]] = {
     "dr": ("doc", "doctor"),
     "knit": ("knitted",),
 }
-
+# Colour and material words of the languages customers write in: general language
+# knowledge, not catalog knowledge. Matched exactly (no typo tolerance): short foreign
+# words sit close to English ones ("rouges"/"roughs").
+TRANSLATIONS: Mapping[str, tuple[str, ...]] = {
+    "grey": ("grau", "gris", "grise", "grigio", "grigia", "grijs", "cinza"),
+    "black": (
+        "negro", "negra", "negros", "negras", "schwarz", "schwarze", "schwarzen", "noir",
+        "noire", "noirs", "noires", "nero", "nera", "neri", "nere", "zwart", "zwarte", "preto",
+        "preta",
+    ),
+    "white": (
+        "blanco", "blanca", "blancos", "blancas", "weiss", "weisse", "weissen", "weiß",
+        "weiße", "blanc", "blanche", "blancs", "blanches", "bianco", "bianca", "bianchi",
+        "bianche", "wit", "witte", "branco", "branca",
+    ),
+    "red": ("rojo", "roja", "rojos", "rojas", "rote", "roten", "rouge", "rouges", "rosso",
+            "rossa", "rossi", "rosse", "rood", "rode", "vermelho", "vermelha"),
+    "blue": ("azul", "azules", "blau", "blaue", "blauen", "bleu", "bleue", "bleus", "blu",
+             "blauw", "blauwe"),
+    "green": ("verde", "verdes", "grun", "grune", "grunen", "gruen", "vert", "verte", "groen",
+              "groene"),
+    "brown": ("marron", "braun", "braune", "marrone", "bruin", "castanho"),
+    "yellow": ("amarillo", "amarilla", "gelb", "gelbe", "jaune", "giallo", "gialla", "geel",
+               "amarelo"),
+    "pink": ("rosa", "rosado", "rosada", "roze"),
+    "orange": ("naranja", "arancione", "laranja", "oranje"),
+    "navy": ("marino", "dunkelblau"),
+    "leather": ("cuero", "piel", "leder", "cuir", "pelle", "couro"),
+    "suede": ("wildleder", "daim", "camoscio", "camurca"),
+    "canvas": ("lona", "segeltuch", "toile", "tela"),
+    "synthetic": ("sintetico", "sintetica", "synthetisch", "synthetik", "synthetique"),
+    "knit": ("strick", "maglia", "punto"),
+}  # fmt: skip
+# Words for footwear that, right after a short model name, make it a name.
+_FOOTWEAR = frozenset(
+    {"shoe", "shoes", "sandal", "sandals", "boot", "boots", "sneaker", "sneakers", "trainer",
+     "trainers", "runner", "runners", "clog", "clogs", "slides", "kicks"}
+)  # fmt: skip
 # Combined catalog values such as "Red/Black" or "Leather/Mesh" are split on this.
 _PART_SEPARATOR = "/"
-# A word: letters and digits, with inner apostrophes ("men's", "Nike's").
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
-# What ends a sentence, so that a capital after it says nothing about a name.
-_SENTENCE_END = frozenset(".!?\n")
 # Single-word model names shorter than this are often plain English ("Ride", "Ghost",
 # "Classic"): they count only next to their brand or when written with a capital.
 _DISTINCT_MODEL_LETTERS = 8
@@ -47,15 +81,6 @@ class TermKind(Enum):
 
 
 @dataclass(frozen=True)
-class Token:
-    """One word of the customer's text."""
-
-    norm: str
-    capitalised: bool
-    sentence_start: bool
-
-
-@dataclass(frozen=True)
 class Term:
     """A phrase of the catalog and the catalog values it stands for."""
 
@@ -65,6 +90,8 @@ class Term:
     # For product names: the brand, and whether the phrase may stand without its brand.
     brand: str = ""
     standalone: bool = True
+    # False for translations: matched only as written.
+    typo_tolerant: bool = True
 
     @property
     def squashed(self) -> str:
@@ -80,6 +107,9 @@ class Mentions:
     product_names: tuple[str, ...] = ()
     colors: tuple[str, ...] = ()
     materials: tuple[str, ...] = ()
+    # The colour values of each colour phrase, in text order ("white with blue": the
+    # values having white, then those having blue).
+    color_groups: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +122,12 @@ class Vocabulary:
     materials: tuple[str, ...]
     brand_of_name: Mapping[str, str]
     terms: tuple[Term, ...]
+    # What each model offers, read from its name and description ("waterproof", "boot").
+    offers: Mapping[str, Needs]
+    # The materials each model comes in.
+    materials_of: Mapping[str, frozenset[str]]
+    # Each model's catalog description, as written.
+    descriptions: Mapping[str, str]
     _exact: Mapping[str, tuple[Term, ...]] = field(repr=False, compare=False)
     _by_first_letter: Mapping[tuple[int, str], tuple[Term, ...]] = field(repr=False, compare=False)
     _longest: int = field(repr=False, compare=False)
@@ -103,15 +139,18 @@ class Vocabulary:
         brand_of_name: Mapping[str, str],
         colors: Iterable[str],
         materials: Iterable[str],
+        descriptions: Mapping[str, str] | None = None,
+        materials_by_name: Mapping[str, Iterable[str]] | None = None,
     ) -> Vocabulary:
         """Builds the vocabulary from the catalog's product names (with their brand),
-        colours and materials."""
+        colours, materials and descriptions (by product name)."""
         names = dict(sorted(brand_of_name.items()))
         color_list = sorted({c for c in colors if c.strip()})
         material_list = sorted({m for m in materials if m.strip()})
         terms: list[Term] = []
         for brand in sorted(set(names.values())):
             terms.extend(_with_variants(Term(TermKind.BRAND, normalise_words(brand), (brand,))))
+            terms.extend(_brand_short_form(brand, [n for n, b in names.items() if b == brand]))
         for name, brand in names.items():
             terms.extend(_name_terms(name, brand))
         terms.extend(_part_terms(TermKind.COLOR, color_list))
@@ -129,15 +168,26 @@ class Vocabulary:
             materials=tuple(material_list),
             brand_of_name=names,
             terms=tuple(terms),
+            offers={
+                name: profile(name, (descriptions or {}).get(name, ""), brand=brand)
+                for name, brand in names.items()
+            },
+            materials_of={n: frozenset(m) for n, m in (materials_by_name or {}).items()},
+            descriptions=dict(descriptions or {}),
             _exact={k: tuple(v) for k, v in exact.items()},
             _by_first_letter={k: tuple(v) for k, v in by_first.items()},
             _longest=max((len(t.tokens) for t in terms), default=1),
         )
 
+    def is_single_part(self, value: str) -> bool:
+        """True for a colour or material of one part ("Blue", not "Blue/White")."""
+        return _PART_SEPARATOR not in value
+
     def find(self, text: str) -> Mentions:
         """The brands, product names, colours and materials the text names."""
         tokens = tokenize(text)
-        found = list(self._candidates(tokens))
+        negated = negated_tokens(tokens)
+        found = [m for m in self._candidates(tokens) if not negated[m[1]]]
         brands_named = {t.values[0] for t, _, _ in found if t.kind is TermKind.BRAND}
         admissible = [
             (term, start, end)
@@ -145,22 +195,28 @@ class Vocabulary:
             if term.standalone
             or term.brand in brands_named
             or (tokens[start].capitalised and not tokens[start].sentence_start)
+            # "Arizona sandal?", "Ghost runners": a footwear word right after it.
+            or (tokens[start].capitalised and end < len(tokens) and tokens[end].norm in _FOOTWEAR)
         ]
         # Longest phrase wins, so "Nike Air Max" is one product name rather than a brand
         # and a model, and "Cherry Red" is not also "Red".
         admissible.sort(key=lambda m: (-(m[2] - m[1]), m[1]))
         taken = [False] * len(tokens)
         chosen: dict[TermKind, set[str]] = defaultdict(set)
+        groups: list[tuple[int, tuple[str, ...]]] = []
         for term, start, end in admissible:
             if any(taken[start:end]):
                 continue
             taken[start:end] = [True] * (end - start)
             chosen[term.kind].update(term.values)
+            if term.kind is TermKind.COLOR:
+                groups.append((start, term.values))
         return Mentions(
             brands=tuple(sorted(chosen[TermKind.BRAND])),
             product_names=tuple(sorted(chosen[TermKind.PRODUCT_NAME])),
             colors=tuple(sorted(chosen[TermKind.COLOR])),
             materials=tuple(sorted(chosen[TermKind.MATERIAL])),
+            color_groups=tuple(values for _, values in sorted(groups)),
         )
 
     def _candidates(self, tokens: Sequence[Token]) -> Iterable[tuple[Term, int, int]]:
@@ -177,7 +233,16 @@ class Vocabulary:
                         yield term, start, end
                 # Small typos, word by word, in a phrase of the same number of words.
                 for term in self._by_first_letter.get((len(window), window[0][0]), ()):
-                    if id(term) not in seen and _words_close(window, term.tokens):
+                    if (
+                        id(term) not in seen
+                        and term.typo_tolerant
+                        and _words_close(
+                            window,
+                            term.tokens,
+                            proper=term.kind is not TermKind.COLOR
+                            and term.kind is not TermKind.MATERIAL,
+                        )
+                    ):
                         yield term, start, end
 
 
@@ -207,6 +272,22 @@ def _name_terms(name: str, brand: str) -> list[Term]:
     return terms
 
 
+def _brand_short_form(brand: str, names: Sequence[str]) -> list[Term]:
+    """The name a brand goes by when all its models start with it but the brand is written
+    longer ("On" for "On Running", whose models are "On Cloud 5"...). Like a short model
+    name it counts only when capitalised mid-sentence ("Hoka or On?", not "on Monday")."""
+    brand_tokens = normalise_words(brand)
+    firsts = {normalise_words(n)[:1] for n in names}
+    if len(firsts) != 1:
+        return []
+    (first,) = firsts
+    if not first or (first == brand_tokens[:1] and len(brand_tokens) == 1):
+        return []
+    if first != brand_tokens[:1]:
+        return []
+    return [Term(TermKind.BRAND, first, (brand,), standalone=False, typo_tolerant=False)]
+
+
 def _part_terms(kind: TermKind, values: Sequence[str]) -> list[Term]:
     """Terms for colours or materials: a single part ("Red") stands for every catalog value
     that has it ("Red", "Red/Black"); a full combined value stands for itself only."""
@@ -224,52 +305,27 @@ def _part_terms(kind: TermKind, values: Sequence[str]) -> list[Term]:
 
 
 def _with_variants(term: Term) -> list[Term]:
-    """The term and one copy per known spelling variant of one of its words."""
+    """The term and one copy per known spelling variant or translation of one of its
+    words."""
     out = [term]
     for i, word in enumerate(term.tokens):
-        for variant in SPELLING_VARIANTS.get(word, ()):
-            tokens = (*term.tokens[:i], variant, *term.tokens[i + 1 :])
-            out.append(
-                Term(term.kind, tokens, term.values, brand=term.brand, standalone=term.standalone)
-            )
+        for variants, tolerant in (
+            (SPELLING_VARIANTS.get(word, ()), True),
+            (TRANSLATIONS.get(word, ()), False),
+        ):
+            for variant in variants:
+                tokens = (*term.tokens[:i], variant, *term.tokens[i + 1 :])
+                out.append(
+                    Term(
+                        term.kind,
+                        tokens,
+                        term.values,
+                        brand=term.brand,
+                        standalone=term.standalone,
+                        typo_tolerant=tolerant and term.typo_tolerant,
+                    )
+                )
     return out
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents: "Café" -> "cafe"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-
-
-def _norm_word(word: str) -> str:
-    """A word folded, possessive dropped and apostrophes removed: "Nike's" -> "nike"."""
-    folded = _fold(word).replace("\u2019", "'")
-    if folded.endswith("'s"):
-        folded = folded[:-2]
-    return folded.replace("'", "")
-
-
-def normalise_words(text: str) -> tuple[str, ...]:
-    """The words of a catalog value, normalised as customer words are."""
-    return tuple(w for w in (_norm_word(m.group()) for m in _WORD.finditer(text)) if w)
-
-
-def tokenize(text: str) -> list[Token]:
-    """The customer's words, with the capitalisation and sentence position of each."""
-    tokens: list[Token] = []
-    for match in _WORD.finditer(text):
-        norm = _norm_word(match.group())
-        if not norm:
-            continue
-        before = text[: match.start()].rstrip(" \t\"'(")
-        tokens.append(
-            Token(
-                norm=norm,
-                capitalised=match.group()[0].isupper(),
-                sentence_start=not before or before[-1] in _SENTENCE_END,
-            )
-        )
-    return tokens
 
 
 def _plural_variants(word: str) -> tuple[str, ...]:
@@ -292,13 +348,18 @@ def allowed_typos(word: str) -> int:
     return 1 if len(word) <= 8 else 2
 
 
-def _word_close(word: str, target: str) -> bool:
+def _word_close(word: str, target: str, *, proper: bool = False) -> bool:
     """Whether a customer's word is the catalog word, allowing a few typos. The first
     letter must agree: a different first letter is more often another word
-    ("weather"/"leather") than a typo."""
+    ("weather"/"leather") than a typo. Names (`proper`) of four or five letters also
+    allow one extra letter ("Hokka", "Nikey"), and of five one changed letter ("Asiks"):
+    a name misspelt rarely turns into another English word that way."""
     if word == target:
         return True
     allowed = allowed_typos(target)
+    name_typo = len(word) == len(target) + 1 or len(target) == len(word) == 5
+    if proper and allowed == 0 and 4 <= len(target) <= 5 and word[:1] == target[:1] and name_typo:
+        return edit_distance(word, target) <= 1
     if allowed == 0 or not word or word[0] != target[0]:
         return False
     if any(ch.isdigit() for ch in word) or abs(len(word) - len(target)) > allowed:
@@ -306,14 +367,14 @@ def _word_close(word: str, target: str) -> bool:
     return edit_distance(word, target) <= allowed
 
 
-def _words_close(words: Sequence[str], targets: Sequence[str]) -> bool:
+def _words_close(words: Sequence[str], targets: Sequence[str], *, proper: bool = False) -> bool:
     """Word-by-word closeness; the last word may be a plural."""
     if len(words) != len(targets):
         return False
     *head, last = words
-    if not all(_word_close(w, t) for w, t in zip(head, targets[:-1], strict=True)):
+    if not all(_word_close(w, t, proper=proper) for w, t in zip(head, targets[:-1], strict=True)):
         return False
-    return any(_word_close(v, targets[-1]) for v in _plural_variants(last))
+    return any(_word_close(v, targets[-1], proper=proper) for v in _plural_variants(last))
 
 
 def edit_distance(a: str, b: str) -> int:

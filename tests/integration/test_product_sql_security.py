@@ -37,6 +37,7 @@ from services.product import store
 from services.product.guard import MAX_LIMIT, UnsafeQuery, check_query
 from services.product.handler import ProductHandler
 from services.product.main import MIGRATIONS, SCHEMA, ProductSettings
+from services.product.measures import Bounds
 from services.product.search import Constraints, build_query
 from services.product.vocabulary import Vocabulary
 from tests.conftest import REFERENCE_TODAY, Mesh
@@ -348,7 +349,7 @@ async def test_a_search_through_the_service_returns_at_most_500_rows_of_a_big_ca
 async def test_the_store_returns_at_most_500_rows_and_never_runs_a_bigger_read(
     big_catalog: BigCatalog,
 ) -> None:
-    everything = Constraints(price_min=Decimal("0"))
+    everything = Constraints(price=Bounds(low=Decimal("0")))
     result = await store.search(
         big_catalog.pool,
         build_query(everything, limit=BIG_ROWS),

@@ -83,6 +83,7 @@ async def test_an_answer_carries_constraints_sql_and_availability_with_midnight_
     assert list(reply.constraints.product_names) == ["Nike Air Max"]
     assert (reply.constraints.size_min, reply.constraints.size_max) == (10.0, 10.0)
     assert reply.constraints.price_max == "150.00" and reply.constraints.price_min == ""
+    assert reply.constraints.price_max_exclusive
     [match] = reply.matches
     assert match.product.product_id == 1 and match.product.price == "129.99"
     assert match.status == product_pb2.AVAILABILITY_STATUS_INCOMING

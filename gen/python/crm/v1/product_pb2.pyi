@@ -94,12 +94,18 @@ class SearchProductsResponse(_message.Message):
     SQL_FIELD_NUMBER: _builtins.int
     MATCHES_FIELD_NUMBER: _builtins.int
     ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    FALLBACK_REASON_FIELD_NUMBER: _builtins.int
     answerable: _builtins.bool
     """False when the request cannot be answered from the catalog; see decline_reason."""
     decline_reason: _builtins.str
     """Why the request was declined, in plain words."""
     sql: _builtins.str
     """The SQL that ran, for the reviewer and for evaluations."""
+    tier: _builtins.str
+    """Which tier answered: "0" (local rules) or "llm"."""
+    fallback_reason: _builtins.str
+    """Why the LLM tier was not used or its answer not taken, when it was configured."""
     @_builtins.property
     def constraints(self) -> Global___SearchConstraints:
         """The constraints understood from the request, for the reviewer."""
@@ -121,14 +127,112 @@ class SearchProductsResponse(_message.Message):
         sql: _builtins.str = ...,
         matches: _abc.Iterable[Global___ProductAvailability] | None = ...,
         alternatives: _abc.Iterable[Global___ProductAvailability] | None = ...,
+        tier: _builtins.str = ...,
+        fallback_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["constraints", b"constraints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "matches", b"matches", "sql", b"sql"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SearchProductsResponse: _TypeAlias = SearchProductsResponse  # noqa: Y015
+
+@_typing.final
+class MatchProductsRequest(_message.Message):
+    """MatchProductsRequest is a customer's request for products that fit a need."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job this match belongs to, for logs and traces."""
+    customer_id: _builtins.int
+    """The authenticated customer asking."""
+    text: _builtins.str
+    """The customer's words: subject and body of the e-mail."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "job_id", b"job_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MatchProductsRequest: _TypeAlias = MatchProductsRequest  # noqa: Y015
+
+@_typing.final
+class MatchProductsResponse(_message.Message):
+    """MatchProductsResponse lists the products that fit, or declines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANSWERABLE_FIELD_NUMBER: _builtins.int
+    DECLINE_REASON_FIELD_NUMBER: _builtins.int
+    CONSTRAINTS_FIELD_NUMBER: _builtins.int
+    SQL_FIELD_NUMBER: _builtins.int
+    MATCHES_FIELD_NUMBER: _builtins.int
+    ALTERNATIVES_FIELD_NUMBER: _builtins.int
+    NEEDS_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    FALLBACK_REASON_FIELD_NUMBER: _builtins.int
+    answerable: _builtins.bool
+    """False when the request cannot be answered from the catalog; see decline_reason."""
+    decline_reason: _builtins.str
+    """Why the request was declined, in plain words."""
+    sql: _builtins.str
+    """The SQL that ran, for the reviewer and for evaluations."""
+    tier: _builtins.str
+    """Which tier answered: "0" (local rules) or "llm"."""
+    fallback_reason: _builtins.str
+    """Why the LLM tier was not used or its answer not taken, when it was configured."""
+    @_builtins.property
+    def constraints(self) -> Global___SearchConstraints:
+        """The constraints understood from the request, for the reviewer."""
+
+    @_builtins.property
+    def matches(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductAvailability]:
+        """Products that satisfy every constraint and fit the need as well as any product of
+        the catalog does; empty when none does.
+        """
+
+    @_builtins.property
+    def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductAvailability]:
+        """Near alternatives (fit the need but miss a size or colour, or the reverse), never
+        mixed into matches.
+        """
+
+    @_builtins.property
+    def needs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The needs read from the request ("waterproof", "hiking"), in the catalog's words."""
+
+    def __init__(
+        self,
+        *,
+        answerable: _builtins.bool = ...,
+        decline_reason: _builtins.str = ...,
+        constraints: Global___SearchConstraints | None = ...,
+        sql: _builtins.str = ...,
+        matches: _abc.Iterable[Global___ProductAvailability] | None = ...,
+        alternatives: _abc.Iterable[Global___ProductAvailability] | None = ...,
+        needs: _abc.Iterable[_builtins.str] | None = ...,
+        tier: _builtins.str = ...,
+        fallback_reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["constraints", b"constraints"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "needs", b"needs", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MatchProductsResponse: _TypeAlias = MatchProductsResponse  # noqa: Y015
 
 @_typing.final
 class SearchConstraints(_message.Message):
@@ -144,6 +248,13 @@ class SearchConstraints(_message.Message):
     SIZE_MAX_FIELD_NUMBER: _builtins.int
     PRICE_MAX_FIELD_NUMBER: _builtins.int
     PRICE_MIN_FIELD_NUMBER: _builtins.int
+    PRICE_MAX_EXCLUSIVE_FIELD_NUMBER: _builtins.int
+    PRICE_MIN_EXCLUSIVE_FIELD_NUMBER: _builtins.int
+    WEIGHT_MAX_KG_FIELD_NUMBER: _builtins.int
+    WEIGHT_MIN_KG_FIELD_NUMBER: _builtins.int
+    WEIGHT_MAX_EXCLUSIVE_FIELD_NUMBER: _builtins.int
+    WEIGHT_MIN_EXCLUSIVE_FIELD_NUMBER: _builtins.int
+    PLAIN_COLORS_FIELD_NUMBER: _builtins.int
     size_min: _builtins.float
     """Smallest US size asked for; zero when no size was given."""
     size_max: _builtins.float
@@ -152,6 +263,20 @@ class SearchConstraints(_message.Message):
     """Highest price in USD as a decimal string; empty when none."""
     price_min: _builtins.str
     """Lowest price in USD as a decimal string; empty when none."""
+    price_max_exclusive: _builtins.bool
+    """True when price_max itself is excluded ("under $150")."""
+    price_min_exclusive: _builtins.bool
+    """True when price_min itself is excluded ("over $100")."""
+    weight_max_kg: _builtins.float
+    """Highest weight per shoe in kilograms; zero when none."""
+    weight_min_kg: _builtins.float
+    """Lowest weight per shoe in kilograms; zero when none."""
+    weight_max_exclusive: _builtins.bool
+    """True when weight_max_kg itself is excluded ("under 500 g")."""
+    weight_min_exclusive: _builtins.bool
+    """True when weight_min_kg itself is excluded ("over 1 kg")."""
+    plain_colors: _builtins.bool
+    """True when only single-colour products are wanted ("plain blue")."""
     @_builtins.property
     def brands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Brands asked for, as written in the catalog."""
@@ -179,10 +304,17 @@ class SearchConstraints(_message.Message):
         size_max: _builtins.float = ...,
         price_max: _builtins.str = ...,
         price_min: _builtins.str = ...,
+        price_max_exclusive: _builtins.bool = ...,
+        price_min_exclusive: _builtins.bool = ...,
+        weight_max_kg: _builtins.float = ...,
+        weight_min_kg: _builtins.float = ...,
+        weight_max_exclusive: _builtins.bool = ...,
+        weight_min_exclusive: _builtins.bool = ...,
+        plain_colors: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brands", b"brands", "colors", b"colors", "materials", b"materials", "price_max", b"price_max", "price_min", b"price_min", "product_names", b"product_names", "size_max", b"size_max", "size_min", b"size_min"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brands", b"brands", "colors", b"colors", "materials", b"materials", "plain_colors", b"plain_colors", "price_max", b"price_max", "price_max_exclusive", b"price_max_exclusive", "price_min", b"price_min", "price_min_exclusive", b"price_min_exclusive", "product_names", b"product_names", "size_max", b"size_max", "size_min", b"size_min", "weight_max_exclusive", b"weight_max_exclusive", "weight_max_kg", b"weight_max_kg", "weight_min_exclusive", b"weight_min_exclusive", "weight_min_kg", b"weight_min_kg"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

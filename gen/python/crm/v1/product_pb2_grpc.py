@@ -41,6 +41,11 @@ class ProductServiceStub:
                 request_serializer=crm_dot_v1_dot_product__pb2.SearchProductsRequest.SerializeToString,
                 response_deserializer=crm_dot_v1_dot_product__pb2.SearchProductsResponse.FromString,
                 _registered_method=True)
+        self.MatchProducts = channel.unary_unary(
+                '/crm.v1.ProductService/MatchProducts',
+                request_serializer=crm_dot_v1_dot_product__pb2.MatchProductsRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_product__pb2.MatchProductsResponse.FromString,
+                _registered_method=True)
 
 
 class ProductServiceServicer:
@@ -49,7 +54,17 @@ class ProductServiceServicer:
     """
 
     def SearchProducts(self, request, context):
-        """Finds the catalog products that match a customer's request, with availability.
+        """Finds every catalog product that satisfies the constraints of a customer's
+        request (brand, model, colour, material, size, price, weight), with availability.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MatchProducts(self, request, context):
+        """Finds the catalog products that best fit what the customer asked for, including
+        needs only the descriptions cover (use, terrain, comfort), with availability and
+        near alternatives when nothing fits.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -62,6 +77,11 @@ def add_ProductServiceServicer_to_server(servicer, server):
                     servicer.SearchProducts,
                     request_deserializer=crm_dot_v1_dot_product__pb2.SearchProductsRequest.FromString,
                     response_serializer=crm_dot_v1_dot_product__pb2.SearchProductsResponse.SerializeToString,
+            ),
+            'MatchProducts': grpc.unary_unary_rpc_method_handler(
+                    servicer.MatchProducts,
+                    request_deserializer=crm_dot_v1_dot_product__pb2.MatchProductsRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_product__pb2.MatchProductsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -93,6 +113,33 @@ class ProductService:
             '/crm.v1.ProductService/SearchProducts',
             crm_dot_v1_dot_product__pb2.SearchProductsRequest.SerializeToString,
             crm_dot_v1_dot_product__pb2.SearchProductsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MatchProducts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.ProductService/MatchProducts',
+            crm_dot_v1_dot_product__pb2.MatchProductsRequest.SerializeToString,
+            crm_dot_v1_dot_product__pb2.MatchProductsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,7 +36,14 @@ class ProductServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ProductServiceAsyncStub: ...
     SearchProducts: _grpc.UnaryUnaryMultiCallable[_product_pb2.SearchProductsRequest, _product_pb2.SearchProductsResponse]
-    """Finds the catalog products that match a customer's request, with availability."""
+    """Finds every catalog product that satisfies the constraints of a customer's
+    request (brand, model, colour, material, size, price, weight), with availability.
+    """
+    MatchProducts: _grpc.UnaryUnaryMultiCallable[_product_pb2.MatchProductsRequest, _product_pb2.MatchProductsResponse]
+    """Finds the catalog products that best fit what the customer asked for, including
+    needs only the descriptions cover (use, terrain, comfort), with availability and
+    near alternatives when nothing fits.
+    """
 
 @_typing.type_check_only
 class ProductServiceAsyncStub(ProductServiceStub):
@@ -46,7 +53,14 @@ class ProductServiceAsyncStub(ProductServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SearchProducts: _aio.UnaryUnaryMultiCallable[_product_pb2.SearchProductsRequest, _product_pb2.SearchProductsResponse]  # type: ignore[assignment]
-    """Finds the catalog products that match a customer's request, with availability."""
+    """Finds every catalog product that satisfies the constraints of a customer's
+    request (brand, model, colour, material, size, price, weight), with availability.
+    """
+    MatchProducts: _aio.UnaryUnaryMultiCallable[_product_pb2.MatchProductsRequest, _product_pb2.MatchProductsResponse]  # type: ignore[assignment]
+    """Finds the catalog products that best fit what the customer asked for, including
+    needs only the descriptions cover (use, terrain, comfort), with availability and
+    near alternatives when nothing fits.
+    """
 
 class ProductServiceServicer(metaclass=_abc_1.ABCMeta):
     """ProductService answers product questions from the catalog: search by
@@ -59,6 +73,19 @@ class ProductServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _product_pb2.SearchProductsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_product_pb2.SearchProductsResponse, _abc.Awaitable[_product_pb2.SearchProductsResponse]]:
-        """Finds the catalog products that match a customer's request, with availability."""
+        """Finds every catalog product that satisfies the constraints of a customer's
+        request (brand, model, colour, material, size, price, weight), with availability.
+        """
+
+    @_abc_1.abstractmethod
+    def MatchProducts(
+        self,
+        request: _product_pb2.MatchProductsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_product_pb2.MatchProductsResponse, _abc.Awaitable[_product_pb2.MatchProductsResponse]]:
+        """Finds the catalog products that best fit what the customer asked for, including
+        needs only the descriptions cover (use, terrain, comfort), with availability and
+        near alternatives when nothing fits.
+        """
 
 def add_ProductServiceServicer_to_server(servicer: ProductServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

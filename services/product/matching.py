@@ -1,0 +1,101 @@
+"""The match rule: which products fit what a customer asked for, and which are only near
+alternatives.
+
+A product matches when it satisfies every constraint the customer stated (brand, model,
+colour, material, size, price, weight) and fits the stated needs as well as the best-fitting
+model of the catalog does. "Best" is counted over the models the customer could mean (all
+of them, or the named brand's or models): a size 11 hiking boot is not a match for a size
+12 request just because it is the best we have in size 11; it is an alternative. So the
+match is empty when the products that fit the need are excluded by a constraint, and a
+product that fits only part of a need never crowds out one that fits all of it.
+
+Alternatives are offered only when nothing matches: the same request with one constraint
+dropped (size first, then colour, price, weight, material), labelled as alternatives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from services.product.measures import Bounds
+from services.product.needs import Needs, fit
+from services.product.search import Constraints
+
+# At most this many alternatives are offered; they are suggestions, not a listing.
+MAX_ALTERNATIVES = 5
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The models that fit the needs best, and how many needs they cover."""
+
+    models: tuple[str, ...] = ()
+    covered: Fraction = Fraction(0)
+
+    @property
+    def found(self) -> bool:
+        """True when some model covers at least one need."""
+        return self.covered > 0
+
+
+def candidate_models(
+    constraints: Constraints,
+    brand_of_name: Mapping[str, str],
+    materials_of: Mapping[str, frozenset[str]],
+) -> list[str]:
+    """The models the customer could mean: the named models and every model of a brand
+    named on its own (or all models), made of a material asked for. Material is what a
+    model is made of, so it narrows what "best" is measured against ("knit, responsive and
+    springy" is the knit model); size, colour and price are a variant's or a budget's, and
+    do not ("waterproof boots under $150" is no match when the waterproof boot costs more)."""
+    named = constraints.product_names or constraints.brands_whole
+    return sorted(
+        name
+        for name, brand in brand_of_name.items()
+        if (not named or name in constraints.product_names or brand in constraints.brands_whole)
+        and (
+            not constraints.materials
+            or bool(materials_of.get(name, frozenset()) & set(constraints.materials))
+        )
+    )
+
+
+def best_fit(
+    needs: Needs,
+    offers: Mapping[str, Needs],
+    candidates: list[str],
+) -> Fit:
+    """The candidate models covering the most needs (all of them when tied)."""
+    scores = {name: fit(needs, offers[name]) for name in candidates if name in offers}
+    top = max(scores.values(), default=Fraction(0))
+    if top == 0:
+        return Fit()
+    return Fit(tuple(sorted(n for n, s in scores.items() if s == top)), top)
+
+
+def narrowed_to(constraints: Constraints, models: tuple[str, ...]) -> Constraints:
+    """The constraints with the models restricted to the best-fitting ones."""
+    return dataclasses.replace(constraints, product_names=models, brands_whole=())
+
+
+def relaxations(constraints: Constraints) -> Iterator[Constraints]:
+    """The constraints with one of size, colour, price, weight or material dropped, in
+    that order (the ones a customer is most often flexible about first); only those that
+    drop something the customer asked for and keep something to search by."""
+    return (c for c in _relaxed(constraints) if not c.empty)
+
+
+def _relaxed(constraints: Constraints) -> Iterator[Constraints]:
+    if not constraints.size.empty:
+        yield dataclasses.replace(constraints, size=Bounds())
+    if constraints.colors:
+        yield dataclasses.replace(constraints, colors=(), plain_colors=False)
+    if not constraints.price.empty:
+        yield dataclasses.replace(constraints, price=Bounds())
+    if not constraints.weight_kg.empty:
+        yield dataclasses.replace(constraints, weight_kg=Bounds())
+    if constraints.materials:
+        yield dataclasses.replace(constraints, materials=())

@@ -1,0 +1,130 @@
+"""Which products fit a need: needs read from the e-mail and from the catalog descriptions,
+the best-fit rule, alternatives, and the requests the catalog cannot answer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from services.product import demo
+from services.product.declines import (
+    DECLINE_BEYOND_CATALOG,
+    DECLINE_NOTHING_SPECIFIC,
+    DECLINE_WHOLE_CATALOG,
+)
+from services.product.matching import relaxations
+from services.product.measures import Bounds
+from services.product.needs import fit, profile, read_needs
+from services.product.search import Constraints
+from services.product.understanding import understand
+
+VOCABULARY = demo.vocabulary()
+
+
+def _models(text: str) -> tuple[str, ...]:
+    understood = understand(text, VOCABULARY, by_need=True)
+    assert understood.answerable, understood.decline_reason
+    return understood.fit.models
+
+
+def test_what_a_product_offers_is_read_from_its_description_in_the_database() -> None:
+    offer = profile("Trail King", "A waterproof hiking boot with a grippy sole.", brand="Acme")
+    assert {"waterproof", "hiking", "boot", "trail"} <= offer.units
+
+
+def test_a_need_in_other_words_meets_the_description_that_says_it_differently() -> None:
+    boot = profile("Rain Boot", "The classic waterproof boot.")
+    assert fit(read_needs("it rains all the time and my feet get soaked in puddles"), boot) > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [
+        ("Heading to the Alps for a trek, what boots would you suggest?", "Merrell Moab 2"),
+        ("My feet roll inwards when I run, I need support", "Asics Gel-Kayano"),
+        ("Something for the beach and the pool", "Crocs Classic Clog"),
+        ("I want the most cushioning you have, and light", "Hoka Clifton"),
+        ("Muddy singletrack every weekend", "Salomon Speedcross"),
+        ("boots that don't leak", "Timberland Premium Boot"),
+    ],
+)
+def test_the_best_fitting_model_is_chosen_from_the_need(text: str, model: str) -> None:
+    assert _models(text) == (model,)
+
+
+def test_models_that_fit_equally_well_are_all_kept() -> None:
+    assert set(_models("a lightweight shoe please")) == {
+        "Hoka Clifton",
+        "On Cloud 5",
+        "Skechers Go Walk",
+    }
+
+
+def test_a_negated_need_is_not_a_need() -> None:
+    needs = read_needs("road running only, no trail stuff")
+    assert "trail" not in needs.units
+    assert "running" in needs.units
+
+
+def test_a_degree_word_joins_the_need_it_qualifies() -> None:
+    clifton = VOCABULARY.offers["Hoka Clifton"]
+    go_walk = VOCABULARY.offers["Skechers Go Walk"]
+    needs = read_needs("maximum cushioning")
+    assert fit(needs, clifton) == 1
+    assert fit(needs, go_walk) == Fraction(1, 2)
+
+
+def test_the_named_material_narrows_what_best_means() -> None:
+    assert _models("knit upper, responsive and springy") == ("Under Armour HOVR",)
+
+
+def test_a_named_brand_narrows_what_best_means() -> None:
+    assert _models("a comfortable Adidas") == ("Adidas Ultraboost",)
+
+
+def test_a_need_nothing_in_the_catalog_offers_with_a_constraint_is_a_plain_search() -> None:
+    understood = understand("glittery shoes in size 10", VOCABULARY, by_need=True)
+    assert understood.answerable and not understood.fit.found
+    assert understood.constraints.size == Bounds(Decimal("10.0"), Decimal("10.0"))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I want a pair that lasts ten years", DECLINE_BEYOND_CATALOG),
+        ("Which shoe will make me run faster?", DECLINE_BEYOND_CATALOG),
+        ("Can you guarantee I'll never get blisters?", DECLINE_BEYOND_CATALOG),
+        ("Which of your shoes will be the most fashionable next year?", DECLINE_BEYOND_CATALOG),
+        ("shoes that glow in the dark", DECLINE_NOTHING_SPECIFIC),
+        ("Send me one email per product until you run out", DECLINE_WHOLE_CATALOG),
+        ("List everything with inventory numbers", DECLINE_WHOLE_CATALOG),
+    ],
+)
+def test_requests_the_catalog_cannot_answer_are_declined_with_their_reason(
+    text: str, reason: str
+) -> None:
+    understood = understand(text, VOCABULARY, by_need=True)
+    assert not understood.answerable
+    assert understood.decline_reason == reason
+
+
+def test_a_money_back_guarantee_question_is_still_a_product_question() -> None:
+    understood = understand("Ultraboost in 10? Is there a money-back guarantee?", VOCABULARY)
+    assert understood.answerable
+
+
+def test_alternatives_drop_one_constraint_at_a_time_size_first() -> None:
+    asked = Constraints(
+        product_names=("Merrell Moab 2",),
+        colors=("Black",),
+        size=Bounds(Decimal("12.0"), Decimal("12.0")),
+    )
+    first, second = list(relaxations(asked))
+    assert first.size.empty and first.colors == ("Black",)
+    assert second.colors == () and not second.size.empty
+
+
+def test_a_relaxation_that_leaves_nothing_to_search_by_is_not_offered() -> None:
+    assert list(relaxations(Constraints(size=Bounds(Decimal("12.0"), Decimal("12.0"))))) == []
