@@ -22,9 +22,9 @@ from crm.v1 import product_pb2
 from crmctl.stack import Stack, StackConfig
 from services.common.db import create_pool
 from services.common.jsonl import read_jsonl
+from services.common.llm import LlmSettings, make_client
 from services.common.server import Deferred
 from services.product import store
-from services.common.llm import LlmSettings, make_client
 from services.product.handler import ProductHandler
 from services.product.llm import LlmProductReader
 

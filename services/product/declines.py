@@ -93,6 +93,21 @@ _BEYOND_CATALOG = (
         r"\bwill\s+be\s+(?:on\s+sale|discounted|cheaper|reduced)\b|\bnext\s+(?:black\s+friday|sale)"
     ),
     re.compile(r"\bwill\s+(?:be|become)\s+(?:the\s+)?(?:most|best|next|in\s+fashion|trendy)"),
+    # Features the catalog does not record: electronics and gadgets in a shoe.
+    re.compile(
+        r"\b(?:glow(?:s|ing)?[- ]in[- ]the[- ]dark|light[- ]?up|led\s+lights?|heated|self[- ]?lacing|"
+        r"auto[- ]?lacing|power\s+laces|gps|bluetooth|usb|battery|built[- ]in\s+(?:\w+\s+)?track\w*|"
+        r"step[- ]?(?:track\w*|count\w*)|(?:track|count)s?\s+(?:my\s+)?steps|sync\w*\s+with|"
+        r"smart\s*(?:watch|phone|shoes?|chip)|nfc\s+chip|nfts?)\b"
+    ),
+    # Ratings, trends and investments: opinions and forecasts, not catalog facts.
+    re.compile(
+        r"\b(?:star\s+ratings?|(?:what|which|any|share|show|send|give)\b[^.?!\n]{0,30}\b(?:reviews|"
+        r"ratings)|go\s+up\s+in\s+value|investment|flip(?:ping)?\s+them"
+        r"|going\s+to\s+be\s+(?:trendy|popular|in)|trend(?:y|ing)?\s+next|next\s+(?:spring|summer|"
+        r"autumn|fall|winter|season|year)'?s?\s+trend)\b"
+    ),
+    re.compile(r"\bgaranti[sz]\w*|\bgarantiert\w*|\bgarantit\w*"),
     # Figures the catalog does not hold: sales, returns, resale prices.
     re.compile(r"\b(?:resale|return\s+rate|best[- ]sell(?:ing|er)|most\s+popular)\b"),
 )

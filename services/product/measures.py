@@ -40,6 +40,14 @@ _SIZE_WORDS_ABROAD = re.compile(
     r"\b(?:talla|tallas|tamanho|numero|n[uú]mero|gr[oö](?:ss|ß)e|taille|pointure|taglia"
     r"|maat|rozmiar|storlek|st[oø]rrelse)\b"
 )
+# Number words of other languages, read only right after "size" (after _SIZE_WORDS_ABROAD).
+_FOREIGN_SIZE_WORDS = {
+    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwölf": 12,
+    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
+    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12,
+    "otto": 8, "nove": 9, "dieci": 10, "undici": 11, "dodici": 12,
+    "oito": 8, "dez": 10,
+}  # fmt: skip
 _TENS = {
     "ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
     "seventy": 70, "eighty": 80, "ninety": 90,
@@ -132,6 +140,7 @@ _STRICT_BELOW = (
     r"|(?:a\s+|à\s+)?moins\s+de|menos\s+de|weniger\s+als|unter|meno\s+di|sotto\s+i|minder\s+dan"
 )
 _INCLUSIVE_AT_MOST = (
+    r"at[eé]|hasta|bis|jusqu'?[aà]|fino\s+a|tot|max\.|"
     r"no\s+more\s+than|not\s+more\s+than|at\s+most|budget(?:\s+is|\s+of)?(?:\s+(?:firm|max(?:imum)?|strictly|only|just|tight))?\s*:?"
     r"|not\s+exceeding|ceiling\s+(?:is|of)|cap\s+(?:is|of)|limit\s+(?:is|of)"
     r"|no\s+higher\s+than|<="
@@ -221,6 +230,11 @@ _AT_MOST_WEIGHT = (
 )
 _HEAVIER = r"over|above|more\s+than|heavier\s+than|>(?!=)"
 _AT_LEAST_WEIGHT = r"at\s+least|no\s+less\s+than|no\s+lighter\s+than|min(?:imum)?(?:\s+of)?|>="
+# "between 0.7 and 0.75 kg", "from 500 to 700 g"
+_WEIGHT_RANGE = re.compile(
+    r"\b(?:between|from)\s+(\d{1,4}(?:[.,]\d{1,3})?)\s*(?:kg|g|lbs?|oz)?\s*(?:and|to|-)\s*"
+    rf"(\d{{1,4}}(?:[.,]\d{{1,3}})?)\s*{_UNIT}"
+)
 _WEIGHT_LIMITS: tuple[_Limit, ...] = (
     _Limit(re.compile(_before(_LIGHTER) + _WEIGHT_AMOUNT), "high", True, False),
     _Limit(re.compile(_before(_AT_MOST_WEIGHT) + _WEIGHT_AMOUNT), "high", False, False),
@@ -303,6 +317,11 @@ def _prepare(text: str) -> str:
         out,
     )
     out = re.sub(r"\bhalf\s+(?:a|an)\s+(kilo|kg|pound|lb)", r"0.5 \1", out)
+    out = re.sub(
+        rf"\b(size|us)\s+({'|'.join(_FOREIGN_SIZE_WORDS)})\b",
+        lambda m: f"{m.group(1)} {_FOREIGN_SIZE_WORDS[m.group(2)]}",
+        out,
+    )
     return re.sub(r"(\d),(\d{3})\b", r"\1\2", out)  # "$1,200" -> "$1200"
 
 
@@ -401,6 +420,11 @@ def find_weight_bounds(text: str) -> Bounds:
     """The lightest and heaviest weight per shoe, in kilograms, the text accepts."""
     prepared = _prepare(text)
     limits: list[tuple[str, Decimal, bool]] = []
+    for match in _WEIGHT_RANGE.finditer(prepared):
+        per = _KG_PER_UNIT[_unit_key(match.group(3))]
+        a, b = (Decimal(g.replace(",", ".")) * per for g in match.group(1, 2))
+        limits += [("low", min(a, b).quantize(Decimal("0.001")), False)]
+        limits += [("high", max(a, b).quantize(Decimal("0.001")), False)]
     for limit in _WEIGHT_LIMITS:
         for match in limit.pattern.finditer(prepared):
             one, digits, unit = match.group(1), match.group(2), match.group(3)

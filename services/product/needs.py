@@ -163,7 +163,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "everyday": (
         r"tous les jours", r"todos los dias", r"alltag\w*", r"decontract\w*", r"diari[oa]s?",
         r"every ?day", r"daily", r"casual\w*", r"day to day", r"errands", r"running around town",
-        r"weekends?", r"lifestyle",
+        r"lifestyle",
     ),
     "performance": (r"performance", r"athletic", r"competition", r"race\w*", r"racing", r"speed"),
     "footbed": (r"foot ?beds?", r"insoles?", r"contoured", r"cork\w*", r"arch"),

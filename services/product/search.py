@@ -11,6 +11,7 @@ role whose only grants are SELECT on the catalog tables.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ _PLAIN_MATERIAL = re.compile(
     r"(?:leather|mesh|suede|canvas|knit|nubuck|synthetic|foam)\b"
     r"|\b(?:not|no)\s+(?:\w+\s*/\s*\w+\s+)?(?:combos?|combinations?|mix(?:es|ed)?|blends?|hybrids?)\b"
 )
+# Colours of one colourway are named within this many words of each other ("white with
+# blue details"); farther apart they are separate mentions (a signature "Marco Rossi").
+_COLOURWAY_GAP = 3
 # Words offering colours as choices rather than as one colourway.
 _ALTERNATIVE = re.compile(r"\b(?:or|either|otherwise|alternatively|else)\b|/")
 
@@ -82,11 +86,15 @@ class Constraints:
         )
 
 
-def _combined_colours(text: str, groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+def _combined_colours(
+    text: str, groups: Sequence[Sequence[str]], spans: Sequence[tuple[int, int]]
+) -> tuple[str, ...]:
     """The colourways having every colour named ("white with blue", "red and black"), when
-    the catalog has such a colourway and the colours are not offered as choices ("black
-    or white")."""
+    the colours are named close together, the catalog has such a colourway, and the
+    colours are not offered as choices ("black or white")."""
     if len(groups) < 2 or _ALTERNATIVE.search(text.lower()):
+        return ()
+    if any(b[0] - a[1] > _COLOURWAY_GAP for a, b in itertools.pairwise(spans)):
         return ()
     common = set(groups[0]).intersection(*groups[1:])
     return tuple(sorted(common))
@@ -98,7 +106,7 @@ def read_constraints(text: str, vocabulary: Vocabulary) -> Constraints:
     model_brands = {vocabulary.brand_of_name[n] for n in mentions.product_names}
     plain = bool(_PLAIN_COLOUR.search(text.lower()))
     colors = mentions.colors
-    combined = _combined_colours(text, mentions.color_groups)
+    combined = _combined_colours(text, mentions.color_groups, mentions.color_spans)
     if combined:
         colors = combined
     if plain:

@@ -110,6 +110,8 @@ class Mentions:
     # The colour values of each colour phrase, in text order ("white with blue": the
     # values having white, then those having blue).
     color_groups: tuple[tuple[str, ...], ...] = ()
+    # Where each colour phrase is: (first token, token after the last), in text order.
+    color_spans: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,20 +205,21 @@ class Vocabulary:
         admissible.sort(key=lambda m: (-(m[2] - m[1]), m[1]))
         taken = [False] * len(tokens)
         chosen: dict[TermKind, set[str]] = defaultdict(set)
-        groups: list[tuple[int, tuple[str, ...]]] = []
+        groups: list[tuple[int, int, tuple[str, ...]]] = []
         for term, start, end in admissible:
             if any(taken[start:end]):
                 continue
             taken[start:end] = [True] * (end - start)
             chosen[term.kind].update(term.values)
             if term.kind is TermKind.COLOR:
-                groups.append((start, term.values))
+                groups.append((start, end, term.values))
         return Mentions(
             brands=tuple(sorted(chosen[TermKind.BRAND])),
             product_names=tuple(sorted(chosen[TermKind.PRODUCT_NAME])),
             colors=tuple(sorted(chosen[TermKind.COLOR])),
             materials=tuple(sorted(chosen[TermKind.MATERIAL])),
-            color_groups=tuple(values for _, values in sorted(groups)),
+            color_groups=tuple(values for _, _, values in sorted(groups)),
+            color_spans=tuple((start, end) for start, end, _ in sorted(groups)),
         )
 
     def _candidates(self, tokens: Sequence[Token]) -> Iterable[tuple[Term, int, int]]:
@@ -299,6 +302,13 @@ def _part_terms(kind: TermKind, values: Sequence[str]) -> list[Term]:
             by_part[part].add(value)
         if len(parts) > 1:
             terms.extend(_with_variants(Term(kind, normalise_words(value), (value,))))
+    # A shade named after its colour ("Cherry Red") is also that colour, when the catalog
+    # has the colour itself.
+    for part in list(by_part):
+        *_, last = normalise_words(part) or ("",)
+        for other in list(by_part):
+            if other != part and normalise_words(other) == (last,):
+                by_part[other] |= by_part[part]
     for part, owners in sorted(by_part.items()):
         terms.extend(_with_variants(Term(kind, normalise_words(part), tuple(sorted(owners)))))
     return terms
@@ -357,7 +367,11 @@ def _word_close(word: str, target: str, *, proper: bool = False) -> bool:
     if word == target:
         return True
     allowed = allowed_typos(target)
-    name_typo = len(word) == len(target) + 1 or len(target) == len(word) == 5
+    name_typo = (
+        len(word) == len(target) + 1
+        or len(target) == len(word) == 5
+        or (len(word) == len(target) and sorted(word) == sorted(target))  # "Niek"
+    )
     if proper and allowed == 0 and 4 <= len(target) <= 5 and word[:1] == target[:1] and name_typo:
         return edit_distance(word, target) <= 1
     if allowed == 0 or not word or word[0] != target[0]:

@@ -97,7 +97,8 @@ def test_a_need_nothing_in_the_catalog_offers_with_a_constraint_is_a_plain_searc
         ("Which shoe will make me run faster?", DECLINE_BEYOND_CATALOG),
         ("Can you guarantee I'll never get blisters?", DECLINE_BEYOND_CATALOG),
         ("Which of your shoes will be the most fashionable next year?", DECLINE_BEYOND_CATALOG),
-        ("shoes that glow in the dark", DECLINE_NOTHING_SPECIFIC),
+        ("shoes that glow in the dark", DECLINE_BEYOND_CATALOG),
+        ("something to impress my boss at an interview", DECLINE_NOTHING_SPECIFIC),
         ("Send me one email per product until you run out", DECLINE_WHOLE_CATALOG),
         ("List everything with inventory numbers", DECLINE_WHOLE_CATALOG),
     ],
@@ -128,3 +129,23 @@ def test_alternatives_drop_one_constraint_at_a_time_size_first() -> None:
 
 def test_a_relaxation_that_leaves_nothing_to_search_by_is_not_offered() -> None:
     assert list(relaxations(Constraints(size=Bounds(Decimal("12.0"), Decimal("12.0"))))) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do you have glow-in-the-dark sneakers? Size 11.",
+        "Shoes with heated soles, size 9.5, black",
+        "Nike that syncs with my Apple Watch, size 10",
+        "What star rating do customers give the Ultraboost?",
+        "Are Jordan 1s going to go up in value as an investment?",
+    ],
+)
+def test_features_and_opinions_the_catalog_does_not_record_are_declined(text: str) -> None:
+    for by_need in (False, True):
+        understood = understand(text, VOCABULARY, by_need=by_need)
+        assert understood.decline_reason == DECLINE_BEYOND_CATALOG
+
+
+def test_mentioning_reviews_in_passing_is_still_a_product_question() -> None:
+    assert understand("Ultraboost size 10 please, I read great reviews", VOCABULARY).answerable

@@ -90,9 +90,10 @@ def test_a_brand_alone_keeps_all_its_products_and_a_named_model_narrows_its_bran
     assert c.brands_whole == ("Adidas",)
 
 
-def test_a_single_colour_includes_combined_colours_but_not_other_shades() -> None:
+def test_a_single_colour_includes_combined_colours_and_its_named_shades() -> None:
     c = read_constraints("in red", VOCABULARY)
-    assert c.colors == ("Red", "Red/Black")  # not "Cherry Red": a different shade
+    assert c.colors == ("Cherry Red", "Red", "Red/Black")
+    assert "Navy" not in read_constraints("in blue", VOCABULARY).colors
 
 
 def test_a_full_combined_colour_or_a_named_shade_is_taken_as_written() -> None:
@@ -215,3 +216,54 @@ def test_edit_distance_counts_a_swap_of_neighbouring_letters_as_one_typo() -> No
     assert edit_distance("leather", "weather") == 1
     assert read_constraints("a Suacony", VOCABULARY).brands == ("Saucony",)
     assert read_constraints("in this weather", VOCABULARY).materials == ()
+
+
+def test_colours_named_together_are_one_colourway_and_far_apart_are_not() -> None:
+    together = read_constraints("a tennis shoe, white with blue details", VOCABULARY)
+    assert set(together.colors) == {"White/Blue", "Blue/White"}
+    apart = read_constraints("Vans nere, numero 10 US. Grazie, Marco Rossi", VOCABULARY)
+    assert "Black" in apart.colors and "Red" in apart.colors
+
+
+def test_a_shade_named_after_a_colour_is_that_colour() -> None:
+    assert "Cherry Red" in read_constraints("Dr. Martens in red", VOCABULARY).colors
+
+
+@pytest.mark.parametrize(("text", "brand"), [("Niek in white", "Nike"), ("Hokka?", "Hoka")])
+def test_short_brand_names_tolerate_a_swap_or_an_extra_letter(text: str, brand: str) -> None:
+    assert read_constraints(text, VOCABULARY).brands == (brand,)
+
+
+def test_nice_is_not_nike() -> None:
+    assert read_constraints("Nice shoes, size 10", VOCABULARY).brands == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("mesh between 0.7 and 0.75 kg", "0.700", "0.750"),
+        ("lighter than half a kilo", None, "0.500"),
+        ("below 20 ounces", None, "0.567"),
+        ("I want to lose 10 kg", None, None),
+    ],
+)
+def test_weights_are_read_in_kilograms(text: str, low: str | None, high: str | None) -> None:
+    c = read_constraints(text, VOCABULARY)
+    assert c.weight_kg.low == (Decimal(low) if low else None)
+    assert c.weight_kg.high == (Decimal(high) if high else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "price_max"),
+    [
+        ("ich h\u00e4tte gern Brooks in Gr\u00f6\u00dfe elf, bis 150 Dollar", "11.0", "150.00"),
+        ("sapatos pretos, tamanho 10, pre\u00e7o at\u00e9 100 d\u00f3lares", "10.0", "100.00"),
+        ("chaussures blanches pointure US 8.5, \u00e0 moins de 100 dollars", "8.5", "100.00"),
+    ],
+)
+def test_sizes_and_prices_written_in_other_languages_are_read(
+    text: str, size: str, price_max: str
+) -> None:
+    c = read_constraints(text, VOCABULARY)
+    assert c.size.low == Decimal(size)
+    assert c.price.high == Decimal(price_max)
