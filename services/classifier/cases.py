@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from services.classifier.cues import TopicName
 from services.classifier.triage import model_text
 from services.common.jsonl import read_jsonl
-from services.orchestrator.intake import clean_body
+from services.common.mail import clean_body
 
 
 class Expected(BaseModel):

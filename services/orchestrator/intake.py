@@ -5,15 +5,13 @@ Pure functions: bytes and headers in, a validated e-mail or a failure out.
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 
 from google.protobuf.message import DecodeError
 
 from crm.v1 import events_pb2, types_pb2
+from services.common.mail import clean_body
 
 
 @dataclass(frozen=True)
@@ -38,67 +36,6 @@ class IntakeFailure:
     detail: str
     case_id: str = ""
     customer_id: int = 0
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML document, with line breaks at block elements."""
-
-    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4"})
-    # Quoted earlier messages in HTML replies live in <blockquote>; they are not the customer's new words.
-    _SKIPPED = frozenset({"script", "style", "head", "blockquote"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIPPED:
-            self._skip += 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIPPED and self._skip:
-            self._skip -= 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-_LOOKS_HTML = re.compile(r"<(?:html|body|div|p|br|span|table|blockquote)\b", re.I)
-_QUOTE_HEADER = re.compile(
-    r"^(?:On .{4,200}wrote:|-{2,}\s*Original Message\s*-{2,}|From: .+|Le .+ a écrit ?:|Am .+ schrieb .+:)\s*$",
-    re.I | re.M,
-)
-
-
-def html_to_text(body: str) -> str:
-    """Plain text of an HTML body; plain text is returned unchanged."""
-    if not _LOOKS_HTML.search(body):
-        return body
-    parser = _TextExtractor()
-    parser.feed(body)
-    parser.close()
-    return html.unescape("".join(parser.parts))
-
-
-def strip_quoted_reply(text: str) -> str:
-    """Drops the quoted earlier conversation: '>' lines and everything after a reply header."""
-    match = _QUOTE_HEADER.search(text)
-    if match:
-        text = text[: match.start()]
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
-    cleaned = "\n".join(line.rstrip() for line in lines)
-    return re.sub(r"\n{3,}", "\n\n", cleaned).strip()
-
-
-def clean_body(body: str) -> str:
-    """The customer's own words: HTML removed, quoted replies removed."""
-    return strip_quoted_reply(html_to_text(body))
 
 
 # Longest body (after HTML and quoted replies are removed) the agent takes on; longer

@@ -93,6 +93,11 @@ _BEYOND_CATALOG = (
         r"\bwill\s+be\s+(?:on\s+sale|discounted|cheaper|reduced)\b|\bnext\s+(?:black\s+friday|sale)"
     ),
     re.compile(r"\bwill\s+(?:be|become)\s+(?:the\s+)?(?:most|best|next|in\s+fashion|trendy)"),
+    # Future prices and sales: not in the catalog.
+    re.compile(
+        r"\b(?:black\s+friday|cyber\s+monday|price\s+drops?|go(?:es)?\s+on\s+sale|bajar\w*\s+de\s+precio"
+        r"|baisse\w*\s+de\s+prix|im\s+preis\s+sinken)\b"
+    ),
     # Features the catalog does not record: electronics and gadgets in a shoe.
     re.compile(
         r"\b(?:glow(?:s|ing)?[- ]in[- ]the[- ]dark|light[- ]?up|led\s+lights?|heated|self[- ]?lacing|"
@@ -102,8 +107,8 @@ _BEYOND_CATALOG = (
     ),
     # Ratings, trends and investments: opinions and forecasts, not catalog facts.
     re.compile(
-        r"\b(?:star\s+ratings?|(?:what|which|any|share|show|send|give)\b[^.?!\n]{0,30}\b(?:reviews|"
-        r"ratings)|go\s+up\s+in\s+value|investment|flip(?:ping)?\s+them"
+        r"\b(?:star\s+ratings?|(?:what|which|any|share|show|send|give)\b[^.?!\n]{0,40}\b(?:reviews?|"
+        r"ratings?)|go\s+up\s+in\s+value|investment|flip(?:ping)?\s+them"
         r"|going\s+to\s+be\s+(?:trendy|popular|in)|trend(?:y|ing)?\s+next|next\s+(?:spring|summer|"
         r"autumn|fall|winter|season|year)'?s?\s+trend)\b"
     ),

@@ -16,6 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm.v1 import product_pb2, product_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
+from services.common.mail import clean_body
 from services.common.server import Deferred
 from services.product import store
 from services.product.availability import Availability, Delivery, Status, availability_of
@@ -165,7 +166,8 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
                 types_pb2.ERROR_CODE_CUSTOMER_MISSING,
                 "customer_id must be a positive customer id",
             )
-        text = text[:MAX_TEXT_CHARS]
+        # The customer's own words: a quoted earlier message is not part of the request.
+        text = clean_body(text[:MAX_TEXT_CHARS])
         vocabulary = self._vocabulary.get()
         understood = understand(text, vocabulary, by_need=by_need)
         fallback_reason = ""

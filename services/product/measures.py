@@ -96,7 +96,7 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
     # "I'm a 9.5", "I wear an 11", "sometimes a 10", "I'm somewhere between 9 and 10"
     (
         re.compile(
-            r"\b(?:(?:i'?m|i\s+am|usually|normally|sometimes|or|maybe|either)\s+"
+            r"\b(?:(?:i'?m|i\s+am|it'?s|he'?s|she'?s|they'?re|usually|normally|sometimes|or|maybe|either)\s+"
             r"(?:a\s+|an\s+|(?:somewhere\s+)?between\s+)|(?:takes?|wears?|wearing)\s+(?:an?\s+|(?:anything|anywhere)\s+(?:from|between)\s+)?)"
             rf"{_SIZE}"
             rf"(?:\s*(?:-|or|to|and|up\s+to|through)\s*(?:an?\s+)?{_SIZE})?{_NOT_A_MEASURE}"
@@ -130,8 +130,11 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
 
 _NUMBER = r"(\d{1,6}(?:\.\d{1,2})?)(?![\d.]?\d)"
 # An amount: "$150", "150 dollars", "150 USD", or a bare "150". Groups: (with $, without).
-_AMOUNT = rf"(?:\$\s*{_NUMBER}|{_NUMBER}\s*(?:\$|usd\b|dollars?\b|bucks\b)?){_NOT_A_MEASURE}"
-_CURRENCY = re.compile(r"\$|usd|dollar|buck")
+_AMOUNT = (
+    rf"(?:\$\s*{_NUMBER}|{_NUMBER}\s*(?:\$|usd\b|dollars?\b|bucks\b|d[oó]lares\b|dollari\b"
+    rf"|dolar[oó]w\b)?){_NOT_A_MEASURE}"
+)
+_CURRENCY = re.compile(r"\$|usd|dollar|buck|d[oó]lar")
 # Comparators that are about money even before a bare number ("under 150"), and looser
 # ones that need a currency ("max $150": "Air Max 90" is a shoe, "over 100" may be reviews).
 # Each is strict ("under": the amount itself is excluded) or inclusive ("at most").
@@ -140,7 +143,9 @@ _STRICT_BELOW = (
     r"|(?:a\s+|à\s+)?moins\s+de|menos\s+de|weniger\s+als|unter|meno\s+di|sotto\s+i|minder\s+dan"
 )
 _INCLUSIVE_AT_MOST = (
-    r"at[eé]|hasta|bis|jusqu'?[aà]|fino\s+a|tot|max\.|"
+    r"at[eé]|hasta|bis|jusqu'?[aà]|fino\s+a|max\.|maximal|h[oö]chstens|m[aá]ximo|massimo"
+    r"|niet\s+meer\s+dan|nicht\s+mehr\s+als|pas\s+plus\s+de|no\s+m[aá]s\s+de|non\s+pi[uù]\s+di"
+    r"|nie\s+wi[eę]cej\s+ni[zż]|"
     r"no\s+more\s+than|not\s+more\s+than|at\s+most|budget(?:\s+is|\s+of)?(?:\s+(?:firm|max(?:imum)?|strictly|only|just|tight))?\s*:?"
     r"|not\s+exceeding|ceiling\s+(?:is|of)|cap\s+(?:is|of)|limit\s+(?:is|of)"
     r"|no\s+higher\s+than|<="
@@ -164,7 +169,10 @@ _NEGATED_LIMIT = re.compile(
 _MONEY_WORDS = re.compile(
     r"\b(?:spend|spending|pay|paying|cost|costs|budget|priced?)\b(?:\s+[\w']+){0,2}\s*$"
 )
-_PRICE_RANGE = re.compile(rf"(?:between|from)?\s*{_AMOUNT}\s*(?:-|\u2013|to|and)\s*{_AMOUNT}")
+_PRICE_RANGE = re.compile(
+    rf"(?:between|from|tra|entre|zwischen|tussen|mi[eę]dzy)?\s*{_AMOUNT}\s*"
+    rf"(?:-|\u2013|to|and|e|y|und|et|en|a|i)\s*{_AMOUNT}"
+)
 
 
 @dataclass(frozen=True)
@@ -253,9 +261,11 @@ _WEIGHT_LIMITS: tuple[_Limit, ...] = (
         False,
     ),
 )
+# A size ruled out: "not a 10", "not size 9".
+_NOT_A_SIZE = re.compile(rf"\bnot\s+(?:an?\s+|size\s+|in\s+)?{_SIZE}")
 # Open-ended size ranges: "11 or bigger", "size 10 and up", "9.5 or smaller".
 _SIZE_OR_MORE = re.compile(
-    rf"(?:\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:\+|or\s+(?:anything\s+|any\s+"
+    rf"(?:\bat\s+least\s+(?:an?\s+|size\s+)?|\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:\+|or\s+(?:anything\s+|any\s+"
     r"size\s+)?(?:bigger|larger|above|up|higher|more)|and\s+(?:up|above|bigger|larger)|min(?:imum)?\b)"
 )
 _SIZE_OR_LESS = re.compile(
@@ -337,12 +347,15 @@ def _size(raw: str | None, low: Decimal = SIZE_MIN, high: Decimal = SIZE_MAX) ->
 
 def find_sizes(text: str) -> Bounds:
     """The smallest and largest US size the text asks for; one size gives low == high,
-    and "11 or bigger" leaves the other end open."""
+    and "11 or bigger" leaves the other end open. A size the text rules out ("an 11, not
+    a 10") is left out."""
     prepared = _prepare(text)
     sizes: list[Decimal] = []
     for pattern, low, high in _SIZE_PATTERNS:
         for match in pattern.finditer(prepared):
             sizes.extend(s for s in (_size(g, low, high) for g in match.groups()) if s is not None)
+    ruled_out = {s for m in _NOT_A_SIZE.finditer(prepared) if (s := _size(m.group(1)))}
+    sizes = [s for s in sizes if s not in ruled_out]
     at_least = [s for m in _SIZE_OR_MORE.finditer(prepared) if (s := _size(m.group(1)))]
     at_most = [s for m in _SIZE_OR_LESS.finditer(prepared) if (s := _size(m.group(1)))]
     if at_least or at_most:

@@ -33,7 +33,7 @@ from services.product.words import Token, negated_tokens, tokenize
 # not read again as stems.
 FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "waterproof": (
-        r"wasserdicht\w*", r"imperme\w*", r"waterdicht\w*", r"regen\w*", r"lluvia", r"pluie",
+        r"wasserdicht\w*", r"(?:stay|stays|staying|keep|keeps|keeping)(?: \w+){0,3} dry", r"soak\w*", r"imperme\w*", r"waterdicht\w*", r"regen\w*", r"lluvia", r"pluie",
         r"water ?proof\w*", r"water ?tight", r"(?:dont|doesnt|wont|never|no) leak\w*", r"leak ?proof", r"water resistant", r"rain\w*", r"puddles?",
         r"wet (?:weather|days?|climate|conditions|grass|streets?)", r"snow\w*", r"slush\w*",
         r"storm\w*", r"downpours?", r"drizzl\w*", r"keeps? (?:my |your |the |our )?(?:feet|"
@@ -42,20 +42,20 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     ),
     "water": (
         r"water friendly", r"water shoes?", r"in and out of (?:the )?water", r"pools?",
-        r"poolside", r"beach\w*", r"plages?", r"playas?", r"spiaggia", r"strand\w*", r"swim\w*", r"showers?", r"kayak\w*", r"canoe\w*",
+        r"poolside", r"gets? wet", r"getting wet", r"rins(?:e|es|ing)(?: \w+)? off", r"hos(?:e|es|ing) (?:\w+ )?down", r"beach\w*", r"plages?", r"playas?", r"spiaggia", r"strand\w*", r"swim\w*", r"showers?", r"kayak\w*", r"canoe\w*",
         r"lakes?", r"rivers?", r"boat\w*", r"docks?", r"water ?parks?", r"paddl\w*",
         r"surf\w*", r"seaside", r"splash\w*", r"wade|wading",
     ),
     "hiking": (
-        r"wander\w*", r"senderismo", r"randonn\w*", r"escursion\w*", r"caminhada\w*", r"trekking\w*",
+        r"wander(?:n|ung\w*|schuh\w*|stiefel\w*|er|ern)", r"senderismo", r"randonn\w*", r"escursion\w*", r"caminhada\w*", r"trekking\w*",
         r"hik\w*", r"trek\w*", r"backpack\w+", r"hillwalk\w*", r"mountaineer\w*",
         r"rambl(?:e|es|ing|er|ers)", r"walking (?:holiday|trip|tour)s?", r"trail walk\w*",
         r"national parks?", r"camino", r"fell walk\w*", r"scrambl\w*",
     ),
     "trail": (
-        r"trail\w+", r"gelande\w*", r"montana", r"montagne",
+        r"trail\w+", r"gelande\w*",
         r"trails?(?! walk)", r"off ?road\w*", r"single ?track", r"mud\w*", r"rocky", r"rocks",
-        r"mountain (?:paths?|runs?|running|trails?)", r"fell running",
+        r"mountain (?:runs?|running|trails?)", r"fell running",
         r"ultra ?(?:marathon|trail)s?", r"ultras", r"an ultra(?= |$)", r"forest (?:paths?|tracks?|runs?)", r"gravel", r"grip\w*",
         r"tracti\w+", r"uneven (?:ground|terrain)", r"terrain", r"lugs?",
     ),
@@ -66,7 +66,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
         r"mileage", r"tempo runs?", r"long runs?",
     ),
     "walking": (
-        r"spazier\w*", r"caminar", r"marche", r"passeggiat\w*",
+        r"spazier\w*", r"wandel\w*", r"caminar", r"marche", r"passeggiat\w*",
         r"walk", r"walks", r"walking(?! (?:holiday|trip|tour))", r"walking\w+", r"walker", r"strolls?",
         r"strolling", r"dog walk\w*", r"walking the dog", r"errands",
     ),
@@ -74,7 +74,8 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "skate": (r"skat\w+", r"skateboard\w*", r"skate ?parks?", r"kickflips?", r"ollies?"),
     "boot": (
         r"stiefel\w*", r"botas?", r"bottes?", r"laarzen", r"stivali",r"boots?", r"booties", r"ankle boots?", r"work boots?"),
-    "sandal": (r"sandals?", r"sliders?", r"slides", r"flip ?flops?", r"open toe\w*"),
+    "sandal": (
+        r"sanda[lł]\w*",r"sandals?", r"sliders?", r"slides", r"flip ?flops?", r"open toe\w*"),
     "clog": (r"clogs?", r"mules?", r"sabots?", r"zuecos?", r"zoccoli", r"klompen", r"clogs\w*"),
     "high_top": (r"high ?tops?", r"hi ?tops?", r"ankle high", r"mid ?tops?"),
     "cushioning": (
@@ -94,7 +95,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
         r"leicht\w*", r"liger[oa]s?", r"leger(?:e|es)?", r"legger[oa]",
         r"light ?weight\w*", r"light(?:er|est)?(?! (?:grey|gray|blue|brown|green|pink|colou?r))",
         r"feather ?light", r"weightless", r"barely there", r"not heavy", r"low weight",
-        r"weighs? (?:almost )?nothing", r"travel\w*", r"pack(?:s|ing)? (?:light|small)",
+        r"weighs? (?:almost )?nothing", r"pack(?:s|ing)? (?:light|small)",
     ),
     "comfort": (
         r"bequem\w*", r"comod[oa]s?", r"confort\w*", r"komfort\w*",
@@ -162,7 +163,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     ),
     "everyday": (
         r"tous les jours", r"todos los dias", r"alltag\w*", r"decontract\w*", r"diari[oa]s?",
-        r"every ?day", r"daily", r"casual\w*", r"day to day", r"errands", r"running around town",
+        r"everyday", r"every day (?:wear|use|shoes?)", r"daily (?:wear|use|driver)", r"casual\w*", r"day to day", r"errands", r"running around town",
         r"lifestyle",
     ),
     "performance": (r"performance", r"athletic", r"competition", r"race\w*", r"racing", r"speed"),
@@ -614,5 +615,5 @@ def fit(needs: Needs, offer: Needs) -> Fraction:
     total = Fraction(0)
     for want in needs.wants:
         met = Fraction(sum(1 for part in want if part & offered), len(want))
-        total += met * _WEIGHTS.get(frozenset().union(*want), 1)
+        total += met * _WEIGHTS.get(frozenset().union(*want), Fraction(1))
     return total

@@ -30,35 +30,44 @@ SPELLING_VARIANTS: Mapping[str, tuple[str, ...]] = {
 # knowledge, not catalog knowledge. Matched exactly (no typo tolerance): short foreign
 # words sit close to English ones ("rouges"/"roughs").
 TRANSLATIONS: Mapping[str, tuple[str, ...]] = {
-    "grey": ("grau", "gris", "grise", "grigio", "grigia", "grijs", "cinza"),
+    "grey": ("grau", "graue", "grauen", "gris", "grise", "grises", "grigio", "grigia", "grigi",
+             "grigie", "grijs", "grijze", "cinza", "szary", "szare", "szara"),
     "black": (
         "negro", "negra", "negros", "negras", "schwarz", "schwarze", "schwarzen", "noir",
         "noire", "noirs", "noires", "nero", "nera", "neri", "nere", "zwart", "zwarte", "preto",
-        "preta",
+        "preta", "pretos", "pretas", "czarny", "czarne", "czarna",
     ),
     "white": (
         "blanco", "blanca", "blancos", "blancas", "weiss", "weisse", "weissen", "weiß",
         "weiße", "blanc", "blanche", "blancs", "blanches", "bianco", "bianca", "bianchi",
-        "bianche", "wit", "witte", "branco", "branca",
+        "bianche", "wit", "witte", "branco", "branca", "brancos", "brancas", "bialy", "biale",
+        "biala",
     ),
     "red": ("rojo", "roja", "rojos", "rojas", "rote", "roten", "rouge", "rouges", "rosso",
-            "rossa", "rossi", "rosse", "rood", "rode", "vermelho", "vermelha"),
+            "rossa", "rossi", "rosse", "rood", "rode", "vermelho", "vermelha", "czerwony", "czerwone",
+            "czerwona"),
     "blue": ("azul", "azules", "blau", "blaue", "blauen", "bleu", "bleue", "bleus", "blu",
-             "blauw", "blauwe"),
+             "blauw", "blauwe", "niebieski", "niebieskie", "niebieska"),
     "green": ("verde", "verdes", "grun", "grune", "grunen", "gruen", "vert", "verte", "groen",
-              "groene"),
+              "groene", "zielony", "zielone", "zielona"),
     "brown": ("marron", "braun", "braune", "marrone", "bruin", "castanho"),
     "yellow": ("amarillo", "amarilla", "gelb", "gelbe", "jaune", "giallo", "gialla", "geel",
                "amarelo"),
     "pink": ("rosa", "rosado", "rosada", "roze"),
     "orange": ("naranja", "arancione", "laranja", "oranje"),
-    "navy": ("marino", "dunkelblau"),
+    "navy": ("marino", "dunkelblau", "granatowy", "granatowe"),
     "leather": ("cuero", "piel", "leder", "cuir", "pelle", "couro"),
     "suede": ("wildleder", "daim", "camoscio", "camurca"),
     "canvas": ("lona", "segeltuch", "toile", "tela"),
     "synthetic": ("sintetico", "sintetica", "synthetisch", "synthetik", "synthetique"),
     "knit": ("strick", "maglia", "punto"),
 }  # fmt: skip
+# A short name followed by one of these is a date, not a product: "On Monday".
+_DATE_WORDS = frozenset(
+    {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue",
+     "wed", "thu", "fri", "sat", "sun", "january", "february", "march", "april", "may", "june",
+     "july", "august", "september", "october", "november", "december", "the", "time", "top"}
+)  # fmt: skip
 # Words for footwear that, right after a short model name, make it a name.
 _FOOTWEAR = frozenset(
     {"shoe", "shoes", "sandal", "sandals", "boot", "boots", "sneaker", "sneakers", "trainer",
@@ -194,11 +203,18 @@ class Vocabulary:
         admissible = [
             (term, start, end)
             for term, start, end in found
-            if term.standalone
-            or term.brand in brands_named
-            or (tokens[start].capitalised and not tokens[start].sentence_start)
-            # "Arizona sandal?", "Ghost runners": a footwear word right after it.
-            or (tokens[start].capitalised and end < len(tokens) and tokens[end].norm in _FOOTWEAR)
+            if not (end < len(tokens) and tokens[end].norm in _DATE_WORDS and not term.standalone)
+            and (
+                term.standalone
+                or term.brand in brands_named
+                or (tokens[start].capitalised and not tokens[start].sentence_start)
+                # "Arizona sandal?", "Ghost runners": a footwear word right after it.
+                or (
+                    tokens[start].capitalised
+                    and end < len(tokens)
+                    and tokens[end].norm in _FOOTWEAR
+                )
+            )
         ]
         # Longest phrase wins, so "Nike Air Max" is one product name rather than a brand
         # and a model, and "Cherry Red" is not also "Red".

@@ -25,7 +25,7 @@ _CLAUSE_END = frozenset(",;:.!?()\n")
 # A word: letters and digits, with inner apostrophes ("men's", "Nike's").
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 # What ends a sentence, so that a capital after it says nothing about a name.
-_SENTENCE_END = frozenset(".!?\n")
+_SENTENCE_END = frozenset(".!?\n>")
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,17 @@ def test_third_asking_is_not_urgent_but_the_fourth_is(triager: Triager) -> None:
     assert "4 times" in fourth.urgency_reason
 
 
+def test_a_product_question_asked_a_fourth_time_is_urgent(triager: Triager) -> None:
+    asks = [
+        "Customer asked whether the Ultraboost is in stock in size 10.",
+        "Customer asked again about the Ultraboost in size 10.",
+        "Customer asked a third time whether size 10 Ultraboost is available.",
+    ]
+    verdict = triager.classify("", "Do you have the Adidas Ultraboost in size 10 or not?", asks)
+    assert verdict.topic == "product_availability_or_recommendation"
+    assert (verdict.repeat_count, verdict.urgent) == (3, True)
+
+
 def test_replies_of_the_shop_do_not_count_as_askings(triager: Triager) -> None:
     history = ["Support replied: parcel FDX486159753 is late; refund proposed."] * 5
     assert triager.classify("", "Where is my parcel FDX486159753?", history).repeat_count == 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from crm.v1 import events_pb2, types_pb2
-from services.orchestrator.intake import Email, IntakeFailure, clean_body, gate, parse_event
+from services.common.mail import clean_body
+from services.orchestrator.intake import Email, IntakeFailure, gate, parse_event
 
 
 def event(**fields: object) -> bytes:
