@@ -93,6 +93,11 @@ _BEYOND_CATALOG = (
         r"\bwill\s+be\s+(?:on\s+sale|discounted|cheaper|reduced)\b|\bnext\s+(?:black\s+friday|sale)"
     ),
     re.compile(r"\bwill\s+(?:be|become)\s+(?:the\s+)?(?:most|best|next|in\s+fashion|trendy)"),
+    # Other shops' prices: the catalog holds only ours.
+    re.compile(
+        r"\b(?:price[- ]match\w*|match\s+(?:it|their\s+price|that\s+price|the\s+price)|competitors?"
+        r"|cheaper\s+(?:elsewhere|at\s+\w+|on\s+\w+)|lists?\s+(?:it|the\s+[\w\s]+)\s+for)\b"
+    ),
     # Future prices and sales: not in the catalog.
     re.compile(
         r"\b(?:black\s+friday|cyber\s+monday|price\s+drops?|go(?:es)?\s+on\s+sale|bajar\w*\s+de\s+precio"

@@ -90,7 +90,7 @@ def relaxations(constraints: Constraints) -> Iterator[Constraints]:
 
 def _relaxed(constraints: Constraints) -> Iterator[Constraints]:
     if not constraints.size.empty:
-        yield dataclasses.replace(constraints, size=Bounds())
+        yield dataclasses.replace(constraints, size=Bounds(), size_choices=())
     if constraints.colors:
         yield dataclasses.replace(constraints, colors=(), plain_colors=False)
     if not constraints.price.empty:

@@ -55,7 +55,11 @@ _TENS = {
 
 # A size: 1-2 digits with an optional .5/.0 (or ,5 as written in Europe).
 _SIZE = r"(\d{1,2}(?:[.,][05])?)(?![\d.,]?\d)"
-_SIZE_PAIR_JOIN = r"\s*(?:-|\u2013|to|or|and|/|&|through|thru|up\s+to)\s*(?:size\s+|us\s*|an?\s+)?"
+# "or" in the languages customers write in, for sizes offered as choices ("8,5 of 10").
+_OR = r"(?:or|of|oder|ou|o|oppure|albo|lub|eller)"
+_SIZE_PAIR_JOIN = (
+    rf"\s*(?:-|\u2013|to|{_OR}|and|/|&|through|thru|up\s+to|bis|a|tot)\s*(?:size\s+|us\s*|an?\s+)?"
+)
 # Words after a number that make it a count, a duration or a price, not a size or price.
 _NOT_A_MEASURE = (
     r"(?!\s*(?:%|\$|(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|pairs?|colou?rs?"
@@ -163,7 +167,7 @@ _INCLUSIVE_AT_LEAST = (
 _ABOUT = r"(?:of\s+|about\s+|around\s+|roughly\s+|the\s+)?"
 # A negation earlier in the clause turns a limit around ("not over $100" is "at most $100").
 _NEGATED_LIMIT = re.compile(
-    r"\b(?:don'?t|do\s+not|won'?t|will\s+not|not|no|never|can'?t|cannot)\b(?:\s+[\w']+){0,3}\s*$"
+    r"\b(?:don'?t|do\s+not|won'?t|will\s+not|not|no|nothing|none|never|can'?t|cannot)\b(?:\s+[\w']+){0,3}\s*$"
 )
 # Words just before a bare number that make it money: "spend 150 or more".
 _MONEY_WORDS = re.compile(
@@ -233,7 +237,7 @@ _LIGHTER = (
     r"|m[aá]s\s+ligeras?\s+que|pi[uù]\s+leggere?\s+di|lichter\s+dan"
 )
 _AT_MOST_WEIGHT = (
-    r"at\s+most|no\s+more\s+than|not\s+more\s+than|max(?:imum)?(?:\s+of)?|up\s+to"
+    r"hoogstens|h[oö]chstens|maximal|m[aá]ximo|massimo|au\s+plus|at\s+most|no\s+more\s+than|not\s+more\s+than|max(?:imum)?(?:\s+of)?|up\s+to"
     r"|no\s+heavier\s+than|not\s+heavier\s+than|<="
 )
 _HEAVIER = r"over|above|more\s+than|heavier\s+than|>(?!=)"
@@ -328,6 +332,9 @@ def _prepare(text: str) -> str:
     )
     out = re.sub(r"\bhalf\s+(?:a|an)\s+(kilo|kg|pound|lb)", r"0.5 \1", out)
     out = re.sub(
+        r"\b(?:medio|mezzo|demi|halbes|halve|p[oó][lł])[- ]+(?:kilo|chilo|kg)\w*", "0.5 kg", out
+    )
+    out = re.sub(
         rf"\b(size|us)\s+({'|'.join(_FOREIGN_SIZE_WORDS)})\b",
         lambda m: f"{m.group(1)} {_FOREIGN_SIZE_WORDS[m.group(2)]}",
         out,
@@ -343,6 +350,28 @@ def _size(raw: str | None, low: Decimal = SIZE_MIN, high: Decimal = SIZE_MAX) ->
     if not low <= value <= high or (value * 2) % 1 != 0:
         return None
     return value.quantize(Decimal("0.1"))
+
+
+# Sizes offered as choices ("8.5 or 11", "9,5 albo 10"), not as a range.
+_SIZE_CHOICE = re.compile(rf"(?<![\d.,]){_SIZE}\s*{_OR}\s+(?:size\s+|us\s*|an?\s+)?{_SIZE}")
+_SIZE_RANGE_WORDS = re.compile(
+    r"\d\s*(?:-|\u2013|to|through|thru|up\s+to|bis|tot)\s*\d|between|from\s+\d|anywhere|range"
+)
+
+
+def find_size_choices(text: str) -> tuple[Decimal, ...]:
+    """The sizes asked for when they are choices rather than a range ("8.5 or 11": not 9.5
+    or 10); empty when the text gives a range or a single size."""
+    prepared = _prepare(text)
+    if _SIZE_RANGE_WORDS.search(prepared):
+        return ()
+    chosen = {s for m in _SIZE_CHOICE.finditer(prepared) for g in m.groups() if (s := _size(g))}
+    if not chosen:
+        return ()
+    bounds = find_sizes(text)
+    if bounds.low is None or bounds.high is None:
+        return ()
+    return tuple(sorted(chosen | {bounds.low, bounds.high}))
 
 
 def find_sizes(text: str) -> Bounds:

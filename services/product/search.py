@@ -25,7 +25,13 @@ from services.product.guard import (
     RESULT_COLUMNS,
     check_query,
 )
-from services.product.measures import Bounds, find_price_bounds, find_sizes, find_weight_bounds
+from services.product.measures import (
+    Bounds,
+    find_price_bounds,
+    find_size_choices,
+    find_sizes,
+    find_weight_bounds,
+)
 from services.product.vocabulary import Vocabulary
 
 DEFAULT_LIMIT = 100
@@ -52,7 +58,9 @@ _PLAIN_MATERIAL = re.compile(
 # blue details"); farther apart they are separate mentions (a signature "Marco Rossi").
 _COLOURWAY_GAP = 3
 # Words offering colours as choices rather than as one colourway.
-_ALTERNATIVE = re.compile(r"\b(?:or|either|otherwise|alternatively|else)\b|/")
+_ALTERNATIVE = re.compile(
+    r"\b(?:or|either|otherwise|alternatively|else|oppure|o|ou|oder|of|albo|lub|czy|eller)\b|/"
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class Constraints:
     # Only single-colour products ("plain blue", "all black", "no two-tone").
     plain_colors: bool = False
     size: Bounds = field(default_factory=Bounds)
+    # Sizes offered as choices ("8.5 or 11"); when set, only these sizes, not the range.
+    size_choices: tuple[Decimal, ...] = ()
     price: Bounds = field(default_factory=Bounds)
     weight_kg: Bounds = field(default_factory=Bounds)
     # Brands named without any of their models: every product of theirs is wanted.
@@ -121,6 +131,7 @@ def read_constraints(text: str, vocabulary: Vocabulary) -> Constraints:
         plain_colors=plain,
         materials=materials,
         size=find_sizes(text),
+        size_choices=find_size_choices(text),
         price=find_price_bounds(text),
         weight_kg=find_weight_bounds(text),
         brands_whole=tuple(b for b in mentions.brands if b not in model_brands),
@@ -174,8 +185,11 @@ def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> str:
         conditions.append(_column("color").isin(*_strings(constraints.colors)))
     if constraints.materials:
         conditions.append(_column("material").isin(*_strings(constraints.materials)))
+    if constraints.size_choices:
+        sizes = [_number(v) for v in constraints.size_choices]
+        conditions.append(_column("size_us").isin(*sizes))
     for column, bounds in (
-        ("size_us", constraints.size),
+        ("size_us", Bounds() if constraints.size_choices else constraints.size),
         ("price", constraints.price),
         ("weight_kg", constraints.weight_kg),
     ):
