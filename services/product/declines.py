@@ -117,7 +117,12 @@ _BEYOND_CATALOG = (
         r"|going\s+to\s+be\s+(?:trendy|popular|in)|trend(?:y|ing)?\s+next|next\s+(?:spring|summer|"
         r"autumn|fall|winter|season|year)'?s?\s+trend)\b"
     ),
-    re.compile(r"\bgaranti[sz]\w*|\bgarantiert\w*|\bgarantit\w*"),
+    re.compile(r"\bgaranti[sz]\w*|\bgarantie\b|\bgarantiert\w*|\bgarantit\w*|\bgaranzia\b"),
+    re.compile(r"\b\w*(?:inwest|invest)\w*|\bzyska\w*\s+na\s+warto\w*"),
+    re.compile(
+        r"\b(?:allacciano\s+da\s+sol[ei]|se\s+atan\s+sol[oa]s|lacets?\s+automatiques?"
+        r"|schn[uü]ren\s+sich\s+selbst|automatische\s+veters)\b"
+    ),
     # Figures the catalog does not hold: sales, returns, resale prices.
     re.compile(r"\b(?:resale|return\s+rate|best[- ]sell(?:ing|er)|most\s+popular)\b"),
 )

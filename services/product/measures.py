@@ -147,7 +147,8 @@ _STRICT_BELOW = (
     r"|(?:a\s+|à\s+)?moins\s+de|menos\s+de|weniger\s+als|unter|meno\s+di|sotto\s+i|minder\s+dan"
 )
 _INCLUSIVE_AT_MOST = (
-    r"at[eé]|hasta|bis|jusqu'?[aà]|fino\s+a|max\.|maximal|h[oö]chstens|m[aá]ximo|massimo"
+    r"no\s+m[aá]ximo|n[aã]o\s+mais\s+de|at[eé]|hasta|bis|jusqu'?[aà]|fino\s+a|max\.|maximal"
+    r"|h[oö]chstens|m[aá]ximo|massimo"
     r"|niet\s+meer\s+dan|nicht\s+mehr\s+als|pas\s+plus\s+de|no\s+m[aá]s\s+de|non\s+pi[uù]\s+di"
     r"|nie\s+wi[eę]cej\s+ni[zż]|"
     r"no\s+more\s+than|not\s+more\s+than|at\s+most|budget(?:\s+is|\s+of)?(?:\s+(?:firm|max(?:imum)?|strictly|only|just|tight))?\s*:?"
@@ -269,7 +270,7 @@ _WEIGHT_LIMITS: tuple[_Limit, ...] = (
 _NOT_A_SIZE = re.compile(rf"\bnot\s+(?:an?\s+|size\s+|in\s+)?{_SIZE}")
 # Open-ended size ranges: "11 or bigger", "size 10 and up", "9.5 or smaller".
 _SIZE_OR_MORE = re.compile(
-    rf"(?:\bat\s+least\s+(?:an?\s+|size\s+)?|\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:\+|or\s+(?:anything\s+|any\s+"
+    rf"(?:\bat\s+least\s+(?:an?\s+)?(?:size\s+)?|\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:\+|or\s+(?:anything\s+|any\s+"
     r"size\s+)?(?:bigger|larger|above|up|higher|more)|and\s+(?:up|above|bigger|larger)|min(?:imum)?\b)"
 )
 _SIZE_OR_LESS = re.compile(

@@ -80,19 +80,21 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "high_top": (r"high ?tops?", r"hi ?tops?", r"ankle high", r"mid ?tops?"),
     "cushioning": (
         r"amortigu\w*", r"dampfung", r"ammortizz\w*", r"amorti\w*",
-        r"cushion\w*", r"cush(?:y|ier|iest)", r"padding", r"padded", r"plush\w*", r"soft(?:er|est)? (?:ride|sole|"
+        r"cushion\w*", r"cush(?:y|ier|iest)", r"padding", r"demping", r"d[aä]mpfung", r"padded", r"plush\w*", r"soft(?:er|est)? (?:ride|sole|"
         r"landing|feel)", r"shock absor\w+", r"impact", r"springy", r"pillowy", r"squishy",
         r"cloud like", r"like walking on clouds?", r"soft underfoot", r"knees?", r"joints?",
     ),
+    # Only superlatives: "plenty of cushioning" is well cushioned, not the most cushioned.
     "maximum": (
-        r"max(?:imum|imal|ed)?(?= (?:cushion|padding|comfort|support|stability))",
-        r"most(?= (?:cushion|padding|padded|plush))", r"(?:lots|plenty|tons|loads) of(?= (?:cushion|padding))",
-        r"extra(?= (?:cushion|padding))", r"as much(?= (?:cushion|padding))", r"thickest",
-        r"cushiest", r"softest", r"plushest", r"most cushioned",
-        r"the most cushion\w*", r"cushion\w* (?:possible|you have)",
+        r"max(?:imum|imal|imale|imo|ed)?(?= (?:cushion|padding|comfort|support|stability|demping"
+        r"|dampfung|amortigu|ammortizz|amorti))",
+        r"most(?= (?:cushion|padding|padded|plush))", r"as much(?= (?:cushion|padding))",
+        r"thickest", r"cushiest", r"softest", r"plushest", r"the most cushion\w*",
+        r"cushion\w* (?:possible|you have)", r"zo zacht mogelijk", r"so weich wie m\w+",
+        r"lo m[aá]s (?:blando|suave) posible",
     ),
     "lightweight": (
-        r"leicht\w*", r"liger[oa]s?", r"leger(?:e|es)?", r"legger[oa]",
+        r"leicht\w*", r"licht(?:e|er|ste)?(?! (?:grijs|blauw|bruin))", r"liger[oa]s?", r"leger(?:e|es)?", r"legger[oa]",
         r"light ?weight\w*", r"light(?:er|est)?(?! (?:grey|gray|blue|brown|green|pink|colou?r))",
         r"feather ?light", r"weightless", r"barely there", r"not heavy", r"low weight",
         r"weighs? (?:almost )?nothing", r"pack(?:s|ing)? (?:light|small)",
@@ -104,7 +106,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     ),
     "all_day": (
         r"all day", r"whole day", r"entire day", r"all day long", r"on (?:my|her|his|our|"
-        r"their|your) feet", r"long (?:shifts?|days?|hours)", r"\d+ ?(?:hour|hr)s? (?:shifts?|"
+        r"their|your) feet (?:all|for|the whole|at work|during)", r"long (?:shifts?|days?|hours)", r"\d+ ?(?:hour|hr)s? (?:shifts?|"
         r"days?)", r"shifts?", r"standing", r"stand all", r"nurse\w*", r"retail", r"waiter\w*",
         r"waitress\w*", r"warehouse",
     ),
@@ -587,7 +589,10 @@ def _joined(
             touching = span[0] <= last_end or (
                 span[0] == last_end + 1 and not tokens[span[0]].clause_start
             )
-            degree = part[1] & _DEGREE or any(u & _DEGREE for _, u in previous)
+            # A degree joins the one phrase it qualifies, and nothing more.
+            has_degree = any(u & _DEGREE for _, u in previous)
+            filled = any(u - _DEGREE for _, u in previous)
+            degree = (part[1] & _DEGREE and not has_degree) or (has_degree and not filled)
             if touching and degree:
                 previous.append(part)
                 continue
@@ -615,5 +620,8 @@ def fit(needs: Needs, offer: Needs) -> Fraction:
     total = Fraction(0)
     for want in needs.wants:
         met = Fraction(sum(1 for part in want if part & offered), len(want))
+        if met < 1 and any(part & _DEGREE for part in want):
+            # "The most cushioned" is not met by ordinary cushioning at all.
+            met = Fraction(0)
         total += met * _WEIGHTS.get(frozenset().union(*want), Fraction(1))
     return total
