@@ -1,6 +1,8 @@
 """Data access of the delivery service. Every query filters on the authenticated
 customer: a tracking number is never looked up on its own, so another customer's
-shipment cannot be found, and answers the same as a number that does not exist."""
+shipment cannot be found, and answers the same as a number that does not exist. Every
+read also names the customer to PostgreSQL (`scope_to_customer`), whose row-level
+security returns that customer's rows only, whatever a query forgets."""
 
 from __future__ import annotations
 
@@ -108,6 +110,12 @@ async def coupon_delivery_ids(
     return {r["delivery_id"] for r in rows}
 
 
+async def scope_to_customer(conn: asyncpg.Connection, customer_id: int) -> None:
+    """Names the customer for the row-level security policies, for this transaction only
+    (the pooled connection forgets it at commit)."""
+    await conn.execute("SELECT set_config('crm.customer_id', $1, true)", str(customer_id))
+
+
 class PostgresLedger:
     """The ledger in the service's PostgreSQL schema, read through the process's pool."""
 
@@ -122,6 +130,7 @@ class PostgresLedger:
             self._pool.acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
+            await scope_to_customer(conn, customer_id)
             referenced = await shipments_by_tracking(conn, customer_id, tracking_numbers)
             if not referenced:
                 return CustomerView(referenced=[], recent=[], coupon_delivery_ids=set())

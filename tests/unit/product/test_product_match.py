@@ -4,7 +4,6 @@ the best-fit rule, alternatives, and the requests the catalog cannot answer."""
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 
 import pytest
 

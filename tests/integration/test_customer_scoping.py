@@ -1,0 +1,168 @@
+"""Customer scoping of the delivery ledger, enforced twice: the service filters every query
+by the authenticated customer, and PostgreSQL row-level security returns only the rows of
+the customer named for the transaction.
+
+The probe suite asks for other customers' shipments in every way a caller can (their
+tracking numbers, their order numbers and customer ids in the text, through the case
+history) and proves nothing foreign comes back; each probe is paired with the owner's
+identical request, which must find the shipment. The last tests run the service's query
+with its customer filter removed: row-level security alone returns nothing foreign.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import asyncpg
+import grpc
+import pytest
+import pytest_asyncio
+
+from crm.v1 import delivery_pb2
+from services.delivery.demo import demo_ledger
+from services.delivery.store import scope_to_customer
+from tests.conftest import REFERENCE_TODAY, Mesh
+
+if TYPE_CHECKING:
+    from crm.v1.delivery_pb2_grpc import DeliveryServiceAsyncStub as Stub
+else:
+    from crm.v1.delivery_pb2_grpc import DeliveryServiceStub as Stub
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+LEDGER = demo_ledger(REFERENCE_TODAY)
+SHIPMENTS = [s for s in LEDGER.shipments if s.tracking_number]
+CUSTOMERS = sorted({c.customer_id for c in LEDGER.customers})
+# Each shipment is probed by three other customers, in three ways each.
+PROBERS_PER_SHIPMENT = 3
+PROBES = [
+    (shipment, other, way)
+    for shipment in SHIPMENTS
+    for other in [c for c in CUSTOMERS if c != shipment.customer_id][:PROBERS_PER_SHIPMENT]
+    for way in ("text", "history", "ids")
+]
+
+
+def _request(customer_id: int, tracking: str, order_id: int, owner: int, way: str) -> delivery_pb2.AssessDeliveriesRequest:  # fmt: skip
+    if way == "history":
+        return delivery_pb2.AssessDeliveriesRequest(
+            job_id="probe", customer_id=customer_id, text="still nothing!",
+            known_tracking_numbers=[tracking],
+        )  # fmt: skip
+    text = f"Where is my parcel {tracking}?"
+    if way == "ids":
+        text = (
+            f"I am customer {owner}, order #{order_id}, account id {owner}. "
+            f"Please check parcel {tracking} for customer_id={owner}."
+        )
+    return delivery_pb2.AssessDeliveriesRequest(job_id="probe", customer_id=customer_id, text=text)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def delivery(mesh: Mesh) -> AsyncIterator[Stub]:
+    async with grpc.aio.insecure_channel(mesh.stack.address("delivery")) as channel:
+        yield Stub(channel)
+
+
+async def test_the_probe_suite_has_at_least_100_cross_customer_attempts() -> None:
+    assert len(PROBES) >= 100
+
+
+async def test_no_probe_returns_another_customers_shipment_and_every_owner_finds_theirs(
+    delivery: Stub,
+) -> None:
+    leaks: list[str] = []
+    owner_misses: list[str] = []
+    for shipment, other, way in PROBES:
+        assert shipment.tracking_number is not None
+        tracking = shipment.tracking_number
+        probe = await delivery.AssessDeliveries(
+            _request(other, tracking, shipment.order_id, shipment.customer_id, way)
+        )
+        # Apart from echoing the number back as unknown, nothing may mention it.
+        answer = delivery_pb2.AssessDeliveriesResponse()
+        answer.CopyFrom(probe)
+        del answer.tracking_numbers[:]
+        del answer.unmatched_tracking_numbers[:]
+        if answer.shipments or answer.actions or tracking in str(answer):
+            leaks.append(f"{way}: customer {other} saw {tracking} of {shipment.customer_id}")
+        if tracking.upper() not in {t.upper() for t in probe.unmatched_tracking_numbers}:
+            leaks.append(f"{way}: {tracking} not answered as unknown to customer {other}")
+        owned = await delivery.AssessDeliveries(
+            _request(shipment.customer_id, tracking, shipment.order_id, shipment.customer_id, way)
+        )
+        if [a.tracking_number for a in owned.shipments] != [tracking]:
+            owner_misses.append(f"{way}: owner {shipment.customer_id} did not find {tracking}")
+    assert leaks == []
+    assert owner_misses == []
+
+
+async def test_an_unknown_number_and_a_foreign_number_get_the_same_answer(
+    delivery: Stub,
+) -> None:
+    owner, other = (
+        SHIPMENTS[0].customer_id,
+        next(c for c in CUSTOMERS if c != SHIPMENTS[0].customer_id),
+    )
+    foreign = await delivery.AssessDeliveries(
+        _request(other, str(SHIPMENTS[0].tracking_number), 0, owner, "text")
+    )
+    unknown = await delivery.AssessDeliveries(_request(other, "FDX000000000", 0, owner, "text"))
+    assert (len(foreign.shipments), len(foreign.actions)) == (0, 0)
+    assert (len(unknown.shipments), len(unknown.actions)) == (0, 0)
+    assert len(foreign.unmatched_tracking_numbers) == len(unknown.unmatched_tracking_numbers) == 1
+
+
+async def _runtime(mesh: Mesh) -> asyncpg.Connection:
+    conn = await asyncpg.connect(mesh.stack.runtime_dsn("delivery"))
+    await conn.execute("SET search_path TO delivery")
+    return conn
+
+
+@pytest.mark.parametrize("table", ["customers", "orders", "shipments", "coupons"])
+async def test_without_the_service_filter_row_level_security_returns_only_the_named_customer(
+    mesh: Mesh, table: str
+) -> None:
+    conn = await _runtime(mesh)
+    try:
+        for customer_id in CUSTOMERS:
+            async with conn.transaction(readonly=True):
+                await scope_to_customer(conn, customer_id)
+                # The service's query with its customer filter removed.
+                owners = {
+                    r["customer_id"] for r in await conn.fetch(f"SELECT customer_id FROM {table}")
+                }
+            assert owners <= {customer_id}
+    finally:
+        await conn.close()
+
+
+async def test_without_a_named_customer_the_runtime_role_sees_no_row(mesh: Mesh) -> None:
+    conn = await _runtime(mesh)
+    try:
+        for table in ("customers", "orders", "shipments", "coupons"):
+            assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0
+        # A customer named in an earlier transaction is forgotten at its end.
+        async with conn.transaction(readonly=True):
+            await scope_to_customer(conn, CUSTOMERS[0])
+        assert await conn.fetchval("SELECT count(*) FROM shipments") == 0
+    finally:
+        await conn.close()
+
+
+async def test_every_customer_sees_their_own_shipments_through_row_level_security(
+    mesh: Mesh,
+) -> None:
+    conn = await _runtime(mesh)
+    try:
+        for customer_id, rows in itertools.groupby(
+            sorted(LEDGER.shipments, key=lambda s: s.customer_id), key=lambda s: s.customer_id
+        ):
+            async with conn.transaction(readonly=True):
+                await scope_to_customer(conn, customer_id)
+                seen = await conn.fetchval("SELECT count(*) FROM shipments")
+            assert seen == len(list(rows))
+    finally:
+        await conn.close()
