@@ -85,6 +85,14 @@ def _validate(request: delivery_pb2.AssessDeliveriesRequest) -> None:
         )
 
 
+_VERDICTS = {
+    "customer": delivery_pb2.SENDER_VERDICT_CUSTOMER,
+    "other_customer": delivery_pb2.SENDER_VERDICT_OTHER_CUSTOMER,
+    "unknown_address": delivery_pb2.SENDER_VERDICT_UNKNOWN_ADDRESS,
+    "customer_unknown": delivery_pb2.SENDER_VERDICT_CUSTOMER_UNKNOWN,
+}
+
+
 class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
     """Late-delivery assessments over gRPC, scoped to the authenticated customer."""
 
@@ -92,6 +100,24 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
         self._ledger = ledger
         # The shop's "today" comes from the caller (settings or the clock), never from policy.
         self._today = today
+
+    async def CheckSender(
+        self, request: delivery_pb2.CheckSenderRequest, context: Any
+    ) -> delivery_pb2.CheckSenderResponse:
+        """Whether the sender address is the authenticated customer's."""
+        if request.customer_id <= 0:
+            raise ServiceError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                types_pb2.ERROR_CODE_CUSTOMER_MISSING,
+                "customer_id must be a positive customer id",
+            )
+        address = request.sender_address.strip()
+        if not address:
+            return delivery_pb2.CheckSenderResponse(
+                verdict=delivery_pb2.SENDER_VERDICT_UNKNOWN_ADDRESS
+            )
+        verdict = await self._ledger.get().sender_verdict(request.customer_id, address)
+        return delivery_pb2.CheckSenderResponse(verdict=_VERDICTS[verdict])
 
     async def AssessDeliveries(
         self, request: delivery_pb2.AssessDeliveriesRequest, context: Any

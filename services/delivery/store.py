@@ -43,6 +43,10 @@ class CustomerView:
 class LedgerReader(Protocol):
     """The reads the handler makes; the PostgreSQL ledger or a fake in tests."""
 
+    async def sender_verdict(self, customer_id: int, address: str) -> str:
+        """ "customer", "other_customer", "unknown_address" or "customer_unknown"."""
+        ...
+
     async def customer_view(
         self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
     ) -> CustomerView:
@@ -121,6 +125,14 @@ class PostgresLedger:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    async def sender_verdict(self, customer_id: int, address: str) -> str:
+        """Asks the owner-run function (row-level security hides other customers' rows)."""
+        async with self._pool.acquire() as conn:
+            verdict = await conn.fetchval(
+                "SELECT sender_verdict($1::bigint, $2::text)", customer_id, address
+            )
+        return str(verdict)
 
     async def customer_view(
         self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date

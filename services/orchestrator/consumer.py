@@ -25,7 +25,13 @@ from crm.v1 import events_pb2, types_pb2
 from services.common.context import case_id_var, job_id_var
 from services.orchestrator import jetstream, store
 from services.orchestrator.intake import Email, IntakeFailure, Rejection, gate, parse_event
-from services.orchestrator.pipeline import DependencyUnavailable, JobError, MeshClients, draft_for
+from services.orchestrator.pipeline import (
+    DependencyUnavailable,
+    JobError,
+    MeshClients,
+    check_sender,
+    draft_for,
+)
 from services.orchestrator.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -101,7 +107,9 @@ class EmailConsumer:
                 await msg.ack()
                 return
             try:
-                rejection = gate(parsed, self.max_body_chars)
+                rejection = gate(parsed, self.max_body_chars) or await check_sender(
+                    parsed, self.clients
+                )
                 if rejection is not None:
                     await self._manual_handling(parsed, rejection)
                     await msg.ack()

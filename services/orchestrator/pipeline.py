@@ -25,7 +25,7 @@ from crm.v1 import (
 )
 from services.common.errors import error_code_of
 from services.orchestrator import replies
-from services.orchestrator.intake import Email
+from services.orchestrator.intake import Email, Rejection
 from services.orchestrator.routing import WORKFLOW_DELIVERY, WORKFLOW_PRODUCT, Route, route
 
 if TYPE_CHECKING:
@@ -100,6 +100,29 @@ def _now() -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(datetime.now(UTC))
     return ts
+
+
+async def check_sender(email: Email, clients: MeshClients) -> Rejection | None:
+    """Manual handling when the sender address belongs to another customer than the one
+    the CRM authenticated: the agent must not answer one customer's questions about
+    another's orders."""
+    answer = await call(
+        "delivery",
+        lambda: clients.delivery.CheckSender(
+            delivery_pb2.CheckSenderRequest(
+                job_id=email.job_id,
+                customer_id=email.customer_id,
+                sender_address=email.sender_address,
+            ),
+            timeout=clients.timeout_seconds,
+        ),
+    )
+    if answer.verdict == delivery_pb2.SENDER_VERDICT_OTHER_CUSTOMER:
+        return Rejection(
+            events_pb2.MANUAL_HANDLING_REASON_SENDER_MISMATCH,
+            "the sender address belongs to a different customer than the one the CRM authenticated",
+        )
+    return None
 
 
 async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady:

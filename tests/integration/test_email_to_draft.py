@@ -21,7 +21,7 @@ def new_email(customer_id: int, subject: str, body: str, **extra: str) -> EmailI
         job_id=f"job-{uuid.uuid4()}",
         case_id=extra.pop("case_id", f"case-{uuid.uuid4()}"),
         customer_id=customer_id,
-        sender_address=f"customer{customer_id}@example.com",
+        sender_address=extra.pop("sender_address", f"customer{customer_id}@example.com"),
         subject=subject,
         body=body,
     )
@@ -140,6 +140,33 @@ async def test_overlong_email_goes_to_manual_handling_before_any_model(mesh: Mes
     subject, event = await mesh.outcomes.wait_for(email.job_id)
     assert subject == MANUAL_HANDLING
     assert event.reason == events_pb2.MANUAL_HANDLING_REASON_EMAIL_TOO_LONG
+
+
+async def test_an_email_from_another_customers_address_goes_to_manual_handling(
+    mesh: Mesh,
+) -> None:
+    # Customer 2's address, while the CRM authenticated customer 4 (whose parcel it names).
+    email = new_email(
+        4, "Where is my parcel?", "Where is FDX486159753?",
+        sender_address="DAN.OKAFOR@mail.example.net",
+    )  # fmt: skip
+    await publish_email(mesh.js, email)
+    subject, event = await mesh.outcomes.wait_for(email.job_id)
+    assert subject == MANUAL_HANDLING
+    assert event.reason == events_pb2.MANUAL_HANDLING_REASON_SENDER_MISMATCH
+    assert "dan.okafor" not in str(event).lower()  # nothing about the other customer
+
+
+async def test_an_email_from_the_customers_own_or_an_unknown_address_is_handled(
+    mesh: Mesh,
+) -> None:
+    for address in ("tkowalski84@example.com", "tom.on.holiday@example.org"):
+        email = new_email(
+            4, "Where is my parcel?", "Where is FDX486159753?", sender_address=address
+        )
+        await publish_email(mesh.js, email)
+        subject, _ = await mesh.outcomes.wait_for(email.job_id)
+        assert subject == DRAFT_READY
 
 
 async def test_fourth_asking_in_a_case_is_escalated_as_a_repeated_request(mesh: Mesh) -> None:

@@ -27,6 +27,9 @@ class FakeLedger:
         self.coupons = set(coupons)
         self.calls = 0
 
+    async def sender_verdict(self, customer_id: int, address: str) -> str:
+        return "customer" if customer_id in self.shipments else "customer_unknown"
+
     async def customer_view(
         self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
     ) -> CustomerView:

@@ -21,6 +21,38 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _SenderVerdict:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SenderVerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SenderVerdict.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SENDER_VERDICT_UNSPECIFIED: _SenderVerdict.ValueType  # 0
+    """Unknown."""
+    SENDER_VERDICT_CUSTOMER: _SenderVerdict.ValueType  # 1
+    """The address is the customer's own."""
+    SENDER_VERDICT_OTHER_CUSTOMER: _SenderVerdict.ValueType  # 2
+    """The address belongs to a different customer."""
+    SENDER_VERDICT_UNKNOWN_ADDRESS: _SenderVerdict.ValueType  # 3
+    """The address belongs to no customer (or none was given)."""
+    SENDER_VERDICT_CUSTOMER_UNKNOWN: _SenderVerdict.ValueType  # 4
+    """The authenticated customer is not in the ledger."""
+
+class SenderVerdict(_SenderVerdict, metaclass=_SenderVerdictEnumTypeWrapper):
+    """SenderVerdict is how a sender address relates to the authenticated customer."""
+
+SENDER_VERDICT_UNSPECIFIED: SenderVerdict.ValueType  # 0
+"""Unknown."""
+SENDER_VERDICT_CUSTOMER: SenderVerdict.ValueType  # 1
+"""The address is the customer's own."""
+SENDER_VERDICT_OTHER_CUSTOMER: SenderVerdict.ValueType  # 2
+"""The address belongs to a different customer."""
+SENDER_VERDICT_UNKNOWN_ADDRESS: SenderVerdict.ValueType  # 3
+"""The address belongs to no customer (or none was given)."""
+SENDER_VERDICT_CUSTOMER_UNKNOWN: SenderVerdict.ValueType  # 4
+"""The authenticated customer is not in the ledger."""
+Global___SenderVerdict: _TypeAlias = SenderVerdict  # noqa: Y015
+
 class _ShipmentStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -60,6 +92,58 @@ SHIPMENT_STATUS_EXCEPTION: ShipmentStatus.ValueType  # 5
 SHIPMENT_STATUS_CANCELLED: ShipmentStatus.ValueType  # 6
 """Cancelled before delivery."""
 Global___ShipmentStatus: _TypeAlias = ShipmentStatus  # noqa: Y015
+
+@_typing.final
+class CheckSenderRequest(_message.Message):
+    """CheckSenderRequest names the authenticated customer and the address an e-mail came from."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    SENDER_ADDRESS_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job the e-mail belongs to, for logs and traces."""
+    customer_id: _builtins.int
+    """The customer the CRM authenticated."""
+    sender_address: _builtins.str
+    """The sender address of the e-mail."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        sender_address: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "job_id", b"job_id", "sender_address", b"sender_address"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckSenderRequest: _TypeAlias = CheckSenderRequest  # noqa: Y015
+
+@_typing.final
+class CheckSenderResponse(_message.Message):
+    """CheckSenderResponse is the verdict on a sender address."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERDICT_FIELD_NUMBER: _builtins.int
+    verdict: Global___SenderVerdict.ValueType
+    """How the address relates to the authenticated customer."""
+    def __init__(
+        self,
+        *,
+        verdict: Global___SenderVerdict.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckSenderResponse: _TypeAlias = CheckSenderResponse  # noqa: Y015
 
 @_typing.final
 class AssessDeliveriesRequest(_message.Message):

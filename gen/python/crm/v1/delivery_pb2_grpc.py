@@ -42,6 +42,11 @@ class DeliveryServiceStub:
                 request_serializer=crm_dot_v1_dot_delivery__pb2.AssessDeliveriesRequest.SerializeToString,
                 response_deserializer=crm_dot_v1_dot_delivery__pb2.AssessDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.CheckSender = channel.unary_unary(
+                '/crm.v1.DeliveryService/CheckSender',
+                request_serializer=crm_dot_v1_dot_delivery__pb2.CheckSenderRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_delivery__pb2.CheckSenderResponse.FromString,
+                _registered_method=True)
 
 
 class DeliveryServiceServicer:
@@ -58,6 +63,14 @@ class DeliveryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckSender(self, request, context):
+        """Says whether an e-mail's sender address is the authenticated customer's, belongs
+        to another customer, or to nobody; it reveals no other customer's identity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DeliveryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -65,6 +78,11 @@ def add_DeliveryServiceServicer_to_server(servicer, server):
                     servicer.AssessDeliveries,
                     request_deserializer=crm_dot_v1_dot_delivery__pb2.AssessDeliveriesRequest.FromString,
                     response_serializer=crm_dot_v1_dot_delivery__pb2.AssessDeliveriesResponse.SerializeToString,
+            ),
+            'CheckSender': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSender,
+                    request_deserializer=crm_dot_v1_dot_delivery__pb2.CheckSenderRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_delivery__pb2.CheckSenderResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -97,6 +115,33 @@ class DeliveryService:
             '/crm.v1.DeliveryService/AssessDeliveries',
             crm_dot_v1_dot_delivery__pb2.AssessDeliveriesRequest.SerializeToString,
             crm_dot_v1_dot_delivery__pb2.AssessDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSender(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.DeliveryService/CheckSender',
+            crm_dot_v1_dot_delivery__pb2.CheckSenderRequest.SerializeToString,
+            crm_dot_v1_dot_delivery__pb2.CheckSenderResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,6 +40,10 @@ class DeliveryServiceStub:
     """Finds the shipments an e-mail refers to among the customer's own shipments,
     says how late each is and proposes the actions the policy allows.
     """
+    CheckSender: _grpc.UnaryUnaryMultiCallable[_delivery_pb2.CheckSenderRequest, _delivery_pb2.CheckSenderResponse]
+    """Says whether an e-mail's sender address is the authenticated customer's, belongs
+    to another customer, or to nobody; it reveals no other customer's identity.
+    """
 
 @_typing.type_check_only
 class DeliveryServiceAsyncStub(DeliveryServiceStub):
@@ -52,6 +56,10 @@ class DeliveryServiceAsyncStub(DeliveryServiceStub):
     AssessDeliveries: _aio.UnaryUnaryMultiCallable[_delivery_pb2.AssessDeliveriesRequest, _delivery_pb2.AssessDeliveriesResponse]  # type: ignore[assignment]
     """Finds the shipments an e-mail refers to among the customer's own shipments,
     says how late each is and proposes the actions the policy allows.
+    """
+    CheckSender: _aio.UnaryUnaryMultiCallable[_delivery_pb2.CheckSenderRequest, _delivery_pb2.CheckSenderResponse]  # type: ignore[assignment]
+    """Says whether an e-mail's sender address is the authenticated customer's, belongs
+    to another customer, or to nobody; it reveals no other customer's identity.
     """
 
 class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -68,6 +76,16 @@ class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_delivery_pb2.AssessDeliveriesResponse, _abc.Awaitable[_delivery_pb2.AssessDeliveriesResponse]]:
         """Finds the shipments an e-mail refers to among the customer's own shipments,
         says how late each is and proposes the actions the policy allows.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckSender(
+        self,
+        request: _delivery_pb2.CheckSenderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_delivery_pb2.CheckSenderResponse, _abc.Awaitable[_delivery_pb2.CheckSenderResponse]]:
+        """Says whether an e-mail's sender address is the authenticated customer's, belongs
+        to another customer, or to nobody; it reveals no other customer's identity.
         """
 
 def add_DeliveryServiceServicer_to_server(servicer: DeliveryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
