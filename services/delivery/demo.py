@@ -82,6 +82,18 @@ class CouponRow(NamedTuple):
     expiry_date: date
 
 
+class CarrierEventRow(NamedTuple):
+    """A row of carrier_events."""
+
+    event_id: int
+    delivery_id: int
+    customer_id: int
+    event_date: date
+    status: str
+    location: str
+    delay_reason: str | None
+
+
 @dataclass(frozen=True)
 class DemoLedger:
     """The demo rows of every table."""
@@ -90,6 +102,7 @@ class DemoLedger:
     orders: list[OrderRow]
     shipments: list[ShipmentRow]
     coupons: list[CouponRow]
+    carrier_events: list[CarrierEventRow]
 
     def tables(self) -> list[tuple[str, Sequence[tuple[object, ...]], tuple[str, ...]]]:
         """(table, rows, columns), parents before children."""
@@ -98,6 +111,7 @@ class DemoLedger:
             ("orders", self.orders, OrderRow._fields),
             ("shipments", self.shipments, ShipmentRow._fields),
             ("coupons", self.coupons, CouponRow._fields),
+            ("carrier_events", self.carrier_events, CarrierEventRow._fields),
         ]
 
 
@@ -112,6 +126,7 @@ def demo_ledger(today: date) -> DemoLedger:
         return day(value) if value else None
 
     names = _product_names()
+    owners = {int(r["delivery_id"]): int(r["customer_id"]) for r in _rows("item_deliveries.csv")}
     return DemoLedger(
         customers=[
             CustomerRow(int(r["customer_id"]), r["name"], r["email"])
@@ -154,6 +169,20 @@ def demo_ledger(today: date) -> DemoLedger:
             )
             for r in _rows("coupon_issued.csv")
         ],
+        # The project's own carrier scans (the reference data has none): pick-ups, hub
+        # delays with the carrier's reason, exceptions and deliveries.
+        carrier_events=[
+            CarrierEventRow(
+                event_id=int(r["event_id"]),
+                delivery_id=int(r["delivery_id"]),
+                customer_id=owners[int(r["delivery_id"])],
+                event_date=day(r["event_date"]),
+                status=r["status"],
+                location=r["location"],
+                delay_reason=r["delay_reason"] or None,
+            )
+            for r in _rows("carrier_events.csv")
+        ],
     )
 
 
@@ -170,10 +199,11 @@ async def load_demo(owner_dsn: str, today: date) -> None:
                 await conn.copy_records_to_table(
                     table, records=rows, columns=columns, schema_name=SCHEMA
                 )
-            # Coupons issued later take ids after the demo's.
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{SCHEMA}.coupons', 'coupon_id'),"
-                f' coalesce((SELECT max(coupon_id) FROM "{SCHEMA}".coupons), 0) + 1, false)'
-            )
+            # Coupons and scans added later take ids after the demo's.
+            for table, column in (("coupons", "coupon_id"), ("carrier_events", "event_id")):
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{SCHEMA}.{table}', '{column}'),"
+                    f' coalesce((SELECT max({column}) FROM "{SCHEMA}".{table}), 0) + 1, false)'
+                )
     finally:
         await conn.close()

@@ -48,7 +48,10 @@ def _shipment_to_proto(assessment: policy.Assessment) -> delivery_pb2.ShipmentAs
         expected_end_time=_timestamp(s.expected_end),
         days_late=assessment.days_late,
         product_name=s.product_name,
+        delay_reason=s.delay_reason,
     )
+    if s.last_scan_on is not None:
+        message.last_scan_time.CopyFrom(_timestamp(s.last_scan_on))
     if s.delivered_on is not None:
         message.delivered_time.CopyFrom(_timestamp(s.delivered_on))
     if s.delivery_fee is not None:

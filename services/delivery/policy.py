@@ -22,6 +22,9 @@ REFUND_SHARE_PER_DAY = Decimal("0.25")
 COUPON_LOOKBACK_DAYS = 60
 # How long an issued coupon stays valid.
 COUPON_VALIDITY_MONTHS = 3
+# A parcel not yet delivered and more than this many days late, with no carrier scan since
+# its window ended, earns a request to the carrier for an update.
+CARRIER_SILENCE_DAYS_LATE = 2
 
 _CENTS = Decimal("0.01")
 
@@ -43,6 +46,7 @@ class ActionKind(StrEnum):
     DELIVERY_FEE_REFUND = "ACTION_TYPE_DELIVERY_FEE_REFUND"
     DELIVERY_FEE_REFUND_ON_ARRIVAL = "ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL"
     EXPEDITED_COUPON = "ACTION_TYPE_EXPEDITED_COUPON"
+    CARRIER_UPDATE_REQUEST = "ACTION_TYPE_CARRIER_UPDATE_REQUEST"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class Shipment:
     # None when the order is unknown; Decimal("0.00") for free shipping.
     delivery_fee: Decimal | None = None
     currency: str = "USD"
+    # The carrier's latest scan, and the latest delay reason it gave ("" when none).
+    last_scan_on: date | None = None
+    delay_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,7 +208,9 @@ def propose_actions(
     - delivered late: DELIVERY_FEE_REFUND of the share of the fee for the days late;
     - not arrived and late: DELIVERY_FEE_REFUND_ON_ARRIVAL, the amount as of today;
     - late, another shipment of the customer late recently, and no coupon issued for
-      this shipment yet: EXPEDITED_COUPON.
+      this shipment yet: EXPEDITED_COUPON;
+    - not arrived, more than CARRIER_SILENCE_DAYS_LATE days late and no carrier scan since
+      the window ended: CARRIER_UPDATE_REQUEST.
     """
     late_days = days_late(shipment, today)
     if late_days <= 0:
@@ -229,7 +238,34 @@ def propose_actions(
                 ),
             )
         )
+    if needs_carrier_update(shipment, today):
+        kind = ActionKind.CARRIER_UPDATE_REQUEST
+        last = shipment.last_scan_on.isoformat() if shipment.last_scan_on else "never"
+        actions.append(
+            ProposedAction(
+                kind=kind,
+                target=shipment.tracking_number,
+                amount=None,
+                currency=shipment.currency,
+                idempotency_key=idempotency_key(job_id, kind, shipment.tracking_number),
+                rationale=(
+                    f"Not delivered, {_days(late_days)} late, and no carrier scan since the "
+                    f"window ended on {shipment.expected_end.isoformat()} (last scan: {last}); "
+                    f"the delivery team asks {shipment.carrier} for an update."
+                ),
+            )
+        )
     return tuple(actions)
+
+
+def needs_carrier_update(shipment: Shipment, today: date) -> bool:
+    """Not delivered, more than CARRIER_SILENCE_DAYS_LATE days late, and the carrier has
+    not scanned the parcel since its window ended."""
+    if shipment.delivered_on is not None or shipment.status is ShipmentStatus.CANCELLED:
+        return False
+    if days_late(shipment, today) <= CARRIER_SILENCE_DAYS_LATE:
+        return False
+    return shipment.last_scan_on is None or shipment.last_scan_on <= shipment.expected_end
 
 
 def assess(

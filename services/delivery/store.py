@@ -18,13 +18,20 @@ from services.delivery.policy import Shipment, ShipmentStatus
 _SHIPMENT_COLUMNS = """
     s.delivery_id, s.order_id, coalesce(s.tracking_number, '') AS tracking_number, s.carrier,
     s.status, s.expected_delivery_start, s.expected_delivery_end, s.actual_delivery_date,
-    s.product_name, o.delivery_fee, o.currency
+    s.product_name, o.delivery_fee, o.currency, ev.last_scan_on, ev.delay_reason
 """
 # The join repeats the customer filter: the foreign key makes it redundant, but a query
 # that cannot return another customer's fee does not depend on that.
 _FROM = """
     FROM shipments s
     JOIN orders o ON o.order_id = s.order_id AND o.customer_id = s.customer_id
+    LEFT JOIN LATERAL (
+        SELECT max(e.event_date) AS last_scan_on,
+               (array_agg(e.delay_reason ORDER BY e.event_date DESC, e.event_id DESC)
+                   FILTER (WHERE e.delay_reason IS NOT NULL))[1] AS delay_reason
+        FROM carrier_events e
+        WHERE e.delivery_id = s.delivery_id AND e.customer_id = s.customer_id
+    ) ev ON true
 """
 
 
@@ -67,6 +74,8 @@ def _shipment(row: Any) -> Shipment:
         product_name=row["product_name"],
         delivery_fee=row["delivery_fee"],
         currency=row["currency"],
+        last_scan_on=row["last_scan_on"],
+        delay_reason=row["delay_reason"] or "",
     )
 
 

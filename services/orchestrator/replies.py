@@ -69,16 +69,18 @@ def shipment_sentence(s: delivery_pb2.ShipmentAssessment) -> str:
     if s.status == delivery_pb2.SHIPMENT_STATUS_DELIVERED:
         when = _fmt_day(s.delivered_time) if s.HasField("delivered_time") else "an earlier date"
         if s.days_late > 0:
+            reason = f" The carrier reported: {s.delay_reason}." if s.delay_reason else ""
             return (
                 f"delivered on {when}, {_days(s.days_late)} after the promised window"
-                f" ({window}). We are sorry for the delay."
+                f" ({window}). We are sorry for the delay.{reason}"
             )
         return f"delivered on {when}, within the promised window ({window})."
     where = _STATUS_WORDS.get(s.status, "it is on its way")
     if s.days_late > 0:
+        reason = f" The carrier reports: {s.delay_reason}." if s.delay_reason else ""
         return (
             f"{where}, and it is now {_days(s.days_late)} past the promised delivery window"
-            f" ({window}). We are sorry for the delay."
+            f" ({window}). We are sorry for the delay.{reason}"
         )
     return f"{where}; it is expected between {window}."
 

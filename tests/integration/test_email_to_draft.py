@@ -66,6 +66,24 @@ async def test_late_parcel_email_gets_refund_computed_from_the_customers_own_dat
     assert Decimal(refunds[0].amount.amount) == expected
     assert refunds[0].idempotency_key
     assert "FDX486159753" in draft.reply and "2 days" in draft.reply
+    # The carrier's reason for the exception is passed on; it scanned the parcel after
+    # the window ended, so no update is requested from it.
+    assert shipment.delay_reason == "the delivery address could not be verified"
+    assert shipment.delay_reason in draft.reply
+    assert types_pb2.ACTION_TYPE_CARRIER_UPDATE_REQUEST not in [a.type for a in draft.actions]
+
+
+async def test_a_parcel_three_days_late_without_a_carrier_scan_gets_an_update_request(
+    mesh: Mesh,
+) -> None:
+    # Customer 3's UPS159753486: window ended 2026-01-26, last scan 2026-01-25.
+    email = new_email(3, "Late", "Where is UPS159753486? It should have been here by now.")
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert subject == DRAFT_READY
+    [request] = [a for a in draft.actions if a.type == types_pb2.ACTION_TYPE_CARRIER_UPDATE_REQUEST]
+    assert request.target == "UPS159753486" and not request.HasField("amount")
+    assert "asked the carrier for an update" in draft.reply
 
 
 async def test_another_customers_tracking_number_reveals_nothing(mesh: Mesh) -> None:

@@ -160,6 +160,8 @@ async def test_late_and_delivered_late_shipments_are_assessed_with_their_actions
     assert [(a.type, a.target, a.amount.amount) for a in reply.actions] == [
         (types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND, "USPS456789123", "5.99"),
         (types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL, "UPS159753486", "5.99"),
+        # 3 days late and never scanned since its window ended
+        (types_pb2.ACTION_TYPE_CARRIER_UPDATE_REQUEST, "UPS159753486", ""),
     ]  # both already have coupons, so none is proposed
     assert all(len(a.idempotency_key) == 64 and a.rationale for a in reply.actions)
 
@@ -171,6 +173,7 @@ async def test_a_second_late_parcel_earns_a_coupon_when_none_was_issued() -> Non
     assert [a.type for a in reply.actions] == [
         types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL,
         types_pb2.ACTION_TYPE_EXPEDITED_COUPON,
+        types_pb2.ACTION_TYPE_CARRIER_UPDATE_REQUEST,
     ]
     assert not reply.actions[1].HasField("amount")
 

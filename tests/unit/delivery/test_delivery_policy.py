@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from services.delivery.policy import (
+    CARRIER_SILENCE_DAYS_LATE,
     COUPON_LOOKBACK_DAYS,
     ActionKind,
     ProposedAction,
@@ -20,6 +21,7 @@ from services.delivery.policy import (
     days_late,
     fee_refund,
     idempotency_key,
+    needs_carrier_update,
     propose_actions,
     recent_late_sibling,
 )
@@ -282,3 +284,33 @@ def test_the_same_job_proposes_the_same_keys_when_assessed_again() -> None:
     other_job = propose_actions("job-2", s, [s, late_sibling(20)], False, TODAY)
     assert [a.idempotency_key for a in first] == [a.idempotency_key for a in again]
     assert not {a.idempotency_key for a in first} & {a.idempotency_key for a in other_job}
+
+
+@pytest.mark.parametrize(
+    ("late", "last_scan", "expected"),
+    [
+        (CARRIER_SILENCE_DAYS_LATE, None, False),  # exactly 2 days late: not yet
+        (CARRIER_SILENCE_DAYS_LATE + 1, None, True),  # 3 days, never scanned
+        (CARRIER_SILENCE_DAYS_LATE + 1, 0, True),  # last scan on the window's last day
+        (CARRIER_SILENCE_DAYS_LATE + 1, 1, False),  # scanned after the window ended
+    ],
+)
+def test_a_carrier_update_is_requested_only_after_more_than_two_silent_days_late(
+    late: int, last_scan: int | None, expected: bool
+) -> None:
+    end = TODAY - timedelta(days=late)
+    s = replace(
+        shipment(end=end),
+        last_scan_on=None if last_scan is None else end + timedelta(days=last_scan),
+    )
+    assert needs_carrier_update(s, TODAY) is expected
+    kinds = {a.kind for a in propose_actions(JOB, s, [], False, TODAY)}
+    assert (ActionKind.CARRIER_UPDATE_REQUEST in kinds) is expected
+
+
+def test_a_delivered_or_cancelled_parcel_needs_no_carrier_update() -> None:
+    end = TODAY - timedelta(days=10)
+    delivered = shipment(end=end, status=ShipmentStatus.DELIVERED, delivered_on=TODAY)
+    cancelled = shipment(end=end, status=ShipmentStatus.CANCELLED)
+    assert not needs_carrier_update(delivered, TODAY)
+    assert not needs_carrier_update(cancelled, TODAY)

@@ -241,6 +241,8 @@ class ShipmentAssessment(_message.Message):
     DAYS_LATE_FIELD_NUMBER: _builtins.int
     DELIVERY_FEE_FIELD_NUMBER: _builtins.int
     PRODUCT_NAME_FIELD_NUMBER: _builtins.int
+    DELAY_REASON_FIELD_NUMBER: _builtins.int
+    LAST_SCAN_TIME_FIELD_NUMBER: _builtins.int
     tracking_number: _builtins.str
     """Carrier tracking number."""
     order_id: _builtins.int
@@ -253,6 +255,8 @@ class ShipmentAssessment(_message.Message):
     """Calendar days past the end of the window, up to delivery or today."""
     product_name: _builtins.str
     """Name of the product shipped."""
+    delay_reason: _builtins.str
+    """The carrier's latest delay reason; empty when it gave none."""
     @_builtins.property
     def expected_start_time(self) -> _timestamp_pb2.Timestamp:
         """First day of the promised delivery window."""
@@ -269,6 +273,10 @@ class ShipmentAssessment(_message.Message):
     def delivery_fee(self) -> _types_pb2.Money:
         """The delivery fee paid on the order."""
 
+    @_builtins.property
+    def last_scan_time(self) -> _timestamp_pb2.Timestamp:
+        """The carrier's latest scan of the parcel; unset when it has none."""
+
     def __init__(
         self,
         *,
@@ -282,10 +290,12 @@ class ShipmentAssessment(_message.Message):
         days_late: _builtins.int = ...,
         delivery_fee: _types_pb2.Money | None = ...,
         product_name: _builtins.str = ...,
+        delay_reason: _builtins.str = ...,
+        last_scan_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "last_scan_time", b"last_scan_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "days_late", b"days_late", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "days_late", b"days_late", "delay_reason", b"delay_reason", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "last_scan_time", b"last_scan_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
