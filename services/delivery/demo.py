@@ -94,6 +94,43 @@ class CarrierEventRow(NamedTuple):
     delay_reason: str | None
 
 
+class OrderLineRow(NamedTuple):
+    """A row of order_lines."""
+
+    line_id: int
+    order_id: int
+    customer_id: int
+    product_id: int
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+    status: str
+
+
+class ChargeRow(NamedTuple):
+    """A row of charges."""
+
+    charge_id: int
+    order_id: int
+    customer_id: int
+    amount: Decimal
+    charged_date: date
+    status: str
+
+
+class RefundRow(NamedTuple):
+    """A row of refunds."""
+
+    refund_id: int
+    order_id: int
+    customer_id: int
+    amount: Decimal
+    requested_date: date
+    completed_date: date | None
+    status: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class DemoLedger:
     """The demo rows of every table."""
@@ -103,6 +140,9 @@ class DemoLedger:
     shipments: list[ShipmentRow]
     coupons: list[CouponRow]
     carrier_events: list[CarrierEventRow]
+    order_lines: list[OrderLineRow]
+    charges: list[ChargeRow]
+    refunds: list[RefundRow]
 
     def tables(self) -> list[tuple[str, Sequence[tuple[object, ...]], tuple[str, ...]]]:
         """(table, rows, columns), parents before children."""
@@ -112,6 +152,9 @@ class DemoLedger:
             ("shipments", self.shipments, ShipmentRow._fields),
             ("coupons", self.coupons, CouponRow._fields),
             ("carrier_events", self.carrier_events, CarrierEventRow._fields),
+            ("order_lines", self.order_lines, OrderLineRow._fields),
+            ("charges", self.charges, ChargeRow._fields),
+            ("refunds", self.refunds, RefundRow._fields),
         ]
 
 
@@ -127,6 +170,7 @@ def demo_ledger(today: date) -> DemoLedger:
 
     names = _product_names()
     owners = {int(r["delivery_id"]): int(r["customer_id"]) for r in _rows("item_deliveries.csv")}
+    customer_of_order = {int(r["order_id"]): int(r["customer_id"]) for r in _rows("orders.csv")}
     return DemoLedger(
         customers=[
             CustomerRow(int(r["customer_id"]), r["name"], r["email"])
@@ -183,6 +227,45 @@ def demo_ledger(today: date) -> DemoLedger:
             )
             for r in _rows("carrier_events.csv")
         ],
+        # The project's billing records, with three faults to dispute: order 1002 charged
+        # $20 too much, order 1003 charged twice, order 1006 charged for a cancelled line.
+        order_lines=[
+            OrderLineRow(
+                line_id=int(r["line_id"]),
+                order_id=int(r["order_id"]),
+                customer_id=customer_of_order[int(r["order_id"])],
+                product_id=int(r["product_id"]),
+                product_name=names.get(int(r["product_id"]), ""),
+                quantity=int(r["quantity"]),
+                unit_price=Decimal(r["unit_price"]),
+                status=r["status"],
+            )
+            for r in _rows("order_lines.csv")
+        ],
+        charges=[
+            ChargeRow(
+                charge_id=int(r["charge_id"]),
+                order_id=int(r["order_id"]),
+                customer_id=int(r["customer_id"]),
+                amount=Decimal(r["amount"]),
+                charged_date=day(r["charged_date"]),
+                status=r["status"],
+            )
+            for r in _rows("charges.csv")
+        ],
+        refunds=[
+            RefundRow(
+                refund_id=int(r["refund_id"]),
+                order_id=int(r["order_id"]),
+                customer_id=int(r["customer_id"]),
+                amount=Decimal(r["amount"]),
+                requested_date=day(r["requested_date"]),
+                completed_date=maybe_day(r["completed_date"]),
+                status=r["status"],
+                reason=r["reason"],
+            )
+            for r in _rows("refunds.csv")
+        ],
     )
 
 
@@ -200,7 +283,11 @@ async def load_demo(owner_dsn: str, today: date) -> None:
                     table, records=rows, columns=columns, schema_name=SCHEMA
                 )
             # Coupons and scans added later take ids after the demo's.
-            for table, column in (("coupons", "coupon_id"), ("carrier_events", "event_id")):
+            for table, column in (
+                ("coupons", "coupon_id"),
+                ("carrier_events", "event_id"),
+                ("refunds", "refund_id"),
+            ):
                 await conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{SCHEMA}.{table}', '{column}'),"
                     f' coalesce((SELECT max({column}) FROM "{SCHEMA}".{table}), 0) + 1, false)'

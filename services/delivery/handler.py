@@ -13,7 +13,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
-from services.delivery import policy, tracking
+from services.delivery import billing, policy, tracking
+from services.delivery.order_numbers import find_order_numbers
 from services.delivery.store import LedgerReader
 
 _STATUSES = {
@@ -71,7 +72,9 @@ def _action_to_proto(action: policy.ProposedAction) -> types_pb2.ProposedAction:
     return message
 
 
-def _validate(request: delivery_pb2.AssessDeliveriesRequest) -> None:
+def _validate(
+    request: delivery_pb2.AssessDeliveriesRequest | delivery_pb2.AssessBillingRequest,
+) -> None:
     if request.customer_id <= 0:
         raise ServiceError(
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -121,6 +124,43 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
             )
         verdict = await self._ledger.get().sender_verdict(request.customer_id, address)
         return delivery_pb2.CheckSenderResponse(verdict=_VERDICTS[verdict])
+
+    async def AssessBilling(
+        self, request: delivery_pb2.AssessBillingRequest, context: Any
+    ) -> delivery_pb2.AssessBillingResponse:
+        """Examines the referenced orders of the customer (see `billing`)."""
+        _validate(request)
+        numbers = find_order_numbers(request.text)
+        response = delivery_pb2.AssessBillingResponse(order_ids=numbers)
+        if not numbers:
+            return response  # the reply asks the customer for the order number
+        records = await self._ledger.get().order_records(request.customer_id, numbers)
+        found = {r.order_id for r in records}
+        response.unmatched_order_ids.extend(n for n in numbers if n not in found)
+        for order in records:
+            finding = billing.examine(order)
+            response.orders.append(
+                delivery_pb2.OrderBilling(
+                    order_id=order.order_id,
+                    owed=_money(finding.owed, order.currency),
+                    charged=_money(finding.charged, order.currency),
+                    refunded=_money(finding.refunded, order.currency),
+                    overcharge=_money(finding.overcharge, order.currency),
+                    evidence=finding.evidence,
+                )
+            )
+            if finding.supported:
+                response.actions.append(
+                    types_pb2.ProposedAction(
+                        type=types_pb2.ACTION_TYPE_CHARGE_REFUND,
+                        target=str(order.order_id),
+                        amount=_money(finding.overcharge, order.currency),
+                        idempotency_key=billing.refund_key(request.job_id, order.order_id),
+                        rationale="; ".join(finding.evidence)
+                        + f"; refund the difference, {finding.overcharge} {order.currency}.",
+                    )
+                )
+        return response
 
     async def AssessDeliveries(
         self, request: delivery_pb2.AssessDeliveriesRequest, context: Any

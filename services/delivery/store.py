@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund
 from services.delivery.policy import Shipment, ShipmentStatus
 
 _SHIPMENT_COLUMNS = """
@@ -51,7 +52,11 @@ class LedgerReader(Protocol):
     """The reads the handler makes; the PostgreSQL ledger or a fake in tests."""
 
     async def sender_verdict(self, customer_id: int, address: str) -> str:
-        """ "customer", "other_customer", "unknown_address" or "customer_unknown"."""
+        """One of "customer", "other_customer", "unknown_address", "customer_unknown"."""
+        ...
+
+    async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
+        """The money records of the customer's orders among `order_ids`."""
         ...
 
     async def customer_view(
@@ -129,6 +134,64 @@ async def scope_to_customer(conn: asyncpg.Connection, customer_id: int) -> None:
     await conn.execute("SELECT set_config('crm.customer_id', $1, true)", str(customer_id))
 
 
+async def order_records(
+    conn: asyncpg.Connection, customer_id: int, order_ids: Sequence[int]
+) -> list[OrderRecords]:
+    """The customer's orders among `order_ids`, with lines, charges and refunds."""
+    orders = await conn.fetch(
+        "SELECT order_id, delivery_fee, currency FROM orders"
+        " WHERE customer_id = $1 AND order_id = ANY($2::bigint[]) ORDER BY order_id",
+        customer_id,
+        list(order_ids),
+    )
+    found = [r["order_id"] for r in orders]
+    lines = await conn.fetch(
+        "SELECT order_id, product_name, quantity, unit_price, status FROM order_lines"
+        " WHERE customer_id = $1 AND order_id = ANY($2::bigint[]) ORDER BY line_id",
+        customer_id,
+        found,
+    )
+    charges = await conn.fetch(
+        "SELECT order_id, charge_id, amount, charged_date, status FROM charges"
+        " WHERE customer_id = $1 AND order_id = ANY($2::bigint[]) ORDER BY charge_id",
+        customer_id,
+        found,
+    )
+    refunds = await conn.fetch(
+        "SELECT order_id, amount, status, requested_date, completed_date, reason FROM refunds"
+        " WHERE customer_id = $1 AND order_id = ANY($2::bigint[]) ORDER BY refund_id",
+        customer_id,
+        found,
+    )
+    return [
+        OrderRecords(
+            order_id=o["order_id"],
+            delivery_fee=o["delivery_fee"],
+            currency=o["currency"],
+            lines=[
+                OrderLine(
+                    r["product_name"], r["quantity"], r["unit_price"], r["status"] == "cancelled"
+                )
+                for r in lines
+                if r["order_id"] == o["order_id"]
+            ],
+            charges=[
+                Charge(r["charge_id"], r["amount"], r["charged_date"], r["status"] == "captured")
+                for r in charges
+                if r["order_id"] == o["order_id"]
+            ],
+            refunds=[
+                Refund(
+                    r["amount"], r["status"], r["requested_date"], r["completed_date"], r["reason"]
+                )
+                for r in refunds
+                if r["order_id"] == o["order_id"]
+            ],
+        )
+        for o in orders
+    ]
+
+
 class PostgresLedger:
     """The ledger in the service's PostgreSQL schema, read through the process's pool."""
 
@@ -142,6 +205,15 @@ class PostgresLedger:
                 "SELECT sender_verdict($1::bigint, $2::text)", customer_id, address
             )
         return str(verdict)
+
+    async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
+        """The customer's orders' money records, in one read-only snapshot."""
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            await scope_to_customer(conn, customer_id)
+            return await order_records(conn, customer_id, order_ids)
 
     async def customer_view(
         self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date

@@ -26,7 +26,13 @@ from crm.v1 import (
 from services.common.errors import error_code_of
 from services.orchestrator import replies
 from services.orchestrator.intake import Email, Rejection
-from services.orchestrator.routing import WORKFLOW_DELIVERY, WORKFLOW_PRODUCT, Route, route
+from services.orchestrator.routing import (
+    WORKFLOW_BILLING,
+    WORKFLOW_DELIVERY,
+    WORKFLOW_PRODUCT,
+    Route,
+    route,
+)
 
 if TYPE_CHECKING:
     from crm.v1.classifier_pb2_grpc import ClassifierServiceAsyncStub
@@ -210,6 +216,29 @@ async def _run_workflow(
         draft.actions.extend(assessment.actions)
         draft.facts.shipments.extend(assessment.shipments)
         draft.facts.unmatched_tracking_numbers.extend(assessment.unmatched_tracking_numbers)
+    elif decision.workflow == WORKFLOW_BILLING:
+        billing = await call(
+            "delivery",
+            lambda: clients.delivery.AssessBilling(
+                delivery_pb2.AssessBillingRequest(
+                    job_id=email.job_id, customer_id=email.customer_id, text=text
+                ),
+                timeout=t,
+            ),
+        )
+        draft.facts.orders.extend(billing.orders)
+        draft.facts.unmatched_order_ids.extend(billing.unmatched_order_ids)
+        unsupported = [o for o in billing.orders if o.overcharge.amount in ("", "0.00")]
+        if unsupported:
+            # The records do not show what the customer says: a person looks at it.
+            draft.escalation_reason = events_pb2.ESCALATION_REASON_NEEDS_REVIEW
+            draft.escalation_detail = "the records do not support the billing claim: " + "; ".join(
+                e for o in unsupported for e in o.evidence
+            )
+            draft.reply_summary = f"Escalated to a person: {draft.escalation_detail}."
+            return
+        reply = replies.billing_reply(billing)
+        draft.actions.extend(billing.actions)
     elif decision.workflow == WORKFLOW_PRODUCT:
         # A match, not a bare search: the reply lists what fits the customer's need
         # (and every product satisfying the constraints when no need is named).

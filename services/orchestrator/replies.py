@@ -99,6 +99,8 @@ def action_sentence(a: types_pb2.ProposedAction) -> str:
             "As this is not the first delay you have had with us, we are adding a coupon for"
             " free expedited delivery on your next order; its code follows in a separate e-mail."
         )
+    if a.type == types_pb2.ACTION_TYPE_CHARGE_REFUND:
+        return f"We are refunding {_money(a.amount)} for order {a.target}."
     if a.type == types_pb2.ACTION_TYPE_CARRIER_UPDATE_REQUEST:
         return "We have asked the carrier for an update and will let you know what they say."
     return ""
@@ -144,6 +146,36 @@ def delivery_reply(assessment: delivery_pb2.AssessDeliveriesResponse) -> Reply:
         summary = "Delivery status " + "; ".join(parts)
         if refunds:
             summary += f"; proposed fee refund {', '.join(refunds)}"
+    return Reply(text=text, summary=summary + ".")
+
+
+def billing_reply(assessment: delivery_pb2.AssessBillingResponse) -> Reply:
+    """The billing-dispute reply: per order what it owes, what was charged, and the refund
+    of the difference (only orders whose records show an overcharge reach the reply)."""
+    orders = [
+        {
+            "order_id": o.order_id,
+            "owed": _money(o.owed),
+            "charged": _money(o.charged),
+            "refunded": o.refunded.amount,
+            "sentence": (
+                f"That is {_money(o.overcharge)} more than it should be, and we are refunding"
+                f" the difference of {_money(o.overcharge)} to your original payment method."
+                " We are sorry for the mistake."
+            ),
+        }
+        for o in assessment.orders
+    ]
+    unmatched = list(assessment.unmatched_order_ids)
+    text = _env.get_template("billing_reply.txt.j2").render(orders=orders, unmatched=unmatched)
+    if not orders and not unmatched:
+        summary = "Asked the customer for the order number"
+    else:
+        parts = [
+            f"order {o.order_id}: overcharged {_money(o.overcharge)}" for o in assessment.orders
+        ]
+        parts += [f"order {n}: not on this account" for n in unmatched]
+        summary = "Billing " + "; ".join(parts)
     return Reply(text=text, summary=summary + ".")
 
 

@@ -206,3 +206,38 @@ async def test_fourth_asking_in_a_case_is_escalated_as_a_repeated_request(mesh: 
     assert drafts[3].escalation_reason == events_pb2.ESCALATION_REASON_REPEATED_REQUEST
     assert drafts[3].classification.urgent
     assert drafts[3].reply == "" and list(drafts[3].actions) == []
+
+
+async def test_a_double_charge_gets_a_refund_of_exactly_the_extra_charge(mesh: Mesh) -> None:
+    email = new_email(
+        3, "Charged twice", "Hello, I was charged twice for order 1003. Please fix this."
+    )
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert subject == DRAFT_READY
+    assert draft.classification.topic == types_pb2.TOPIC_BILLING_DISPUTE
+    [refund] = draft.actions
+    assert refund.type == types_pb2.ACTION_TYPE_CHARGE_REFUND
+    assert (refund.target, refund.amount.amount) == ("1003", "117.99")
+    assert "117.99" in draft.reply and draft.escalation_reason == 0
+
+
+async def test_a_billing_claim_the_records_do_not_support_is_escalated_with_evidence(
+    mesh: Mesh,
+) -> None:
+    email = new_email(1, "Wrong charge", "You charged me the wrong amount for order 1001!")
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert subject == DRAFT_READY
+    assert draft.escalation_reason == events_pb2.ESCALATION_REASON_NEEDS_REVIEW
+    assert "no overcharge" in draft.escalation_detail
+    assert not draft.actions and not draft.reply
+
+
+async def test_another_customers_order_number_reveals_nothing(mesh: Mesh) -> None:
+    email = new_email(5, "Charged twice", "I was charged twice for order 1003, refund me.")
+    await publish_email(mesh.js, email)
+    _, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert list(draft.facts.unmatched_order_ids) == [1003]
+    assert not draft.facts.orders and not draft.actions
+    assert "117.99" not in draft.reply

@@ -12,6 +12,7 @@ import pytest
 from crm.v1 import delivery_pb2, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
+from services.delivery.billing import OrderRecords
 from services.delivery.handler import DeliveryHandler
 from services.delivery.policy import Shipment, ShipmentStatus
 from services.delivery.store import CustomerView, LedgerReader
@@ -26,6 +27,9 @@ class FakeLedger:
         self.shipments = shipments
         self.coupons = set(coupons)
         self.calls = 0
+
+    async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
+        return []
 
     async def sender_verdict(self, customer_id: int, address: str) -> str:
         return "customer" if customer_id in self.shipments else "customer_unknown"

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from crm.v1 import classifier_pb2, events_pb2, types_pb2
-from services.orchestrator.routing import WORKFLOW_DELIVERY, WORKFLOW_PRODUCT, route
+from services.orchestrator.routing import (
+    WORKFLOW_BILLING,
+    WORKFLOW_DELIVERY,
+    WORKFLOW_PRODUCT,
+    route,
+)
 
 
 def verdict(topic: types_pb2.Topic.ValueType, **fields: Any) -> classifier_pb2.Classification:
@@ -56,6 +61,10 @@ def test_thank_you_needs_no_reply_and_no_escalation() -> None:
     assert r.escalation == events_pb2.ESCALATION_REASON_UNSPECIFIED
 
 
+def test_a_billing_dispute_enters_the_billing_workflow() -> None:
+    assert route(verdict(types_pb2.TOPIC_BILLING_DISPUTE)).workflow == WORKFLOW_BILLING
+
+
 def test_topic_without_automated_workflow_goes_to_review() -> None:
-    r = route(verdict(types_pb2.TOPIC_BILLING_DISPUTE))
+    r = route(verdict(types_pb2.TOPIC_PRODUCT_COMPLAINT))
     assert r.escalation == events_pb2.ESCALATION_REASON_NEEDS_REVIEW

@@ -94,6 +94,132 @@ SHIPMENT_STATUS_CANCELLED: ShipmentStatus.ValueType  # 6
 Global___ShipmentStatus: _TypeAlias = ShipmentStatus  # noqa: Y015
 
 @_typing.final
+class AssessBillingRequest(_message.Message):
+    """AssessBillingRequest is a billing question from one customer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job this assessment belongs to; proposed refunds derive their keys from it."""
+    customer_id: _builtins.int
+    """The authenticated customer; only this customer's orders are considered."""
+    text: _builtins.str
+    """The customer's words (subject and body), where order numbers are looked for."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "job_id", b"job_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssessBillingRequest: _TypeAlias = AssessBillingRequest  # noqa: Y015
+
+@_typing.final
+class AssessBillingResponse(_message.Message):
+    """AssessBillingResponse is the finding on each order the customer referred to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_IDS_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    UNMATCHED_ORDER_IDS_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Order numbers found in the text."""
+
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderBilling]:
+        """Findings on the referenced orders that belong to the customer."""
+
+    @_builtins.property
+    def unmatched_order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Referenced numbers with no order on this customer's account (unknown numbers and
+        other customers' orders alike).
+        """
+
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ProposedAction]:
+        """Refunds of overcharges, at most one per order."""
+
+    def __init__(
+        self,
+        *,
+        order_ids: _abc.Iterable[_builtins.int] | None = ...,
+        orders: _abc.Iterable[Global___OrderBilling] | None = ...,
+        unmatched_order_ids: _abc.Iterable[_builtins.int] | None = ...,
+        actions: _abc.Iterable[_types_pb2.ProposedAction] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "order_ids", b"order_ids", "orders", b"orders", "unmatched_order_ids", b"unmatched_order_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssessBillingResponse: _TypeAlias = AssessBillingResponse  # noqa: Y015
+
+@_typing.final
+class OrderBilling(_message.Message):
+    """OrderBilling compares what an order owes with what was charged for it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    OWED_FIELD_NUMBER: _builtins.int
+    CHARGED_FIELD_NUMBER: _builtins.int
+    REFUNDED_FIELD_NUMBER: _builtins.int
+    OVERCHARGE_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.int
+    """The order number."""
+    @_builtins.property
+    def owed(self) -> _types_pb2.Money:
+        """Active lines plus the delivery fee."""
+
+    @_builtins.property
+    def charged(self) -> _types_pb2.Money:
+        """Captured charges."""
+
+    @_builtins.property
+    def refunded(self) -> _types_pb2.Money:
+        """Refunds completed or pending."""
+
+    @_builtins.property
+    def overcharge(self) -> _types_pb2.Money:
+        """Charged beyond what is owed, net of refunds; zero when none."""
+
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The evidence in plain words, for the reviewer."""
+
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.int = ...,
+        owed: _types_pb2.Money | None = ...,
+        charged: _types_pb2.Money | None = ...,
+        refunded: _types_pb2.Money | None = ...,
+        overcharge: _types_pb2.Money | None = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "evidence", b"evidence", "order_id", b"order_id", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderBilling: _TypeAlias = OrderBilling  # noqa: Y015
+
+@_typing.final
 class CheckSenderRequest(_message.Message):
     """CheckSenderRequest names the authenticated customer and the address an e-mail came from."""
 

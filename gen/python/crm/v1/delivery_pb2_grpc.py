@@ -47,6 +47,11 @@ class DeliveryServiceStub:
                 request_serializer=crm_dot_v1_dot_delivery__pb2.CheckSenderRequest.SerializeToString,
                 response_deserializer=crm_dot_v1_dot_delivery__pb2.CheckSenderResponse.FromString,
                 _registered_method=True)
+        self.AssessBilling = channel.unary_unary(
+                '/crm.v1.DeliveryService/AssessBilling',
+                request_serializer=crm_dot_v1_dot_delivery__pb2.AssessBillingRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_delivery__pb2.AssessBillingResponse.FromString,
+                _registered_method=True)
 
 
 class DeliveryServiceServicer:
@@ -71,6 +76,14 @@ class DeliveryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AssessBilling(self, request, context):
+        """Finds the orders a billing dispute refers to among the customer's own, compares
+        what was charged with what each owes, and proposes a refund of any overcharge.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DeliveryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -83,6 +96,11 @@ def add_DeliveryServiceServicer_to_server(servicer, server):
                     servicer.CheckSender,
                     request_deserializer=crm_dot_v1_dot_delivery__pb2.CheckSenderRequest.FromString,
                     response_serializer=crm_dot_v1_dot_delivery__pb2.CheckSenderResponse.SerializeToString,
+            ),
+            'AssessBilling': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssessBilling,
+                    request_deserializer=crm_dot_v1_dot_delivery__pb2.AssessBillingRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_delivery__pb2.AssessBillingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -142,6 +160,33 @@ class DeliveryService:
             '/crm.v1.DeliveryService/CheckSender',
             crm_dot_v1_dot_delivery__pb2.CheckSenderRequest.SerializeToString,
             crm_dot_v1_dot_delivery__pb2.CheckSenderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssessBilling(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.DeliveryService/AssessBilling',
+            crm_dot_v1_dot_delivery__pb2.AssessBillingRequest.SerializeToString,
+            crm_dot_v1_dot_delivery__pb2.AssessBillingResponse.FromString,
             options,
             channel_credentials,
             insecure,

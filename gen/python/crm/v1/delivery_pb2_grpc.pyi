@@ -44,6 +44,10 @@ class DeliveryServiceStub:
     """Says whether an e-mail's sender address is the authenticated customer's, belongs
     to another customer, or to nobody; it reveals no other customer's identity.
     """
+    AssessBilling: _grpc.UnaryUnaryMultiCallable[_delivery_pb2.AssessBillingRequest, _delivery_pb2.AssessBillingResponse]
+    """Finds the orders a billing dispute refers to among the customer's own, compares
+    what was charged with what each owes, and proposes a refund of any overcharge.
+    """
 
 @_typing.type_check_only
 class DeliveryServiceAsyncStub(DeliveryServiceStub):
@@ -60,6 +64,10 @@ class DeliveryServiceAsyncStub(DeliveryServiceStub):
     CheckSender: _aio.UnaryUnaryMultiCallable[_delivery_pb2.CheckSenderRequest, _delivery_pb2.CheckSenderResponse]  # type: ignore[assignment]
     """Says whether an e-mail's sender address is the authenticated customer's, belongs
     to another customer, or to nobody; it reveals no other customer's identity.
+    """
+    AssessBilling: _aio.UnaryUnaryMultiCallable[_delivery_pb2.AssessBillingRequest, _delivery_pb2.AssessBillingResponse]  # type: ignore[assignment]
+    """Finds the orders a billing dispute refers to among the customer's own, compares
+    what was charged with what each owes, and proposes a refund of any overcharge.
     """
 
 class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -86,6 +94,16 @@ class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_delivery_pb2.CheckSenderResponse, _abc.Awaitable[_delivery_pb2.CheckSenderResponse]]:
         """Says whether an e-mail's sender address is the authenticated customer's, belongs
         to another customer, or to nobody; it reveals no other customer's identity.
+        """
+
+    @_abc_1.abstractmethod
+    def AssessBilling(
+        self,
+        request: _delivery_pb2.AssessBillingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_delivery_pb2.AssessBillingResponse, _abc.Awaitable[_delivery_pb2.AssessBillingResponse]]:
+        """Finds the orders a billing dispute refers to among the customer's own, compares
+        what was charged with what each owes, and proposes a refund of any overcharge.
         """
 
 def add_DeliveryServiceServicer_to_server(servicer: DeliveryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -154,6 +154,8 @@ class Facts(_message.Message):
     PRODUCT_SQL_FIELD_NUMBER: _builtins.int
     PRODUCT_DECLINE_REASON_FIELD_NUMBER: _builtins.int
     CASE_HISTORY_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    UNMATCHED_ORDER_IDS_FIELD_NUMBER: _builtins.int
     product_sql: _builtins.str
     """The catalog SQL that ran for a product question."""
     product_decline_reason: _builtins.str
@@ -178,6 +180,14 @@ class Facts(_message.Message):
     def case_history(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Summaries of the earlier messages of the case, oldest first."""
 
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[_delivery_pb2.OrderBilling]:
+        """Billing findings on the orders a billing dispute referred to."""
+
+    @_builtins.property
+    def unmatched_order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Order numbers referred to that are not on the customer's account."""
+
     def __init__(
         self,
         *,
@@ -188,10 +198,12 @@ class Facts(_message.Message):
         product_sql: _builtins.str = ...,
         product_decline_reason: _builtins.str = ...,
         case_history: _abc.Iterable[_builtins.str] | None = ...,
+        orders: _abc.Iterable[_delivery_pb2.OrderBilling] | None = ...,
+        unmatched_order_ids: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative_products", b"alternative_products", "case_history", b"case_history", "product_decline_reason", b"product_decline_reason", "product_sql", b"product_sql", "products", b"products", "shipments", b"shipments", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative_products", b"alternative_products", "case_history", b"case_history", "orders", b"orders", "product_decline_reason", b"product_decline_reason", "product_sql", b"product_sql", "products", b"products", "shipments", b"shipments", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
