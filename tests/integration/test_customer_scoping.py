@@ -121,7 +121,40 @@ async def _runtime(mesh: Mesh) -> asyncpg.Connection:
     return conn
 
 
-@pytest.mark.parametrize("table", ["customers", "orders", "shipments", "coupons"])
+LEDGER_TABLES = [
+    "customers", "orders", "shipments", "coupons", "carrier_events", "order_lines", "charges",
+    "refunds",
+]  # fmt: skip
+
+
+async def test_no_billing_probe_returns_another_customers_order_and_owners_find_theirs(
+    delivery: Stub,
+) -> None:
+    leaks: list[str] = []
+    misses: list[str] = []
+    for order in LEDGER.orders:
+        others = [c for c in CUSTOMERS if c != order.customer_id][:PROBERS_PER_SHIPMENT]
+        for other in others:
+            probe = await delivery.AssessBilling(
+                delivery_pb2.AssessBillingRequest(
+                    job_id="probe", customer_id=other,
+                    text=f"I was charged twice for order {order.order_id}",
+                )
+            )  # fmt: skip
+            if probe.orders or probe.actions or list(probe.unmatched_order_ids) != [order.order_id]:
+                leaks.append(f"customer {other} saw order {order.order_id}")
+        owned = await delivery.AssessBilling(
+            delivery_pb2.AssessBillingRequest(
+                job_id="probe", customer_id=order.customer_id,
+                text=f"I was charged twice for order {order.order_id}",
+            )
+        )  # fmt: skip
+        if [o.order_id for o in owned.orders] != [order.order_id]:
+            misses.append(f"owner {order.customer_id} did not find order {order.order_id}")
+    assert leaks == [] and misses == []
+
+
+@pytest.mark.parametrize("table", LEDGER_TABLES)
 async def test_without_the_service_filter_row_level_security_returns_only_the_named_customer(
     mesh: Mesh, table: str
 ) -> None:
@@ -142,7 +175,7 @@ async def test_without_the_service_filter_row_level_security_returns_only_the_na
 async def test_without_a_named_customer_the_runtime_role_sees_no_row(mesh: Mesh) -> None:
     conn = await _runtime(mesh)
     try:
-        for table in ("customers", "orders", "shipments", "coupons"):
+        for table in LEDGER_TABLES:
             assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0
         # A customer named in an earlier transaction is forgotten at its end.
         async with conn.transaction(readonly=True):
