@@ -91,6 +91,18 @@ def _validate(
         )
 
 
+def _refund_to_proto(refund: billing.Refund, currency: str) -> delivery_pb2.RefundRecord:
+    message = delivery_pb2.RefundRecord(
+        amount=_money(refund.amount, currency),
+        status=refund.status,
+        request_time=_timestamp(refund.requested_on),
+        reason=refund.reason,
+    )
+    if refund.completed_on is not None:
+        message.complete_time.CopyFrom(_timestamp(refund.completed_on))
+    return message
+
+
 _VERDICTS = {
     "customer": delivery_pb2.SENDER_VERDICT_CUSTOMER,
     "other_customer": delivery_pb2.SENDER_VERDICT_OTHER_CUSTOMER,
@@ -147,6 +159,15 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                     refunded=_money(finding.refunded, order.currency),
                     overcharge=_money(finding.overcharge, order.currency),
                     evidence=finding.evidence,
+                    charges=[
+                        delivery_pb2.ChargeRecord(
+                            amount=_money(c.amount, order.currency),
+                            charge_time=_timestamp(c.charged_on),
+                            captured=c.captured,
+                        )
+                        for c in order.charges
+                    ],
+                    refunds=[_refund_to_proto(r, order.currency) for r in order.refunds],
                 )
             )
             if finding.supported:

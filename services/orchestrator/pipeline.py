@@ -30,6 +30,7 @@ from services.orchestrator.routing import (
     WORKFLOW_BILLING,
     WORKFLOW_DELIVERY,
     WORKFLOW_PRODUCT,
+    WORKFLOW_TRANSACTION,
     Route,
     route,
 )
@@ -216,7 +217,7 @@ async def _run_workflow(
         draft.actions.extend(assessment.actions)
         draft.facts.shipments.extend(assessment.shipments)
         draft.facts.unmatched_tracking_numbers.extend(assessment.unmatched_tracking_numbers)
-    elif decision.workflow == WORKFLOW_BILLING:
+    elif decision.workflow in (WORKFLOW_BILLING, WORKFLOW_TRANSACTION):
         billing = await call(
             "delivery",
             lambda: clients.delivery.AssessBilling(
@@ -228,6 +229,12 @@ async def _run_workflow(
         )
         draft.facts.orders.extend(billing.orders)
         draft.facts.unmatched_order_ids.extend(billing.unmatched_order_ids)
+        if decision.workflow == WORKFLOW_TRANSACTION:
+            # A status question: answered from the records, nothing proposed.
+            reply = replies.transaction_reply(billing)
+            draft.reply = reply.text
+            draft.reply_summary = reply.summary
+            return
         unsupported = [o for o in billing.orders if o.overcharge.amount in ("", "0.00")]
         if unsupported:
             # The records do not show what the customer says: a person looks at it.

@@ -179,6 +179,51 @@ def billing_reply(assessment: delivery_pb2.AssessBillingResponse) -> Reply:
     return Reply(text=text, summary=summary + ".")
 
 
+def _refund_status(r: delivery_pb2.RefundRecord) -> str:
+    if r.status == "completed" and r.HasField("complete_time"):
+        return (
+            f"completed on {_fmt_day(r.complete_time)}; it can take a few business days to"
+            " show on your statement."
+        )
+    if r.status == "pending":
+        return f"requested on {_fmt_day(r.request_time)} and on its way to your payment method."
+    return "it could not be completed; our team will contact you about it."
+
+
+def transaction_reply(assessment: delivery_pb2.AssessBillingResponse) -> Reply:
+    """The answer to a payment, refund or return status question, from the records."""
+    orders = [
+        {
+            "order_id": o.order_id,
+            "charges": [
+                {"amount": _money(c.amount), "day": _fmt_day(c.charge_time), "captured": c.captured}
+                for c in o.charges
+            ],
+            "refunds": [
+                {
+                    "amount": _money(r.amount),
+                    "reason": r.reason,
+                    "status_sentence": _refund_status(r),
+                }
+                for r in o.refunds
+            ],
+        }
+        for o in assessment.orders
+    ]
+    unmatched = list(assessment.unmatched_order_ids)
+    text = _env.get_template("transaction_reply.txt.j2").render(orders=orders, unmatched=unmatched)
+    if not orders and not unmatched:
+        summary = "Asked the customer for the order number"
+    else:
+        parts = [
+            f"order {o.order_id}: {len(o.charges)} payment(s), {len(o.refunds)} refund(s)"
+            for o in assessment.orders
+        ]
+        parts += [f"order {n}: not on this account" for n in unmatched]
+        summary = "Transaction status " + "; ".join(parts)
+    return Reply(text=text, summary=summary + ".")
+
+
 _AVAILABILITY = {
     product_pb2.AVAILABILITY_STATUS_IN_STOCK: "in stock",
     product_pb2.AVAILABILITY_STATUS_UNAVAILABLE: "currently unavailable, with no restock planned yet",

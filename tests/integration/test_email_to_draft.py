@@ -241,3 +241,13 @@ async def test_another_customers_order_number_reveals_nothing(mesh: Mesh) -> Non
     assert list(draft.facts.unmatched_order_ids) == [1003]
     assert not draft.facts.orders and not draft.actions
     assert "117.99" not in draft.reply
+
+
+async def test_a_refund_status_question_is_answered_from_the_records(mesh: Mesh) -> None:
+    email = new_email(1, "Refund?", "Hi, has the refund for order 1004 gone through yet?")
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert subject == DRAFT_READY
+    assert draft.classification.topic == types_pb2.TOPIC_TRANSACTION_INQUIRY
+    assert not draft.actions and not draft.escalation_reason
+    assert "5.99" in draft.reply and "completed on" in draft.reply

@@ -9,6 +9,7 @@ from services.orchestrator.routing import (
     WORKFLOW_BILLING,
     WORKFLOW_DELIVERY,
     WORKFLOW_PRODUCT,
+    WORKFLOW_TRANSACTION,
     route,
 )
 
@@ -63,6 +64,10 @@ def test_thank_you_needs_no_reply_and_no_escalation() -> None:
 
 def test_a_billing_dispute_enters_the_billing_workflow() -> None:
     assert route(verdict(types_pb2.TOPIC_BILLING_DISPUTE)).workflow == WORKFLOW_BILLING
+
+
+def test_a_transaction_inquiry_is_answered_from_the_records() -> None:
+    assert route(verdict(types_pb2.TOPIC_TRANSACTION_INQUIRY)).workflow == WORKFLOW_TRANSACTION
 
 
 def test_topic_without_automated_workflow_goes_to_review() -> None:

@@ -179,6 +179,8 @@ class OrderBilling(_message.Message):
     REFUNDED_FIELD_NUMBER: _builtins.int
     OVERCHARGE_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    CHARGES_FIELD_NUMBER: _builtins.int
+    REFUNDS_FIELD_NUMBER: _builtins.int
     order_id: _builtins.int
     """The order number."""
     @_builtins.property
@@ -201,6 +203,14 @@ class OrderBilling(_message.Message):
     def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The evidence in plain words, for the reviewer."""
 
+    @_builtins.property
+    def charges(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChargeRecord]:
+        """The payments taken on the order, oldest first."""
+
+    @_builtins.property
+    def refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___RefundRecord]:
+        """The refunds on the order, oldest first."""
+
     def __init__(
         self,
         *,
@@ -210,14 +220,94 @@ class OrderBilling(_message.Message):
         refunded: _types_pb2.Money | None = ...,
         overcharge: _types_pb2.Money | None = ...,
         evidence: _abc.Iterable[_builtins.str] | None = ...,
+        charges: _abc.Iterable[Global___ChargeRecord] | None = ...,
+        refunds: _abc.Iterable[Global___RefundRecord] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "evidence", b"evidence", "order_id", b"order_id", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "charges", b"charges", "evidence", b"evidence", "order_id", b"order_id", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded", "refunds", b"refunds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OrderBilling: _TypeAlias = OrderBilling  # noqa: Y015
+
+@_typing.final
+class ChargeRecord(_message.Message):
+    """ChargeRecord is one payment taken (or voided) on an order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CHARGE_TIME_FIELD_NUMBER: _builtins.int
+    CAPTURED_FIELD_NUMBER: _builtins.int
+    captured: _builtins.bool
+    """False for a voided authorisation, which took no money."""
+    @_builtins.property
+    def amount(self) -> _types_pb2.Money:
+        """Amount."""
+
+    @_builtins.property
+    def charge_time(self) -> _timestamp_pb2.Timestamp:
+        """Day it was charged (midnight UTC)."""
+
+    def __init__(
+        self,
+        *,
+        amount: _types_pb2.Money | None = ...,
+        charge_time: _timestamp_pb2.Timestamp | None = ...,
+        captured: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "charge_time", b"charge_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "captured", b"captured", "charge_time", b"charge_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChargeRecord: _TypeAlias = ChargeRecord  # noqa: Y015
+
+@_typing.final
+class RefundRecord(_message.Message):
+    """RefundRecord is one refund on an order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    REQUEST_TIME_FIELD_NUMBER: _builtins.int
+    COMPLETE_TIME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    status: _builtins.str
+    """"pending", "completed" or "failed"."""
+    reason: _builtins.str
+    """Why it was made."""
+    @_builtins.property
+    def amount(self) -> _types_pb2.Money:
+        """Amount."""
+
+    @_builtins.property
+    def request_time(self) -> _timestamp_pb2.Timestamp:
+        """Day it was requested (midnight UTC)."""
+
+    @_builtins.property
+    def complete_time(self) -> _timestamp_pb2.Timestamp:
+        """Day it was completed (midnight UTC); unset until then."""
+
+    def __init__(
+        self,
+        *,
+        amount: _types_pb2.Money | None = ...,
+        status: _builtins.str = ...,
+        request_time: _timestamp_pb2.Timestamp | None = ...,
+        complete_time: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "complete_time", b"complete_time", "request_time", b"request_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "complete_time", b"complete_time", "reason", b"reason", "request_time", b"request_time", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefundRecord: _TypeAlias = RefundRecord  # noqa: Y015
 
 @_typing.final
 class CheckSenderRequest(_message.Message):
