@@ -34,6 +34,10 @@ _WHOLE_CATALOG = (
     ),
     re.compile(r"\b(?:export|dump|spreadsheet|csv)\b"),
     re.compile(
+        r"\bevery\s+(?:single\s+)?(?:row|record|entry)\b|\bunfiltered\b"
+        r"|\ball\s+(?:of\s+)?(?:your|the)\s+(?:product\s+|catalog(?:ue)?\s+)?(?:data|rows|records)\b"
+    ),
+    re.compile(
         r"\b(?:one|an?|separate)\s+(?:e-?mail|message|line|row|reply)\s+(?:per|for\s+(?:each|every))"
         r"\s+(?:product|item|shoe|model|article)\b|\buntil\s+you\s+run\s+out\b"
     ),
@@ -121,7 +125,7 @@ _BEYOND_CATALOG = (
     re.compile(r"\b\w*(?:inwest|invest)\w*|\bzyska\w*\s+na\s+warto\w*"),
     re.compile(
         r"\b(?:allacciano\s+da\s+sol[ei]|se\s+atan\s+sol[oa]s|lacets?\s+automatiques?"
-        r"|schn[uü]ren\s+sich\s+selbst|automatische\s+veters)\b"
+        r"|schn[uü]ren\s+sich\s+selbst|automatische\s+veters|selbstschn[uü]r\w*)\b"
     ),
     # Figures the catalog does not hold: sales, returns, resale prices.
     re.compile(r"\b(?:resale|return\s+rate|best[- ]sell(?:ing|er)|most\s+popular)\b"),
@@ -140,7 +144,8 @@ _INJECTION = (
     re.compile(r"\bunion\s+(?:all\s+)?select\b|\bselect\s+[\w*,\s]+\s+from\s+\w+"),
     re.compile(r";\s*(?:drop|delete|update|insert|alter|truncate|create|grant|copy)\b"),
     re.compile(r"\b(?:drop|truncate)\s+table\b|\bpg_sleep\b|\binformation_schema\b|\bpg_catalog\b"),
-    re.compile(r"(?:^|\s)--\s*$|/\*.*\*/", re.MULTILINE),
+    # An SQL comment after a quote or a statement ("'; --"); a signature's "--" is none.
+    re.compile(r"['\";]\s*--|/\*.*\*/"),
     re.compile(
         r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier|"
         r"your)\s+(?:instructions|rules|prompts?)\b|\b(?:you\s+are\s+now|debug\s+mode|system\s*:)"

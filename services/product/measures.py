@@ -204,6 +204,7 @@ _PRICE_LIMITS: tuple[_Limit, ...] = (
     _Limit(
         re.compile(
             rf"{_AMOUNT}\s*(?:or\s+(?:less|under|below|cheaper)|max(?:imum)?\b|tops\b"
+            r"|at\s+(?:the\s+)?most\b"
             r"|(?:absolute\s+|hard\s+)?(?:ceiling|limit|cap)\b)"
         ),
         "high",

@@ -66,7 +66,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
         r"mileage", r"tempo runs?", r"long runs?",
     ),
     "walking": (
-        r"spazier\w*", r"wandel\w*", r"caminar", r"marche", r"passeggiat\w*",
+        r"spazier\w*", r"wandel\w*", r"spacer\w*", r"chodzeni\w*", r"caminar", r"marche", r"passeggiat\w*",
         r"walk", r"walks", r"walking(?! (?:holiday|trip|tour))", r"walking\w+", r"walker", r"strolls?",
         r"strolling", r"dog walk\w*", r"walking the dog", r"errands",
     ),
@@ -94,7 +94,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
         r"lo m[aá]s (?:blando|suave) posible",
     ),
     "lightweight": (
-        r"leicht\w*", r"licht(?:e|er|ste)?(?! (?:grijs|blauw|bruin))", r"liger[oa]s?", r"leger(?:e|es)?", r"legger[oa]",
+        r"leicht\w*", r"legger[aeio]", r"licht(?:e|er|ste)?(?! (?:grijs|blauw|bruin))", r"liger[oa]s?", r"leger(?:e|es)?", r"legger[oa]",
         r"light ?weight\w*", r"light(?:er|est)?(?! (?:grey|gray|blue|brown|green|pink|colou?r))",
         r"feather ?light", r"weightless", r"barely there", r"not heavy", r"low weight",
         r"weighs? (?:almost )?nothing", r"pack(?:s|ing)? (?:light|small)",
@@ -471,7 +471,15 @@ _FILLER = frozenset(
 )
 # Needs that weigh less than others. "Running" is the purpose of most athletic shoes, but
 # few descriptions say so: a "running shoe with a smooth ride" is above all a smooth ride.
-_WEIGHTS: Mapping[frozenset[str], Fraction] = {frozenset({"running"}): Fraction(1, 2)}
+# A silhouette ("boots", "sandals") is the thing asked for; what qualifies it ("smart
+# sandals", "black boots") comes second.
+_WEIGHTS: Mapping[frozenset[str], Fraction] = {
+    frozenset({"running"}): Fraction(1, 2),
+    frozenset({"boot"}): Fraction(2),
+    frozenset({"sandal"}): Fraction(2),
+    frozenset({"clog"}): Fraction(2),
+    frozenset({"high_top"}): Fraction(2),
+}
 # Concepts that only say how much of the concept next to them is wanted.
 _DEGREE = frozenset({"maximum"})
 # "Any style", "whatever colour": the customer leaves it open, it is not a need.

@@ -143,6 +143,8 @@ class Vocabulary:
     _exact: Mapping[str, tuple[Term, ...]] = field(repr=False, compare=False)
     _by_first_letter: Mapping[tuple[int, str], tuple[Term, ...]] = field(repr=False, compare=False)
     _longest: int = field(repr=False, compare=False)
+    # Every word of every term, to tell catalog words from other capitalised words.
+    _words: frozenset[str] = field(repr=False, compare=False, default=frozenset())
 
     @classmethod
     def build(
@@ -189,6 +191,7 @@ class Vocabulary:
             _exact={k: tuple(v) for k, v in exact.items()},
             _by_first_letter={k: tuple(v) for k, v in by_first.items()},
             _longest=max((len(t.tokens) for t in terms), default=1),
+            _words=frozenset(w for t in terms for w in t.tokens),
         )
 
     def is_single_part(self, value: str) -> bool:
@@ -205,6 +208,7 @@ class Vocabulary:
             (term, start, end)
             for term, start, end in found
             if not (end < len(tokens) and tokens[end].norm in _DATE_WORDS and not term.standalone)
+            and not (term.kind is TermKind.COLOR and self._inside_a_name(tokens, start, end))
             and (
                 term.standalone
                 or term.brand in brands_named
@@ -238,6 +242,15 @@ class Vocabulary:
             color_groups=tuple(values for _, _, values in sorted(groups)),
             color_spans=tuple((start, end) for start, end, _ in sorted(groups)),
         )
+
+    def _inside_a_name(self, tokens: Sequence[Token], start: int, end: int) -> bool:
+        """A capitalised colour word in a run of capitalised words mid-sentence is part of a
+        name ("the Blue Ridge Mountains", "Black Forest"), unless the next word is the
+        catalog's own ("Black Nike")."""
+        if not tokens[start].capitalised or tokens[start].sentence_start or end >= len(tokens):
+            return False
+        after = tokens[end]
+        return after.capitalised and not after.sentence_start and after.norm not in self._words
 
     def _candidates(self, tokens: Sequence[Token]) -> Iterable[tuple[Term, int, int]]:
         """Every (term, start, end) whose phrase matches tokens[start:end]."""
