@@ -13,7 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
-from services.delivery import billing, policy, tracking
+from services.delivery import billing, policy, returns, tracking
 from services.delivery.order_numbers import find_order_numbers
 from services.delivery.store import LedgerReader
 
@@ -73,7 +73,9 @@ def _action_to_proto(action: policy.ProposedAction) -> types_pb2.ProposedAction:
 
 
 def _validate(
-    request: delivery_pb2.AssessDeliveriesRequest | delivery_pb2.AssessBillingRequest,
+    request: delivery_pb2.AssessDeliveriesRequest
+    | delivery_pb2.AssessBillingRequest
+    | delivery_pb2.AssessComplaintRequest,
 ) -> None:
     if request.customer_id <= 0:
         raise ServiceError(
@@ -181,6 +183,54 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                         + f"; refund the difference, {finding.overcharge} {order.currency}.",
                     )
                 )
+        return response
+
+    async def AssessComplaint(
+        self, request: delivery_pb2.AssessComplaintRequest, context: Any
+    ) -> delivery_pb2.AssessComplaintResponse:
+        """Finds the item complained about and decides on a return (see `returns`)."""
+        _validate(request)
+        order_ids = find_order_numbers(request.text)
+        numbers = tracking.find_tracking_numbers(request.text)
+        today = self._today()
+        items = await self._ledger.get().customer_items(request.customer_id)
+        chosen = returns.which_items(request.text, items, order_ids, numbers, today)
+        response = delivery_pb2.AssessComplaintResponse(problem=returns.problem_of(request.text))
+        known_orders = {i.order_id for i in items}
+        known_numbers = {i.tracking_number.upper() for i in items}
+        response.unmatched_order_ids.extend(n for n in order_ids if n not in known_orders)
+        response.unmatched_tracking_numbers.extend(n for n in numbers if n not in known_numbers)
+        resolution = returns.resolution_wished(request.text)
+        proposed: set[int] = set()
+        for item in chosen:
+            decision = returns.decide(item, today)
+            message = delivery_pb2.ComplaintItem(
+                order_id=item.order_id,
+                product_name=item.product_name,
+                tracking_number=item.tracking_number,
+                status=_STATUSES[policy.ShipmentStatus(item.status)],
+                days_since_delivery=decision.days_since_delivery,
+                within_return_window=decision.within_window,
+                item_total=_money(item.item_total, item.currency),
+            )
+            if item.delivered_on is not None:
+                message.delivered_time.CopyFrom(_timestamp(item.delivered_on))
+            response.items.append(message)
+            if decision.within_window and item.order_id not in proposed:
+                proposed.add(item.order_id)
+                action = types_pb2.ProposedAction(
+                    type=types_pb2.ACTION_TYPE_RETURN_AUTHORISATION,
+                    target=str(item.order_id),
+                    idempotency_key=returns.return_key(request.job_id, item.order_id),
+                    resolution=resolution,
+                    rationale=(
+                        f"{response.problem.replace('_', ' ')} {item.product_name} "
+                        f"({decision.reason}); return with {resolution}"
+                    ),
+                )
+                if resolution == returns.REFUND:
+                    action.amount.CopyFrom(_money(item.item_total, item.currency))
+                response.actions.append(action)
         return response
 
     async def AssessDeliveries(

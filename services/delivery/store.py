@@ -15,6 +15,7 @@ import asyncpg
 
 from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund
 from services.delivery.policy import Shipment, ShipmentStatus
+from services.delivery.returns import DeliveredItem
 
 _SHIPMENT_COLUMNS = """
     s.delivery_id, s.order_id, coalesce(s.tracking_number, '') AS tracking_number, s.carrier,
@@ -57,6 +58,10 @@ class LedgerReader(Protocol):
 
     async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
         """The money records of the customer's orders among `order_ids`."""
+        ...
+
+    async def customer_items(self, customer_id: int) -> list[DeliveredItem]:
+        """Every shipped item of the customer, with what its order paid for items."""
         ...
 
     async def customer_view(
@@ -192,6 +197,36 @@ async def order_records(
     ]
 
 
+async def customer_items(conn: asyncpg.Connection, customer_id: int) -> list[DeliveredItem]:
+    """The customer's shipments as items, with the active lines' total of their order."""
+    rows = await conn.fetch(
+        """
+        SELECT s.order_id, s.product_name, coalesce(s.tracking_number, '') AS tracking_number,
+               s.actual_delivery_date, s.status, o.currency,
+               coalesce((SELECT sum(l.unit_price * l.quantity) FROM order_lines l
+                         WHERE l.order_id = s.order_id AND l.customer_id = s.customer_id
+                           AND l.status = 'active'), 0) AS item_total
+        FROM shipments s
+        JOIN orders o ON o.order_id = s.order_id AND o.customer_id = s.customer_id
+        WHERE s.customer_id = $1
+        ORDER BY s.delivery_id
+        """,
+        customer_id,
+    )
+    return [
+        DeliveredItem(
+            order_id=r["order_id"],
+            product_name=r["product_name"],
+            tracking_number=r["tracking_number"],
+            delivered_on=r["actual_delivery_date"],
+            item_total=r["item_total"],
+            currency=r["currency"],
+            status=r["status"],
+        )
+        for r in rows
+    ]
+
+
 class PostgresLedger:
     """The ledger in the service's PostgreSQL schema, read through the process's pool."""
 
@@ -205,6 +240,12 @@ class PostgresLedger:
                 "SELECT sender_verdict($1::bigint, $2::text)", customer_id, address
             )
         return str(verdict)
+
+    async def customer_items(self, customer_id: int) -> list[DeliveredItem]:
+        """The customer's shipped items, read under the customer's row-level security."""
+        async with self._pool.acquire() as conn, conn.transaction(readonly=True):
+            await scope_to_customer(conn, customer_id)
+            return await customer_items(conn, customer_id)
 
     async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
         """The customer's orders' money records, in one read-only snapshot."""

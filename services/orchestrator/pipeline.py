@@ -28,6 +28,7 @@ from services.orchestrator import replies
 from services.orchestrator.intake import Email, Rejection
 from services.orchestrator.routing import (
     WORKFLOW_BILLING,
+    WORKFLOW_COMPLAINT,
     WORKFLOW_DELIVERY,
     WORKFLOW_PRODUCT,
     WORKFLOW_TRANSACTION,
@@ -246,6 +247,34 @@ async def _run_workflow(
             return
         reply = replies.billing_reply(billing)
         draft.actions.extend(billing.actions)
+    elif decision.workflow == WORKFLOW_COMPLAINT:
+        complaint = await call(
+            "delivery",
+            lambda: clients.delivery.AssessComplaint(
+                delivery_pb2.AssessComplaintRequest(
+                    job_id=email.job_id, customer_id=email.customer_id, text=text
+                ),
+                timeout=t,
+            ),
+        )
+        draft.facts.complaint_items.extend(complaint.items)
+        outside = [i for i in complaint.items if not i.within_return_window]
+        if outside:
+            # Past the return window or not delivered: a person decides.
+            draft.escalation_reason = events_pb2.ESCALATION_REASON_NEEDS_REVIEW
+            draft.escalation_detail = "complaint outside the return policy: " + "; ".join(
+                f"order {i.order_id} ({i.product_name}) "
+                + (
+                    f"delivered {i.days_since_delivery} days ago"
+                    if i.HasField("delivered_time")
+                    else "not delivered"
+                )
+                for i in outside
+            )
+            draft.reply_summary = f"Escalated to a person: {draft.escalation_detail}."
+            return
+        reply = replies.complaint_reply(complaint)
+        draft.actions.extend(complaint.actions)
     elif decision.workflow == WORKFLOW_PRODUCT:
         # A match, not a bare search: the reply lists what fits the customer's need
         # (and every product satisfying the constraints when no need is named).

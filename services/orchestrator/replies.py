@@ -224,6 +224,55 @@ def transaction_reply(assessment: delivery_pb2.AssessBillingResponse) -> Reply:
     return Reply(text=text, summary=summary + ".")
 
 
+_PROBLEM_SENTENCES = {
+    "wrong_item": "is not what you ordered",
+    "damaged": "arrived damaged",
+    "not_as_described": "is not as described",
+    "defective": "is faulty",
+}
+
+
+def complaint_reply(assessment: delivery_pb2.AssessComplaintResponse) -> Reply:
+    """The complaint reply: the return arranged for each item within the return window
+    (items outside it are escalated before a reply is drafted)."""
+    actions = {a.target: a for a in assessment.actions}
+    items = []
+    for i in assessment.items:
+        action = actions.get(str(i.order_id))
+        if action is not None and action.resolution == "refund":
+            sentence = (
+                "we will send you a prepaid return label, and refund "
+                f"{_money(action.amount)} to your original payment method once the pair is back."
+            )
+        else:
+            sentence = (
+                "we will send you a prepaid return label and ship a replacement pair as soon"
+                " as the return is on its way."
+            )
+        items.append(
+            {
+                "order_id": i.order_id,
+                "product_name": i.product_name,
+                "delivered": _fmt_day(i.delivered_time) if i.HasField("delivered_time") else "",
+                "sentence": sentence,
+            }
+        )
+    unmatched = [f"Order {n}" for n in assessment.unmatched_order_ids]
+    unmatched += [f"Tracking number {t}" for t in assessment.unmatched_tracking_numbers]
+    text = _env.get_template("complaint_reply.txt.j2").render(
+        items=items,
+        unmatched=unmatched,
+        problem_sentence=_PROBLEM_SENTENCES.get(assessment.problem, "has a problem"),
+    )
+    if not items:
+        summary = "Asked the customer which order the complaint is about"
+    else:
+        summary = "Return proposed for " + ", ".join(
+            f"order {a.target} ({a.resolution})" for a in assessment.actions
+        )
+    return Reply(text=text, summary=summary + ".")
+
+
 _AVAILABILITY = {
     product_pb2.AVAILABILITY_STATUS_IN_STOCK: "in stock",
     product_pb2.AVAILABILITY_STATUS_UNAVAILABLE: "currently unavailable, with no restock planned yet",

@@ -16,6 +16,7 @@ WORKFLOW_DELIVERY = "delivery"
 WORKFLOW_PRODUCT = "product"
 WORKFLOW_BILLING = "billing"
 WORKFLOW_TRANSACTION = "transaction"
+WORKFLOW_COMPLAINT = "complaint"
 
 # Topics whose workflow is automated; the rest are handed to a person with the facts.
 _WORKFLOWS: dict[types_pb2.Topic.ValueType, str] = {
@@ -23,6 +24,7 @@ _WORKFLOWS: dict[types_pb2.Topic.ValueType, str] = {
     types_pb2.TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION: WORKFLOW_PRODUCT,
     types_pb2.TOPIC_BILLING_DISPUTE: WORKFLOW_BILLING,
     types_pb2.TOPIC_TRANSACTION_INQUIRY: WORKFLOW_TRANSACTION,
+    types_pb2.TOPIC_PRODUCT_COMPLAINT: WORKFLOW_COMPLAINT,
 }
 
 

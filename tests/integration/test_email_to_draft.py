@@ -251,3 +251,27 @@ async def test_a_refund_status_question_is_answered_from_the_records(mesh: Mesh)
     assert draft.classification.topic == types_pb2.TOPIC_TRANSACTION_INQUIRY
     assert not draft.actions and not draft.escalation_reason
     assert "5.99" in draft.reply and "completed on" in draft.reply
+
+
+async def test_a_faulty_item_within_the_window_gets_a_return_with_the_wished_resolution(
+    mesh: Mesh,
+) -> None:
+    email = new_email(
+        3, "Faulty shoes", "The sole of my Puma RS-X came off after a week. I want a refund."
+    )
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert subject == DRAFT_READY
+    assert draft.classification.topic == types_pb2.TOPIC_PRODUCT_COMPLAINT
+    [ret] = draft.actions
+    assert ret.type == types_pb2.ACTION_TYPE_RETURN_AUTHORISATION
+    assert (ret.target, ret.resolution, ret.amount.amount) == ("1003", "refund", "110.00")
+    assert "return label" in draft.reply
+
+
+async def test_a_complaint_past_the_return_window_is_escalated(mesh: Mesh) -> None:
+    email = new_email(2, "Broken", "My New Balance 990 from order 1041 is falling apart.")
+    await publish_email(mesh.js, email)
+    _, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert draft.escalation_reason == events_pb2.ESCALATION_REASON_NEEDS_REVIEW
+    assert "order 1041" in draft.escalation_detail and not draft.actions

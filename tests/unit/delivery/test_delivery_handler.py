@@ -15,6 +15,7 @@ from services.common.server import Deferred
 from services.delivery.billing import OrderRecords
 from services.delivery.handler import DeliveryHandler
 from services.delivery.policy import Shipment, ShipmentStatus
+from services.delivery.returns import DeliveredItem
 from services.delivery.store import CustomerView, LedgerReader
 
 TODAY = date(2026, 1, 29)
@@ -29,6 +30,9 @@ class FakeLedger:
         self.calls = 0
 
     async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
+        return []
+
+    async def customer_items(self, customer_id: int) -> list[DeliveredItem]:
         return []
 
     async def sender_verdict(self, customer_id: int, address: str) -> str:

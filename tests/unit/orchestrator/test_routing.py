@@ -7,6 +7,7 @@ from typing import Any
 from crm.v1 import classifier_pb2, events_pb2, types_pb2
 from services.orchestrator.routing import (
     WORKFLOW_BILLING,
+    WORKFLOW_COMPLAINT,
     WORKFLOW_DELIVERY,
     WORKFLOW_PRODUCT,
     WORKFLOW_TRANSACTION,
@@ -70,6 +71,5 @@ def test_a_transaction_inquiry_is_answered_from_the_records() -> None:
     assert route(verdict(types_pb2.TOPIC_TRANSACTION_INQUIRY)).workflow == WORKFLOW_TRANSACTION
 
 
-def test_topic_without_automated_workflow_goes_to_review() -> None:
-    r = route(verdict(types_pb2.TOPIC_PRODUCT_COMPLAINT))
-    assert r.escalation == events_pb2.ESCALATION_REASON_NEEDS_REVIEW
+def test_a_product_complaint_enters_the_complaint_workflow() -> None:
+    assert route(verdict(types_pb2.TOPIC_PRODUCT_COMPLAINT)).workflow == WORKFLOW_COMPLAINT

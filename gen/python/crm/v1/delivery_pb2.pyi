@@ -94,6 +94,136 @@ SHIPMENT_STATUS_CANCELLED: ShipmentStatus.ValueType  # 6
 Global___ShipmentStatus: _TypeAlias = ShipmentStatus  # noqa: Y015
 
 @_typing.final
+class AssessComplaintRequest(_message.Message):
+    """AssessComplaintRequest is a product complaint from one customer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job this assessment belongs to; proposed returns derive their keys from it."""
+    customer_id: _builtins.int
+    """The authenticated customer; only this customer's orders are considered."""
+    text: _builtins.str
+    """The customer's words (subject and body)."""
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "job_id", b"job_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssessComplaintRequest: _TypeAlias = AssessComplaintRequest  # noqa: Y015
+
+@_typing.final
+class AssessComplaintResponse(_message.Message):
+    """AssessComplaintResponse is the finding on the item complained about."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    UNMATCHED_ORDER_IDS_FIELD_NUMBER: _builtins.int
+    UNMATCHED_TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    problem: _builtins.str
+    """What the customer reports: "defective", "damaged", "wrong_item" or "not_as_described"."""
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ComplaintItem]:
+        """The customer's delivered items the complaint refers to; empty when none was found."""
+
+    @_builtins.property
+    def unmatched_order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Order numbers referred to that are not on the customer's account."""
+
+    @_builtins.property
+    def unmatched_tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tracking numbers referred to that are not on the customer's account."""
+
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ProposedAction]:
+        """Return authorisations, at most one per order."""
+
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___ComplaintItem] | None = ...,
+        unmatched_order_ids: _abc.Iterable[_builtins.int] | None = ...,
+        unmatched_tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        problem: _builtins.str = ...,
+        actions: _abc.Iterable[_types_pb2.ProposedAction] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "items", b"items", "problem", b"problem", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssessComplaintResponse: _TypeAlias = AssessComplaintResponse  # noqa: Y015
+
+@_typing.final
+class ComplaintItem(_message.Message):
+    """ComplaintItem is a delivered item and where it stands against the return window."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    PRODUCT_NAME_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DELIVERED_TIME_FIELD_NUMBER: _builtins.int
+    DAYS_SINCE_DELIVERY_FIELD_NUMBER: _builtins.int
+    WITHIN_RETURN_WINDOW_FIELD_NUMBER: _builtins.int
+    ITEM_TOTAL_FIELD_NUMBER: _builtins.int
+    order_id: _builtins.int
+    """The order number."""
+    product_name: _builtins.str
+    """The product."""
+    tracking_number: _builtins.str
+    """The shipment's tracking number."""
+    status: Global___ShipmentStatus.ValueType
+    """The shipment's status."""
+    days_since_delivery: _builtins.int
+    """Days since delivery, as of the shop's today."""
+    within_return_window: _builtins.bool
+    """True when a return is still possible."""
+    @_builtins.property
+    def delivered_time(self) -> _timestamp_pb2.Timestamp:
+        """Delivery day (midnight UTC); unset when not delivered."""
+
+    @_builtins.property
+    def item_total(self) -> _types_pb2.Money:
+        """What the order paid for its items (without delivery)."""
+
+    def __init__(
+        self,
+        *,
+        order_id: _builtins.int = ...,
+        product_name: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+        status: Global___ShipmentStatus.ValueType = ...,
+        delivered_time: _timestamp_pb2.Timestamp | None = ...,
+        days_since_delivery: _builtins.int = ...,
+        within_return_window: _builtins.bool = ...,
+        item_total: _types_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_time", b"delivered_time", "item_total", b"item_total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days_since_delivery", b"days_since_delivery", "delivered_time", b"delivered_time", "item_total", b"item_total", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number", "within_return_window", b"within_return_window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ComplaintItem: _TypeAlias = ComplaintItem  # noqa: Y015
+
+@_typing.final
 class AssessBillingRequest(_message.Message):
     """AssessBillingRequest is a billing question from one customer."""
 

@@ -52,6 +52,11 @@ class DeliveryServiceStub:
                 request_serializer=crm_dot_v1_dot_delivery__pb2.AssessBillingRequest.SerializeToString,
                 response_deserializer=crm_dot_v1_dot_delivery__pb2.AssessBillingResponse.FromString,
                 _registered_method=True)
+        self.AssessComplaint = channel.unary_unary(
+                '/crm.v1.DeliveryService/AssessComplaint',
+                request_serializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintResponse.FromString,
+                _registered_method=True)
 
 
 class DeliveryServiceServicer:
@@ -84,6 +89,14 @@ class DeliveryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AssessComplaint(self, request, context):
+        """Finds the delivered item a product complaint is about among the customer's own
+        and proposes a return with replacement or refund within the return window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DeliveryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -101,6 +114,11 @@ def add_DeliveryServiceServicer_to_server(servicer, server):
                     servicer.AssessBilling,
                     request_deserializer=crm_dot_v1_dot_delivery__pb2.AssessBillingRequest.FromString,
                     response_serializer=crm_dot_v1_dot_delivery__pb2.AssessBillingResponse.SerializeToString,
+            ),
+            'AssessComplaint': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssessComplaint,
+                    request_deserializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -187,6 +205,33 @@ class DeliveryService:
             '/crm.v1.DeliveryService/AssessBilling',
             crm_dot_v1_dot_delivery__pb2.AssessBillingRequest.SerializeToString,
             crm_dot_v1_dot_delivery__pb2.AssessBillingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssessComplaint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.DeliveryService/AssessComplaint',
+            crm_dot_v1_dot_delivery__pb2.AssessComplaintRequest.SerializeToString,
+            crm_dot_v1_dot_delivery__pb2.AssessComplaintResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,6 +48,10 @@ class DeliveryServiceStub:
     """Finds the orders a billing dispute refers to among the customer's own, compares
     what was charged with what each owes, and proposes a refund of any overcharge.
     """
+    AssessComplaint: _grpc.UnaryUnaryMultiCallable[_delivery_pb2.AssessComplaintRequest, _delivery_pb2.AssessComplaintResponse]
+    """Finds the delivered item a product complaint is about among the customer's own
+    and proposes a return with replacement or refund within the return window.
+    """
 
 @_typing.type_check_only
 class DeliveryServiceAsyncStub(DeliveryServiceStub):
@@ -68,6 +72,10 @@ class DeliveryServiceAsyncStub(DeliveryServiceStub):
     AssessBilling: _aio.UnaryUnaryMultiCallable[_delivery_pb2.AssessBillingRequest, _delivery_pb2.AssessBillingResponse]  # type: ignore[assignment]
     """Finds the orders a billing dispute refers to among the customer's own, compares
     what was charged with what each owes, and proposes a refund of any overcharge.
+    """
+    AssessComplaint: _aio.UnaryUnaryMultiCallable[_delivery_pb2.AssessComplaintRequest, _delivery_pb2.AssessComplaintResponse]  # type: ignore[assignment]
+    """Finds the delivered item a product complaint is about among the customer's own
+    and proposes a return with replacement or refund within the return window.
     """
 
 class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -104,6 +112,16 @@ class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_delivery_pb2.AssessBillingResponse, _abc.Awaitable[_delivery_pb2.AssessBillingResponse]]:
         """Finds the orders a billing dispute refers to among the customer's own, compares
         what was charged with what each owes, and proposes a refund of any overcharge.
+        """
+
+    @_abc_1.abstractmethod
+    def AssessComplaint(
+        self,
+        request: _delivery_pb2.AssessComplaintRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_delivery_pb2.AssessComplaintResponse, _abc.Awaitable[_delivery_pb2.AssessComplaintResponse]]:
+        """Finds the delivered item a product complaint is about among the customer's own
+        and proposes a return with replacement or refund within the return window.
         """
 
 def add_DeliveryServiceServicer_to_server(servicer: DeliveryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

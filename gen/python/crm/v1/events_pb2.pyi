@@ -156,6 +156,7 @@ class Facts(_message.Message):
     CASE_HISTORY_FIELD_NUMBER: _builtins.int
     ORDERS_FIELD_NUMBER: _builtins.int
     UNMATCHED_ORDER_IDS_FIELD_NUMBER: _builtins.int
+    COMPLAINT_ITEMS_FIELD_NUMBER: _builtins.int
     product_sql: _builtins.str
     """The catalog SQL that ran for a product question."""
     product_decline_reason: _builtins.str
@@ -188,6 +189,10 @@ class Facts(_message.Message):
     def unmatched_order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Order numbers referred to that are not on the customer's account."""
 
+    @_builtins.property
+    def complaint_items(self) -> _containers.RepeatedCompositeFieldContainer[_delivery_pb2.ComplaintItem]:
+        """The delivered items a product complaint is about."""
+
     def __init__(
         self,
         *,
@@ -200,10 +205,11 @@ class Facts(_message.Message):
         case_history: _abc.Iterable[_builtins.str] | None = ...,
         orders: _abc.Iterable[_delivery_pb2.OrderBilling] | None = ...,
         unmatched_order_ids: _abc.Iterable[_builtins.int] | None = ...,
+        complaint_items: _abc.Iterable[_delivery_pb2.ComplaintItem] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative_products", b"alternative_products", "case_history", b"case_history", "orders", b"orders", "product_decline_reason", b"product_decline_reason", "product_sql", b"product_sql", "products", b"products", "shipments", b"shipments", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative_products", b"alternative_products", "case_history", b"case_history", "complaint_items", b"complaint_items", "orders", b"orders", "product_decline_reason", b"product_decline_reason", "product_sql", b"product_sql", "products", b"products", "shipments", b"shipments", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -219,6 +219,7 @@ class ProposedAction(_message.Message):
     AMOUNT_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     RATIONALE_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
     type: Global___ActionType.ValueType
     """What the action does."""
     target: _builtins.str
@@ -229,6 +230,8 @@ class ProposedAction(_message.Message):
     """
     rationale: _builtins.str
     """Why the policy proposes this action, in plain words for the reviewer."""
+    resolution: _builtins.str
+    """For a return authorisation: "replacement" or "refund"."""
     @_builtins.property
     def amount(self) -> Global___Money:
         """The amount, when the action moves money."""
@@ -241,10 +244,11 @@ class ProposedAction(_message.Message):
         amount: Global___Money | None = ...,
         idempotency_key: _builtins.str = ...,
         rationale: _builtins.str = ...,
+        resolution: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "idempotency_key", b"idempotency_key", "rationale", b"rationale", "target", b"target", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "idempotency_key", b"idempotency_key", "rationale", b"rationale", "resolution", b"resolution", "target", b"target", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

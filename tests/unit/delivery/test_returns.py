@@ -1,0 +1,81 @@
+"""The product-complaint rule: the return window at its boundaries, the problem, the
+customer's wish, and which item a complaint is about."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from services.delivery.returns import (
+    REFUND,
+    REPLACEMENT,
+    RETURN_WINDOW_DAYS,
+    DeliveredItem,
+    decide,
+    problem_of,
+    resolution_wished,
+    return_key,
+    which_items,
+)
+
+TODAY = date(2026, 1, 29)
+
+
+def item(order_id: int = 1003, days_ago: int | None = 5, name: str = "Adidas Ultraboost") -> DeliveredItem:  # fmt: skip
+    return DeliveredItem(
+        order_id=order_id,
+        product_name=name,
+        tracking_number=f"FDX{order_id:09d}",
+        delivered_on=None if days_ago is None else TODAY - timedelta(days=days_ago),
+        item_total=Decimal("180.00"),
+        currency="USD",
+        status="delivered" if days_ago is not None else "in_transit",
+    )
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "within"),
+    [(0, True), (RETURN_WINDOW_DAYS, True), (RETURN_WINDOW_DAYS + 1, False)],
+)
+def test_the_return_window_includes_its_last_day(days_ago: int, within: bool) -> None:
+    assert decide(item(days_ago=days_ago), TODAY).within_window is within
+
+
+def test_an_item_not_delivered_cannot_be_returned() -> None:
+    decision = decide(item(days_ago=None), TODAY)
+    assert not decision.within_window and "not been delivered" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("You sent me the wrong size, I ordered a 10", "wrong_item"),
+        ("the box was crushed and the shoes are scuffed", "damaged"),
+        ("the sole came off after two runs", "defective"),
+        ("they look nothing like the photo, not as described", "not_as_described"),
+        ("Die Schuhe sind kaputt", "defective"),
+    ],
+)
+def test_the_problem_is_read_from_the_complaint(text: str, problem: str) -> None:
+    assert problem_of(text) == problem
+
+
+def test_the_customer_wish_decides_refund_or_replacement() -> None:
+    assert resolution_wished("I want my money back") == REFUND
+    assert resolution_wished("Please send a replacement pair") == REPLACEMENT
+    assert resolution_wished("The sole came off") == REPLACEMENT
+
+
+def test_the_item_is_found_by_order_then_by_product_name_then_as_the_only_recent_one() -> None:
+    items = [item(1003, 5, "Adidas Ultraboost"), item(1007, 40, "Nike Air Max")]
+    assert which_items("order 1007 is broken", items, [1007], [], TODAY) == [items[1]]
+    assert which_items("my Air Max fell apart", items, [], [], TODAY) == [items[1]]
+    assert which_items("the shoes fell apart", items, [], [], TODAY) == [items[0]]
+    two_recent = [item(1003, 5), item(1008, 6, "Vans Old Skool")]
+    assert which_items("the shoes fell apart", two_recent, [], [], TODAY) == []
+
+
+def test_the_same_job_and_order_always_get_the_same_return_key() -> None:
+    assert return_key("job-1", 1003) == return_key("job-1", 1003) != return_key("job-2", 1003)
