@@ -242,6 +242,7 @@ def _parser() -> argparse.ArgumentParser:
         ("classify", "triage: topic and urgency"),
         ("search", "product search: every product meeting the constraints"),
         ("match", "product match: the products that fit the request"),
+        ("e2e", "scenarios through the whole mesh, started on the demo data"),
     ):
         e = ev_sub.add_parser(name, help=what)
         e.add_argument("--cases", type=Path, required=True, help="JSON lines of labelled cases")
@@ -291,6 +292,15 @@ def main(argv: list[str] | None = None) -> None:
             code = asyncio.run(job_show(settings, args.job_id, args.json))
         elif args.command == "job":
             code = asyncio.run(job_list(settings, args.case, args.limit))
+        elif args.command == "eval" and args.eval_command == "e2e":
+            from crmctl.evals import e2e
+
+            metrics = asyncio.run(e2e.run(args.cases, args.out, args.tier, args.json, console))
+            if args.json:
+                print_json_summary(
+                    metrics, ("action_precision", "action_recall", "scenario_pass_rate")
+                )
+            code = 0
         elif args.command == "eval" and args.eval_command in ("search", "match"):
             from crmctl.evals import product
 

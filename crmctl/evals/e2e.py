@@ -1,0 +1,240 @@
+"""`crmctl eval e2e`: labelled scenarios through the whole mesh, started here on the demo
+data with "today" pinned to the day the demo data was written for.
+
+Each scenario's case history is stored in the memory service first (one earlier message
+per line), then its e-mail is published on NATS like the CRM does, and the outcome the
+mesh publishes is compared with the labels: topic, urgency, escalation, and the proposed
+actions (type, target, amount).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import nats
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from crm.v1 import events_pb2, memory_pb2, types_pb2
+from crmctl.events import EmailInput, publish_email
+from crmctl.outcomes import DRAFT_READY, JOB_FAILED, MANUAL_HANDLING, decode, topic_name
+from crmctl.stack import Stack, StackConfig
+from services.common.jsonl import read_jsonl
+
+if TYPE_CHECKING:
+    from crm.v1.memory_pb2_grpc import MemoryServiceAsyncStub as MemoryStub
+else:
+    from crm.v1.memory_pb2_grpc import MemoryServiceStub as MemoryStub
+
+# The demo data was written for this day; scenarios are labelled against it.
+REFERENCE_TODAY = date(2026, 1, 29)
+# Longest wait for one scenario's outcome.
+OUTCOME_TIMEOUT_SECONDS = 60.0
+_OUTCOMES = {
+    DRAFT_READY: "draft_ready",
+    MANUAL_HANDLING: "manual_handling",
+    JOB_FAILED: "job_failed",
+}
+# Settings the LLM tier needs, passed on to the services that use it.
+_LLM_ENV = ("LLM_API_KEY", "OPENAI_API_KEY", "LLM_BASE_URL", "LLM_TIMEOUT_SECONDS",
+            "LLM_MAX_RETRIES", "LLM_MODEL_CLASSIFY", "LLM_MODEL_PRODUCT")  # fmt: skip
+
+
+class ExpectedAction(BaseModel):
+    """An action the scenario must produce."""
+
+    type: str
+    target: str
+    amount: str | None = None
+
+
+class Expected(BaseModel):
+    """What the mesh must decide."""
+
+    topic: str
+    urgent: bool
+    escalation: bool
+    actions: list[ExpectedAction] = Field(default_factory=list)
+
+
+class Scenario(BaseModel):
+    """One labelled scenario."""
+
+    id: str
+    email: str
+    customer_id: int
+    history: list[str] = Field(default_factory=list)
+    sender_address: str = ""
+    expected: Expected | None = None
+
+
+def action_name(action_type: int) -> str:
+    """`ACTION_TYPE_CHARGE_REFUND` -> `charge_refund`."""
+    return types_pb2.ActionType.Name(action_type).removeprefix("ACTION_TYPE_").lower()  # type: ignore[arg-type]
+
+
+def predicted_of(subject: str, outcome: Any) -> dict[str, Any]:
+    """The predicted line of a scenario from the outcome the mesh published."""
+    kind = _OUTCOMES.get(subject, subject)
+    if not isinstance(outcome, events_pb2.DraftReady):
+        return {"outcome": kind, "topic": "", "urgent": False, "escalation": kind != "job_failed",
+                "reply": "", "actions": []}  # fmt: skip
+    return {
+        "outcome": kind,
+        "topic": topic_name(outcome.classification.topic),
+        "urgent": outcome.classification.urgent,
+        "escalation": bool(outcome.escalation_reason),
+        "reply": outcome.reply,
+        "actions": [
+            {
+                "type": action_name(a.type),
+                "target": a.target,
+                "amount": a.amount.amount if a.HasField("amount") else None,
+            }
+            for a in outcome.actions
+        ],
+    }
+
+
+def _action_key(action: dict[str, Any]) -> tuple[str, str, str]:
+    return (action["type"], action["target"], action.get("amount") or "")
+
+
+def e2e_metrics(scenarios: list[Scenario], predicted: list[dict[str, Any]]) -> dict[str, Any]:
+    """Micro precision and recall of actions (type, target, amount); a scenario passes
+    when its outcome is a draft (or, for an escalation, any hand-over), and topic,
+    urgency, escalation and the exact set of actions all agree."""
+    tp = fp = fn = passed = 0
+    labelled = [(s, p) for s, p in zip(scenarios, predicted, strict=True) if s.expected]
+    failures: Counter[str] = Counter()
+    for scenario, got in labelled:
+        assert scenario.expected is not None
+        want = Counter(_action_key(a.model_dump()) for a in scenario.expected.actions)
+        have = Counter(_action_key(a) for a in got["actions"])
+        tp += sum((want & have).values())
+        fp += sum((have - want).values())
+        fn += sum((want - have).values())
+        checks = {
+            "topic": got["topic"] == scenario.expected.topic,
+            "urgent": got["urgent"] == scenario.expected.urgent,
+            "escalation": got["escalation"] == scenario.expected.escalation,
+            "actions": want == have,
+        }
+        passed += all(checks.values())
+        failures.update(k for k, ok in checks.items() if not ok)
+    return {
+        "cases": len(scenarios),
+        "action_precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
+        "action_recall": round(tp / (tp + fn), 4) if tp + fn else 1.0,
+        "scenario_pass_rate": round(passed / len(labelled), 4) if labelled else 0.0,
+        "failed_checks": dict(failures),
+    }
+
+
+async def _record_history(memory: MemoryStub, scenario: Scenario, case_id: str) -> None:
+    for n, line in enumerate(scenario.history):
+        await memory.RecordInboundEmail(
+            memory_pb2.RecordInboundEmailRequest(
+                request_id=f"{case_id}-history-{n}",
+                case_id=case_id,
+                customer_id=scenario.customer_id,
+                subject="",
+                body=line,
+            )
+        )
+
+
+async def run(
+    cases_file: Path, out_dir: Path, tier: str, json_out: bool, console: Console
+) -> dict[str, Any]:
+    """Starts the mesh, runs every scenario through it, writes results and metrics."""
+    scenarios = read_jsonl(cases_file, Scenario)
+    llm_env = {k: os.environ[k] for k in _LLM_ENV if k in os.environ} if tier == "llm" else {}
+    if tier == "llm" and not llm_env:
+        raise SystemExit("eval e2e --tier llm: set LLM_API_KEY or LLM_BASE_URL")
+    state = Path(tempfile.mkdtemp(prefix="crm-e2e-"))
+    config = StackConfig.on_free_ports(
+        state,
+        durable=False,
+        today=REFERENCE_TODAY,
+        log_level="WARNING",
+        extra_env={"classifier": llm_env, "product": llm_env},
+    )
+    stack = Stack(config)
+    results: list[dict[str, Any]] = []
+    outcomes: dict[str, tuple[str, Any]] = {}
+    arrived = asyncio.Event()
+
+    async def on_outcome(msg: Any) -> None:
+        message = decode(msg.subject, msg.data)
+        outcomes[message.job_id] = (msg.subject, message)
+        arrived.set()
+
+    try:
+        await stack.start()
+        nc = await nats.connect(stack.nats_url)
+        js = nc.jetstream()
+        await js.subscribe("crm.v1.job.>", cb=on_outcome, ordered_consumer=True)
+        async with grpc.aio.insecure_channel(stack.address("memory")) as channel:
+            memory: MemoryStub = MemoryStub(channel)
+            with Progress(
+                console=console, transient=True, disable=json_out and not console.is_terminal
+            ) as progress:
+                task = progress.add_task("eval e2e", total=len(scenarios))
+                for scenario in scenarios:
+                    case_id = f"case-{uuid.uuid4()}"
+                    await _record_history(memory, scenario, case_id)
+                    email = EmailInput(
+                        case_id=case_id,
+                        customer_id=scenario.customer_id,
+                        sender_address=scenario.sender_address,
+                        body=scenario.email,
+                    )
+                    await publish_email(js, email)
+                    deadline = asyncio.get_running_loop().time() + OUTCOME_TIMEOUT_SECONDS
+                    while email.job_id not in outcomes:
+                        arrived.clear()
+                        remaining = deadline - asyncio.get_running_loop().time()
+                        if remaining <= 0:
+                            break
+                        try:
+                            await asyncio.wait_for(arrived.wait(), remaining)
+                        except TimeoutError:
+                            break
+                    subject, outcome = outcomes.get(email.job_id, ("timeout", None))
+                    results.append({"id": scenario.id, "predicted": predicted_of(subject, outcome)})
+                    progress.advance(task)
+        await nc.close()
+    finally:
+        await stack.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "results.jsonl").open("w", encoding="utf-8") as f:
+        for row in results:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    metrics = e2e_metrics(scenarios, [r["predicted"] for r in results])
+    metrics["tier"] = tier
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    table = Table(
+        title=f"end to end on {metrics['cases']} scenarios (tier {tier})", title_justify="left"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key in ("action_precision", "action_recall", "scenario_pass_rate"):
+        table.add_row(key.replace("_", " "), f"{metrics[key]:.3f}")
+    for check, count in sorted(metrics["failed_checks"].items()):
+        table.add_row(f"scenarios failing on {check}", str(count))
+    console.print(table)
+    return metrics

@@ -1,0 +1,47 @@
+"""`crmctl eval e2e` starts the mesh on the demo data, runs scenarios and scores them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCENARIOS = [
+    {"id": "late", "email": "Hi, where is my parcel FDX486159753? It is late.", "customer_id": 4,
+     "expected": {"topic": "delivery_delay", "urgent": False, "escalation": False,
+                  "actions": [{"type": "delivery_fee_refund_on_arrival", "target": "FDX486159753",
+                               "amount": "6.00"}]}},
+    {"id": "double", "email": "I was charged twice for order 1003!", "customer_id": 3,
+     "expected": {"topic": "billing_dispute", "urgent": False, "escalation": False,
+                  "actions": [{"type": "charge_refund", "target": "1003", "amount": "117.99"}]}},
+    {"id": "fourth", "email": "where is my order??", "customer_id": 4,
+     "history": ["Customer asked where parcel FDX486159753 is.",
+                 "Customer asked again where parcel FDX486159753 is.",
+                 "Customer says parcel FDX486159753 still has not arrived."],
+     "expected": {"topic": "delivery_delay", "urgent": True, "escalation": True, "actions": []}},
+]  # fmt: skip
+
+
+def test_eval_e2e_runs_scenarios_through_the_mesh_and_scores_actions(tmp_path: Path) -> None:
+    cases = tmp_path / "scenarios.jsonl"
+    cases.write_text("\n".join(json.dumps(s) for s in SCENARIOS) + "\n")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "crmctl"), "eval", "e2e", "--cases", str(cases),
+         "--out", str(out), "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(summary) >= {"action_precision", "action_recall", "scenario_pass_rate"}
+    rows = {
+        r["id"]: r["predicted"]
+        for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())
+    }
+    assert rows["double"]["outcome"] == "draft_ready"
+    assert rows["double"]["actions"] == [
+        {"type": "charge_refund", "target": "1003", "amount": "117.99"}
+    ]
+    assert rows["fourth"]["escalation"] and rows["fourth"]["actions"] == []
+    assert summary["scenario_pass_rate"] == 1.0
