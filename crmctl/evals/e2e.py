@@ -80,6 +80,14 @@ class Scenario(BaseModel):
     expected: Expected | None = None
 
 
+def subject_and_body(email: str) -> tuple[str, str]:
+    """A first line "Subject: ..." is the subject (the labelled sets' convention)."""
+    first, _, rest = email.partition("\n")
+    if first.lower().startswith("subject:"):
+        return first.split(":", 1)[1].strip(), rest.lstrip("\n")
+    return "", email
+
+
 def action_name(action_type: int) -> str:
     """`ACTION_TYPE_CHARGE_REFUND` -> `charge_refund`."""
     return types_pb2.ActionType.Name(action_type).removeprefix("ACTION_TYPE_").lower()  # type: ignore[arg-type]
@@ -196,11 +204,13 @@ async def run(
                 for scenario in scenarios:
                     case_id = f"case-{uuid.uuid4()}"
                     await _record_history(memory, scenario, case_id)
+                    subject, body = subject_and_body(scenario.email)
                     email = EmailInput(
                         case_id=case_id,
                         customer_id=scenario.customer_id,
                         sender_address=scenario.sender_address,
-                        body=scenario.email,
+                        subject=subject,
+                        body=body,
                     )
                     await publish_email(js, email)
                     deadline = asyncio.get_running_loop().time() + OUTCOME_TIMEOUT_SECONDS
