@@ -28,6 +28,9 @@ class LlmSettings(BaseSettings):
     )
     llm_max_retries: int = Field(1, description="Client retries before falling back to tier 0.")
     llm_model_classify: str = Field("gpt-4.1-mini", description="Model for triage.")
+    llm_model_reply: str = Field(
+        "gpt-4.1-mini", description="Model phrasing replies (grounded in the facts)."
+    )
     llm_model_product: str = Field(
         "gpt-4.1-mini", description="Model proposing catalog queries for product questions."
     )

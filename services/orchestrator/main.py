@@ -20,6 +20,7 @@ from crm.v1 import (
     orchestrator_pb2_grpc,
     product_pb2_grpc,
 )
+from services.common.llm import LlmSettings, make_client
 from services.common.runtime import database, service_main
 from services.common.server import (
     Deferred,
@@ -34,6 +35,7 @@ from services.orchestrator import jetstream
 from services.orchestrator.consumer import EmailConsumer
 from services.orchestrator.handler import OrchestratorHandler
 from services.orchestrator.intake import DEFAULT_MAX_BODY_CHARS
+from services.orchestrator.phrasing import LlmPhraser
 from services.orchestrator.pipeline import MeshClients
 from services.orchestrator.retry import RetryPolicy
 
@@ -45,7 +47,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
 
 
-class OrchestratorSettings(DatabaseSettings):
+class OrchestratorSettings(DatabaseSettings, LlmSettings):
     """Environment of the orchestrator."""
 
     grpc_port: int = Field(50055, description="gRPC port of the orchestrator.")
@@ -96,6 +98,12 @@ class OrchestratorSettings(DatabaseSettings):
         )
 
 
+def _phraser(settings: OrchestratorSettings) -> LlmPhraser | None:
+    """The LLM tier of reply writing when a key or endpoint is configured."""
+    client = make_client(settings)
+    return None if client is None else LlmPhraser(client, settings.llm_model_reply)
+
+
 async def _connect_nats(settings: OrchestratorSettings) -> NATS:
     return await nats.connect(
         servers=settings.nats_url.split(","),
@@ -144,6 +152,7 @@ async def serve(settings: OrchestratorSettings) -> None:
         delivery=delivery_pb2_grpc.DeliveryServiceStub(channels["delivery"]),
         memory=memory_pb2_grpc.MemoryServiceStub(channels["memory"]),
         timeout_seconds=settings.call_timeout_seconds,
+        phraser=_phraser(settings),
     )
     async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
         pool.set(db)

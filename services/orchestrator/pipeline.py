@@ -26,6 +26,7 @@ from crm.v1 import (
 from services.common.errors import error_code_of
 from services.orchestrator import replies
 from services.orchestrator.intake import Email, Rejection
+from services.orchestrator.phrasing import LlmPhraser
 from services.orchestrator.routing import (
     WORKFLOW_BILLING,
     WORKFLOW_COMPLAINT,
@@ -80,6 +81,8 @@ class MeshClients:
     delivery: DeliveryServiceAsyncStub
     memory: MemoryServiceAsyncStub
     timeout_seconds: float
+    # The LLM tier of reply writing; None when no model is configured.
+    phraser: LlmPhraser | None = None
 
 
 async def call(service: str, rpc: Callable[[], Awaitable[R]]) -> R:
@@ -296,3 +299,23 @@ async def _run_workflow(
         raise JobError(types_pb2.ERROR_CODE_INTERNAL, f"unknown workflow {decision.workflow!r}")
     draft.reply = reply.text
     draft.reply_summary = reply.summary
+    draft.reply_tier = "0"
+    if clients.phraser is not None:
+        phrasing = await clients.phraser.phrase(
+            reply.text,
+            text,
+            [str(draft.facts), *(str(a) for a in draft.actions)],
+            _product_names(draft.facts),
+        )
+        draft.reply = phrasing.text
+        draft.reply_tier = phrasing.tier
+        draft.reply_fallback_reason = phrasing.fallback_reason
+
+
+def _product_names(facts: events_pb2.Facts) -> list[str]:
+    """Product names the facts could mention, for the grounding check's product rule."""
+    names = {p.product.name for p in [*facts.products, *facts.alternative_products]}
+    names |= {s.product_name for s in facts.shipments} | {
+        i.product_name for i in facts.complaint_items
+    }
+    return sorted(n for n in names if n)

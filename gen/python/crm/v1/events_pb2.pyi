@@ -235,6 +235,8 @@ class DraftReady(_message.Message):
     ESCALATION_DETAIL_FIELD_NUMBER: _builtins.int
     REPLY_NEEDED_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    REPLY_TIER_FIELD_NUMBER: _builtins.int
+    REPLY_FALLBACK_REASON_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job."""
     case_id: _builtins.str
@@ -251,6 +253,10 @@ class DraftReady(_message.Message):
     """Detail for the escalation, in plain words."""
     reply_needed: _builtins.bool
     """False when no reply is needed and the reviewer only closes the job."""
+    reply_tier: _builtins.str
+    """Which tier wrote the reply text: "0" (templates) or "llm" (grounded phrasing)."""
+    reply_fallback_reason: _builtins.str
+    """Why the LLM phrasing was not used, when the LLM tier is configured."""
     @_builtins.property
     def classification(self) -> _classifier_pb2.Classification:
         """Triage verdict."""
@@ -282,10 +288,12 @@ class DraftReady(_message.Message):
         escalation_detail: _builtins.str = ...,
         reply_needed: _builtins.bool = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        reply_tier: _builtins.str = ...,
+        reply_fallback_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "create_time", b"create_time", "facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "job_id", b"job_id", "reply", b"reply", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "job_id", b"job_id", "reply", b"reply", "reply_fallback_reason", b"reply_fallback_reason", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary", "reply_tier", b"reply_tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
