@@ -11,13 +11,11 @@ person with the evidence.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-CHARGE_REFUND = "ACTION_TYPE_CHARGE_REFUND"
 _CENTS = Decimal("0.01")
 
 
@@ -127,9 +125,3 @@ def examine(order: OrderRecords) -> Finding:
     if overcharge <= 0:
         evidence.append("the records show no overcharge")
     return Finding(order.order_id, due, paid, back, _cents(overcharge), tuple(evidence))
-
-
-def refund_key(job_id: str, order_id: int) -> str:
-    """The idempotency key of the charge refund a job proposes for an order."""
-    material = "\x1f".join((job_id, CHARGE_REFUND, str(order_id)))
-    return hashlib.sha256(material.encode()).hexdigest()

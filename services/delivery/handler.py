@@ -178,7 +178,9 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                         type=types_pb2.ACTION_TYPE_CHARGE_REFUND,
                         target=str(order.order_id),
                         amount=_money(finding.overcharge, order.currency),
-                        idempotency_key=billing.refund_key(request.job_id, order.order_id),
+                        idempotency_key=policy.idempotency_key(
+                            request.job_id, policy.ActionKind.CHARGE_REFUND, str(order.order_id)
+                        ),
                         rationale="; ".join(finding.evidence)
                         + f"; refund the difference, {finding.overcharge} {order.currency}.",
                     )
@@ -221,7 +223,9 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                 action = types_pb2.ProposedAction(
                     type=types_pb2.ACTION_TYPE_RETURN_AUTHORISATION,
                     target=str(item.order_id),
-                    idempotency_key=returns.return_key(request.job_id, item.order_id),
+                    idempotency_key=policy.idempotency_key(
+                        request.job_id, policy.ActionKind.RETURN_AUTHORISATION, str(item.order_id)
+                    ),
                     resolution=resolution,
                     rationale=(
                         f"{response.problem.replace('_', ' ')} {item.product_name} "

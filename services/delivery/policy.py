@@ -41,12 +41,15 @@ class ShipmentStatus(StrEnum):
 
 
 class ActionKind(StrEnum):
-    """The actions this policy proposes; the values are the crm.v1.ActionType names."""
+    """The actions the delivery service proposes (late deliveries here, billing and
+    returns in their modules); the values are the crm.v1.ActionType names."""
 
     DELIVERY_FEE_REFUND = "ACTION_TYPE_DELIVERY_FEE_REFUND"
     DELIVERY_FEE_REFUND_ON_ARRIVAL = "ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL"
     EXPEDITED_COUPON = "ACTION_TYPE_EXPEDITED_COUPON"
     CARRIER_UPDATE_REQUEST = "ACTION_TYPE_CARRIER_UPDATE_REQUEST"
+    CHARGE_REFUND = "ACTION_TYPE_CHARGE_REFUND"
+    RETURN_AUTHORISATION = "ACTION_TYPE_RETURN_AUTHORISATION"
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,18 @@ def _refund_action(
     )
 
 
+def _unpriced(job_id: str, kind: ActionKind, shipment: Shipment, rationale: str) -> ProposedAction:
+    """An action on a shipment that moves no money (a coupon, a carrier request)."""
+    return ProposedAction(
+        kind=kind,
+        target=shipment.tracking_number,
+        amount=None,
+        currency=shipment.currency,
+        idempotency_key=idempotency_key(job_id, kind, shipment.tracking_number),
+        rationale=rationale,
+    )
+
+
 def propose_actions(
     job_id: str,
     shipment: Shipment,
@@ -221,38 +236,28 @@ def propose_actions(
         actions.append(refund)
     sibling = recent_late_sibling(shipment, customer_shipments, today)
     if sibling is not None and not coupon_issued:
-        kind = ActionKind.EXPEDITED_COUPON
         actions.append(
-            ProposedAction(
-                kind=kind,
-                target=shipment.tracking_number,
-                amount=None,
-                currency=shipment.currency,
-                idempotency_key=idempotency_key(job_id, kind, shipment.tracking_number),
-                rationale=(
-                    f"{_days(late_days)} late, and another shipment of the same customer "
-                    f"(order {sibling.order_id}) was also late, its window ending on "
-                    f"{sibling.expected_end.isoformat()}, within the last "
-                    f"{COUPON_LOOKBACK_DAYS} days; no coupon has been issued for this "
-                    f"shipment yet. The coupon is valid for {COUPON_VALIDITY_MONTHS} months."
-                ),
+            _unpriced(
+                job_id,
+                ActionKind.EXPEDITED_COUPON,
+                shipment,
+                f"{_days(late_days)} late, and another shipment of the same customer "
+                f"(order {sibling.order_id}) was also late, its window ending on "
+                f"{sibling.expected_end.isoformat()}, within the last "
+                f"{COUPON_LOOKBACK_DAYS} days; no coupon has been issued for this "
+                f"shipment yet. The coupon is valid for {COUPON_VALIDITY_MONTHS} months.",
             )
         )
     if needs_carrier_update(shipment, today):
-        kind = ActionKind.CARRIER_UPDATE_REQUEST
         last = shipment.last_scan_on.isoformat() if shipment.last_scan_on else "never"
         actions.append(
-            ProposedAction(
-                kind=kind,
-                target=shipment.tracking_number,
-                amount=None,
-                currency=shipment.currency,
-                idempotency_key=idempotency_key(job_id, kind, shipment.tracking_number),
-                rationale=(
-                    f"Not delivered, {_days(late_days)} late, and no carrier scan since the "
-                    f"window ended on {shipment.expected_end.isoformat()} (last scan: {last}); "
-                    f"the delivery team asks {shipment.carrier} for an update."
-                ),
+            _unpriced(
+                job_id,
+                ActionKind.CARRIER_UPDATE_REQUEST,
+                shipment,
+                f"Not delivered, {_days(late_days)} late, and no carrier scan since the "
+                f"window ended on {shipment.expected_end.isoformat()} (last scan: {last}); "
+                f"the delivery team asks {shipment.carrier} for an update.",
             )
         )
     return tuple(actions)

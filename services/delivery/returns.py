@@ -10,7 +10,6 @@ is escalated as urgent before this rule runs (the classifier's urgency).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +17,6 @@ from decimal import Decimal
 
 # Days after delivery during which a faulty item can be returned.
 RETURN_WINDOW_DAYS = 30
-RETURN_AUTHORISATION = "ACTION_TYPE_RETURN_AUTHORISATION"
 REPLACEMENT = "replacement"
 REFUND = "refund"
 
@@ -157,9 +155,3 @@ def _names(product_name: str, text: str) -> bool:
     if model and f" {model}" in text:
         return True
     return any(len(w) >= 5 and f" {w}" in text for w in words[1:])
-
-
-def return_key(job_id: str, order_id: int) -> str:
-    """The idempotency key of the return authorisation a job proposes for an order."""
-    material = "\x1f".join((job_id, RETURN_AUTHORISATION, str(order_id)))
-    return hashlib.sha256(material.encode()).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund, examine, refund_key
+from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund, examine
 from services.delivery.order_numbers import find_order_numbers
 
 DAY = date(2026, 1, 10)
@@ -67,11 +67,6 @@ def test_the_refund_is_never_more_than_was_charged() -> None:
 
 def test_an_undercharge_is_no_refund() -> None:
     assert examine(order(["50.00"])).overcharge == 0
-
-
-def test_the_same_job_and_order_always_get_the_same_refund_key() -> None:
-    assert refund_key("job-1", 1003) == refund_key("job-1", 1003)
-    assert refund_key("job-1", 1003) != refund_key("job-2", 1003)
 
 
 def test_order_numbers_are_read_only_where_a_word_or_hash_says_so() -> None:

@@ -16,7 +16,6 @@ from services.delivery.returns import (
     decide,
     problem_of,
     resolution_wished,
-    return_key,
     which_items,
 )
 
@@ -75,7 +74,3 @@ def test_the_item_is_found_by_order_then_by_product_name_then_as_the_only_recent
     assert which_items("the shoes fell apart", items, [], [], TODAY) == [items[0]]
     two_recent = [item(1003, 5), item(1008, 6, "Vans Old Skool")]
     assert which_items("the shoes fell apart", two_recent, [], [], TODAY) == []
-
-
-def test_the_same_job_and_order_always_get_the_same_return_key() -> None:
-    assert return_key("job-1", 1003) == return_key("job-1", 1003) != return_key("job-2", 1003)
