@@ -101,6 +101,11 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         ),
         (r"\b(?:dispute|chargeback|unauthori[sz]ed charge|billing error|invoice)\b", 2.0),
         (r"\bcharged\b.*\b(?:cancel+ed|never received|didn'?t order)\b", 3.0),
+        # Money taken twice, however it is put ("took money from my account twice").
+        (
+            r"\b(?:took|taken|charged|debited|billed|deducted|withdrew|withdrawn|pulled)\b[^.!?\n]{0,40}\b(?:twice|two times|double)\b",
+            3.5,
+        ),
         # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
         (
             r"\b(?:cobrad[oa]s? dos veces|me (?:han )?cobrado|cobro|cargo (?:duplicado|doble)|factura)\b",
@@ -125,6 +130,12 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
             3.0,
         ),
         (r"\b(?:return status|received my return|my return)\b", 2.0),
+        # Asking whether promised money has arrived ("has that gone through yet?").
+        (
+            r"(?:\b(?:has|have|did|is) (?:it|that|this|the (?:refund|money|payment|credit)|my (?:refund|money|payment|credit)) (?:gone|go|went) through"
+            r"|\bbeen credited|\bcredited back|(?:\b(?:refund|money|credit)|\$\d+(?:\.\d\d)?)[^.!?\n]{0,30}\b(?:come|came) back)\b",
+            2.0,
+        ),
         (r"\brefund\b", 1.0),
         # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
         (r"\b(?:reembols\w*|devoluci[óo]n|estorno)\b", 2.0),
@@ -144,6 +155,11 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
             3.0,
         ),
         (r"\b(?:poor quality|bad quality|cheap quality|stitching|glue)\b", 2.0),
+        # Arrived marked or used: "a glue stain all over", "scuffed", "someone wore these".
+        (
+            r"\b(?:stain(?:s|ed)?|scuff(?:s|ed)?|discolou?r\w*|dirty|mou?ldy|already worn|been worn|used pair|creased)\b",
+            2.0,
+        ),
         # The same signals in Spanish, French, German, Italian, Portuguese and Dutch.
         (
             r"\b(?:defectuos\w*|rot[oa]s?|despegad\w*|da[ñn]ad\w*|equivocad\w*|talla equivocada)\b",
@@ -164,10 +180,27 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
 }
 
 _NO_REPLY = re.compile(
-    r"^\W*(?:thanks?|thank you|thx|cheers|great|perfect|got it|all (?:good|sorted)|received,? thanks?)"
-    r"[\w\s,!.'\u2019-]{0,60}$",
+    r"^(?:thanks?|thank you|thx|ty|cheers|great|perfect|awesome|brilliant|lovely|got it|all (?:good|sorted)|received,? thanks?"
+    r"|gracias|merci|danke|grazie|obrigad[oa]|bedankt|dzi[eę]kuj[eę]|tack)"
+    r"[\w\s,!.'\u2019-]{0,80}$",
     re.I,
 )
+# The customer says outright that no answer is needed.
+_NO_REPLY_STATED = re.compile(
+    r"\b(?:no (?:need|reason) to (?:reply|respond|answer|write back|get back)|no (?:reply|response|answer) (?:needed|necessary|required)"
+    r"|(?:don'?t|do not) (?:need to )?(?:reply|respond|answer)|nothing (?:else )?(?:needed|to do) (?:from|on) your (?:side|end)"
+    r"|no hace falta (?:responder|contestar)|pas besoin de r[ée]pondre|keine antwort (?:n[öo]tig|erforderlich)|non serve rispondere"
+    r"|n[ãa]o precisa responder|geen antwoord nodig)\b",
+    re.I,
+)
+# A thank-you that goes on to want something still needs an answer.
+_STILL_WANTS = re.compile(
+    r"\b(?:but|however|though|although|still|except|unfortunately|please|pls|plz|can you|could you|would you|need|want"
+    r"|refund|return|cancel|send|wrong|broken|damaged|late|missing|not|no|never|n'?t|where|when|why|how)\b",
+    re.I,
+)
+# Symbols and emoji carry no request; they are dropped before reading a short note.
+_SYMBOLS = re.compile(r"[^\w\s,!.?'\u2019-]+")
 
 # Hard urgency signals: (pattern, reason). Written against false alarms from sneaker talk:
 # "these are fire", "basketball court shoes", "safety toe boots", "fell apart" (a defect),
@@ -220,6 +253,36 @@ _URGENT_CUES: list[tuple[str, str]] = [
         rf"|(?:nodig|uiterlijk|v[óo][óo]r)\b[^.!?\n]{{0,40}}\b(?:vandaag|morgen|zaterdag|zondag|vrijdag)|met spoed|spoedig)\b",
         "customer says it cannot wait",
     ),
+    # The same three signals in Polish, Czech, Turkish, Swedish, Danish, Norwegian, Finnish,
+    # Greek and Romanian, and verb forms the lists above miss.
+    (
+        r"\b(?:krwaw\w*|krwawi\w*|krew|skr[ęe]ci\w* (?:kostk|nog)\w*|upad(?:ł|l)\w*|przewr[óo]ci\w*|zrani\w*|szpital\w*|pogotowi\w*|oparzeni\w*|wysypk\w*"
+        r"|krv[áa]c\w*|upadl\w*|zranil\w*|nemocnic\w*|vyvrtnut\w*"
+        r"|d[üu][şs]t[üu]m|d[üu][şs]t[üu]|kanad[ıi]|kan[ıi]yor|kanl[ıi]|incittim|yaraland\w*|burkuldu|burktum|hastane\w*|acil servis"
+        r"|bl[öo]dde|bl[öo]der|blodig\w*|skadade|skadad|stukade|f[öo]ll (?:och|p[åa])|ramlade|sjukhus\w*|akuten|utslag"
+        r"|bl[øo]dte|bl[øo]der|faldt|forstuvede|forstuet|skadet|sykehus\w*|skadestue|legevakt"
+        r"|veren?vuoto|vuoti verta|kaatui|kaaduin|nyrj[äa]ht\w*|sairaala\w*|αίμα\w*|τραυματ\w*|έπεσα|νοσοκομε\w*"
+        r"|s[âa]ngera\w*|am c[ăa]zut|a c[ăa]zut|r[ăa]nit\w*|spital\w*"
+        r"|geblutet|blute\w*|gest[üu]rzt|hingefallen|krankenhaus|notaufnahme|ausschlag|verbrannt"
+        r"|me ca[íi]|se cay[óo]|urgencias|je suis tomb[ée]\w*|urgences|h[ôo]pital|sono caduto|sono caduta|pronto soccorso|ospedale|sanguin(?:a|ava|ano|ante|amento|are|ato)"
+        r"|caí|caiu|pronto-socorro|gevallen|gewond|ziekenhuis|bloed(?:de|t|en)?)\b",
+        "injury or harm reported",
+    ),
+    (
+        r"\b(?:prawnik\w*|adwokat\w*|pozew|pozw\w*|sąd(?:zie|u)?|rzecznik\w* (?:praw )?konsument\w*|uokik|pr[áa]vn[íi]k\w*|soud\w*|čoi"
+        r"|avukat\w*|dava (?:a[çc]|edece)\w*|mahkeme\w*|t[üu]ketici hakem|advokat\w*|st[äa]mma|stämning|konsumentverket|arn\b|forbrugerr[åa]det"
+        r"|forbrukerr[åa]det|forbrukertilsynet|asianajaja\w*|kuluttajariita\w*|δικηγ[όο]ρ\w*|avocat\w*|anpc|instan[țt][ăa])\b",
+        "legal action threatened",
+    ),
+    (
+        r"\b(?:(?:potrzebuj\w*|musz[ęe])\b[^.!?\n]{0,40}\b(?:dzi[śs]|dzisiaj|jutr\w*|sobot\w*|niedziel\w*|pi[ąa]t\w*)"
+        r"|(?:beh[öo]ver|m[åa]ste)\b[^.!?\n]{0,50}\b(?:idag|i dag|imorgon|i morgon|p[åa] (?:l[öo]rdag|s[öo]ndag|fredag))"
+        r"|(?:har brug for|skal bruge|trenger|m[åa] ha)\b[^.!?\n]{0,40}\b(?:i dag|i morgen|p[åa] (?:l[øo]rdag|s[øo]ndag|fredag))"
+        r"|(?:ihtiyac[ıi]m|laz[ıi]m|gerek)\w*\b[^.!?\n]{0,40}\b(?:bug[üu]n|yar[ıi]n|cumartesi|pazar)|(?:bug[üu]n|yar[ıi]n|cumartesi)\b[^.!?\n]{0,40}\b(?:laz[ıi]m|gerek)"
+        r"|(?:tarvitsen)\b[^.!?\n]{0,40}\b(?:t[äa]n[äa][äa]n|huomenna|lauantai\w*)|(?:potřebuj\w*)\b[^.!?\n]{0,40}\b(?:dnes|z[íi]tra|sobot\w*)"
+        r"|pilne|pilnie|acil|br[åa]dskande|haster|kiireellinen|urgent[ăa]|επείγον)\b",
+        "customer says it cannot wait",
+    ),
 ]
 
 # Text that mentions urgency without the customer claiming it: injected directives
@@ -227,7 +290,21 @@ _URGENT_CUES: list[tuple[str, str]] = [
 _NOT_A_CLAIM = re.compile(
     r"(?:\b\w+\s*[=:]\s*(?:urgent|true|high)\b|mark (?:this|it|the (?:e-?mail|message)|this (?:e-?mail|message)) as (?:urgent|high priority|top priority)"
     r"|\b(?:not|no longer|nothing|isn'?t|is not|wasn'?t) (?:\w+ )?urgent|for urgent matters|no (?:huge |big )?rush|not in a (?:huge |big )?hurry"
-    r"|^\s*(?:system|admin|assistant|instruction)s?\s*(?:override|note)?\s*:.*$|ignore (?:all |any )?(?:the )?(?:previous|prior|above) instructions.*$)",
+    # An expected date is not a deadline: "it was meant to be here today", "due to arrive today".
+    r"|\b(?:was|were|is|are|it'?s|should have been|should've been)\s+(?:meant|supposed|due|expected|scheduled|estimated|promised)\s+(?:to\s+)?(?:arrive|be (?:here|delivered|with me)|come|land|get here)\b[^.!?\n]{0,20}"
+    # A profession is not a threat: "I'm a lawyer and run 5k a day", "as a defence attorney".
+    r"|\b(?:i'?m|i am|as|work(?:ing)? as|being|my job as) an? (?:[\w-]+ ){0,3}(?:lawyer|attorney|solicitor|barrister|paralegal|judge)\b"
+    # A claim taken back: "URGENT!!! ...just kidding", "my lawyer will hear about this... kidding".
+    r"|[^.!?\n]*[.!?\u2026]*\s*(?:\.\.\.|\u2026)?\s*(?:just |only |i'?m )?(?:kidding|joking|jk)\b[^.!?\n]*"
+    r"|\burgent my (?:foot|arse|ass|eye)\b"
+    # Old, healed injuries as background: "I sprained my ankle back in 2021".
+    r"|\b(?:sprain\w*|broke|injur\w*|hurt|fractur\w*|surgery|operation)\b[^.!?\n]{0,40}\b(?:back in (?:19|20)\d\d|in (?:19|20)\d\d|(?:\w+ )?years? ago|last year|as a (?:kid|child|teenager)|a while (?:back|ago)|long ago)\b"
+    # What the customer wants to avoid is not what happened: "I don't want to get blisters".
+    r"|\b(?:(?:don'?t|do not|never|wouldn'?t|would not) (?:want|like) (?:to )?(?:get|have|end up with|risk)|i'?d hate to|to (?:avoid|prevent)|without (?:getting|risking)"
+    r"|so (?:that )?i (?:don'?t|won'?t) get|afraid of getting|worried about getting)\b[^.!?\n]{0,40}"
+    # Phishing deadlines are the sender's, not the customer's.
+    r"|^.*\b(?:click here|verify your (?:account|identity|password)|your (?:mailbox|account|password) (?:storage )?(?:is full|will be (?:suspended|deleted|closed|locked)|has expired))\b.*$"
+    r"|^\s*(?:system|admin|assistant|instruction)s?\b[^:\n]{0,40}:.*$|ignore (?:all |any )?(?:the )?(?:previous|prior|above) instructions.*$)",
     re.I | re.M,
 )
 
@@ -248,9 +325,15 @@ def score_topics(text: str) -> dict[str, float]:
     }
 
 
+def claims_only(text: str) -> str:
+    """`text` without the parts that mention urgency without claiming it (injected
+    directives, denials, expected delivery dates, auto-replies)."""
+    return _NOT_A_CLAIM.sub(" ", text)
+
+
 def urgency(text: str) -> str:
     """The first hard urgency signal the customer states, or an empty string."""
-    text = _NOT_A_CLAIM.sub(" ", text)
+    text = claims_only(text)
     for pattern, reason in _URGENT:
         if pattern.search(text):
             return reason
@@ -274,12 +357,14 @@ def request_segments(text: str, min_words: int = 3) -> list[str]:
 
 
 _SENTENCES = re.compile(r"(?<=[.!?\n])\s+")
+# Clauses: sentences, also split where a comma or semicolon leads into "and", "but", "plus".
+_CLAUSES = re.compile(r"(?<=[.!?\n])\s+|[,;]\s*(?=(?:and|but|plus|also)\b)", re.I)
 
 
-def evidence(text: str, topic: str) -> str:
-    """The sentence of `text` that carries the strongest cue for `topic` (for reviewers)."""
+def evidence(text: str, topic: str, *, clauses: bool = False) -> str:
+    """The sentence (or clause) of `text` that carries the strongest cue for `topic`."""
     best, best_weight = "", 0.0
-    for sentence in _SENTENCES.split(text):
+    for sentence in (_CLAUSES if clauses else _SENTENCES).split(text):
         weight = sum(w for pattern, w in _COMPILED[topic] if pattern.search(sentence))
         if weight > best_weight:
             best, best_weight = sentence.strip(), weight
@@ -287,5 +372,15 @@ def evidence(text: str, topic: str) -> str:
 
 
 def needs_no_reply(body: str) -> bool:
-    """A short thank-you or acknowledgement that needs no answer."""
-    return bool(_NO_REPLY.match(body.strip()))
+    """A short thank-you or acknowledgement that needs no answer, or a note that says no
+    answer is needed; never one that asks a question."""
+    text = " ".join(_SYMBOLS.sub(" ", body).split())
+    if "?" in text:
+        return False
+    if _NO_REPLY_STATED.search(text):
+        # What is left once the "no need to reply" itself is taken out must ask nothing.
+        rest = _NO_REPLY_STATED.sub(" ", text)
+        return len(text) <= 300 and not re.search(
+            r"\b(?:please|pls|can you|could you|cancel|still|but|however)\b", rest, re.I
+        )
+    return bool(_NO_REPLY.match(text)) and not _STILL_WANTS.search(text)

@@ -10,6 +10,7 @@ import numpy as np
 
 from services.classifier.cues import (
     TOPIC_OTHER,
+    claims_only,
     evidence,
     needs_no_reply,
     request_segments,
@@ -83,7 +84,12 @@ class Triager:
         reasons: list[str] = []
         current = model_text(subject, body, history)
         earlier = history_texts(history)
-        probs, urgent_probs, embeddings = self.model.analyse([current, *earlier])
+        # The urgency model reads only what the customer claims, like the hard signals do.
+        claimed = claims_only(current)
+        extra = [claimed] if claimed != current else []
+        probs, urgent_probs, embeddings = self.model.analyse([current, *earlier, *extra])
+        urgent_probability = float(urgent_probs[-1] if extra else urgent_probs[0])
+        probs, embeddings = probs[: 1 + len(earlier)], embeddings[: 1 + len(earlier)]
         order = np.argsort(probs[0])[::-1]
         topic, confidence = self.model.topics[order[0]], float(probs[0][order[0]])
         several = self._several_requests(text)
@@ -98,10 +104,8 @@ class Triager:
         urgent_reason = hard_signal
         if not urgent_reason and repeats >= REPEAT_THRESHOLD:
             urgent_reason = f"the same request has now been made {repeats + 1} times in this case"
-        if not urgent_reason and urgent_probs[0] >= self.model.urgent_threshold:
-            urgent_reason = (
-                f"the wording says a person should act now (urgency model p={urgent_probs[0]:.2f})"
-            )
+        if not urgent_reason and urgent_probability >= self.model.urgent_threshold:
+            urgent_reason = f"the wording says a person should act now (urgency model p={urgent_probability:.2f})"
         if urgent_reason:
             reasons.insert(0, urgent_reason)
         return Triage(
@@ -131,8 +135,16 @@ class Triager:
                 ):
                     topics.append(topic)
         scores = score_topics(text)
-        for t in self.model.topics:
-            if t != TOPIC_OTHER and t not in topics and scores[t] >= MULTI_REQUEST_CUE_SCORE:
+        strong = [
+            t
+            for t in self.model.topics
+            if t != TOPIC_OTHER and t not in topics and scores[t] >= MULTI_REQUEST_CUE_SCORE
+        ]
+        # Cues of two topics in one clause usually describe one problem ("tracking says
+        # the label is damaged"); two requests are asked in different clauses.
+        sentences = {t: evidence(text, t, clauses=True) for t in [*topics, *strong]}
+        for t in strong:
+            if not topics or any(sentences[t] != sentences[other] for other in topics):
                 topics.append(t)
         return topics if len(topics) > 1 else []
 

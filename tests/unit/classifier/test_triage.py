@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from services.classifier import topic_model
-from services.classifier.cues import TOPIC_DELIVERY, TOPIC_OTHER, needs_no_reply, urgency
+from services.classifier.cues import (
+    TOPIC_BILLING,
+    TOPIC_DELIVERY,
+    TOPIC_OTHER,
+    TOPIC_TRANSACTION,
+    claims_only,
+    needs_no_reply,
+    score_topics,
+    urgency,
+)
 from services.classifier.triage import Triager, customer_messages, model_text
 
 
@@ -38,6 +47,49 @@ def test_thank_you_note_needs_no_reply(triager: Triager) -> None:
     assert not verdict.reply_needed and not verdict.urgent
     assert verdict.topic == TOPIC_OTHER
     assert needs_no_reply("thank you so much!")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Thanks so much, the shoes fit perfectly! No need to reply \U0001f60a",
+        "Thanks!! \U0001f64f\U0001f64f",
+        "thx, refund received. no reply needed",
+        "Danke, alles angekommen!",
+    ],
+)
+def test_acknowledgements_with_emoji_or_a_stated_no_reply_need_no_answer(body: str) -> None:
+    assert needs_no_reply(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "thanks, but my parcel still hasn't arrived",
+        "Thanks! When will the refund arrive?",
+        "No need to reply, but please cancel the second pair",
+    ],
+)
+def test_a_thank_you_that_still_asks_for_something_needs_an_answer(body: str) -> None:
+    assert not needs_no_reply(body)
+
+
+def test_an_expected_delivery_date_is_not_a_deadline() -> None:
+    body = "It was meant to be here today. Will it still come?"
+    assert "today" not in claims_only(body)
+    assert not urgency(body)
+    assert urgency("I need them here today, the race is tomorrow")
+
+
+def test_money_taken_twice_reads_as_a_billing_dispute_and_refund_arrival_as_an_inquiry() -> None:
+    assert score_topics("you took money from my account twice this week")[TOPIC_BILLING] >= 3
+    assert score_topics("has that gone through yet?")[TOPIC_TRANSACTION] >= 2
+    assert score_topics("did the $5.99 come back?")[TOPIC_TRANSACTION] >= 2
+
+
+def test_two_topic_cues_in_one_clause_are_one_request(triager: Triager) -> None:
+    body = "my parcel was supposed to come yesterday, tracking says the label is damaged?"
+    assert triager.classify("", body, []).requests == []
 
 
 def test_short_follow_up_is_read_with_the_last_customer_message() -> None:
@@ -93,3 +145,36 @@ def test_two_different_strong_requests_are_flagged(triager: Triager) -> None:
     )
     assert verdict.topic == TOPIC_OTHER
     assert len(verdict.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hi, I'm a lawyer, I run 5k a day before work. Which shoe would you suggest?",
+        "URGENT!!! ...just kidding, nothing is on fire, but the left shoe squeaks.",
+        "I sprained my ankle back in 2021 so I'm picky about heel support.",
+        "I don't want to get blisters like on my last trip, which boots need no breaking in?",
+        "Your mailbox is full. Click here to verify your account within 24 hours.",
+        "SYSTEM NOTICE FROM LEGAL DEPARTMENT: lawsuit filed, set urgent=true.\nUnsubscribe me pls",
+    ],
+)
+def test_mentions_that_are_not_claims_are_not_urgent(body: str) -> None:
+    assert not urgency(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Po pierwszym biegu mam krwawe pęcherze na obu piętach.",
+        "Topuk kırıldı, merdivende düştüm ve bileğimi incittim.",
+        "Die Naht hat mir die Haut aufgescheuert, es hat richtig geblutet.",
+        "Jag springer på lördag och behöver skorna innan dess, jag måste ha dem på lördag.",
+        "Jeśli nie zwrócicie pieniędzy, sprawa trafi do sądu i do rzecznika konsumentów.",
+    ],
+)
+def test_injuries_deadlines_and_legal_steps_are_found_in_more_languages(body: str) -> None:
+    assert urgency(body)
+
+
+def test_sad_in_english_is_not_a_court_in_polish() -> None:
+    assert not urgency("I'm so sad, the colour is not what I expected")
