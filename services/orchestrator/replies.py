@@ -338,8 +338,15 @@ def product_reply(
         {"description": _describe(p.product), "availability": availability_sentence(p)}
         for p in list(search.alternatives)[:3]
     ]
+    no_match_reason = (
+        product_pb2.NoMatchReason.Name(search.no_match_reason)
+        if isinstance(search, product_pb2.MatchProductsResponse)
+        else ""
+    )
     text = _env.get_template("product_reply.txt.j2").render(
         answerable=search.answerable,
+        need_not_understood=no_match_reason == "NO_MATCH_REASON_NEED_NOT_UNDERSTOOD",
+        better_fit_elsewhere=no_match_reason == "NO_MATCH_REASON_BETTER_FIT_ELSEWHERE",
         decline_reason=search.decline_reason,
         products=products,
         alternatives=alternatives,

@@ -24,7 +24,7 @@ _NOUNS = r"(?:shoes|sneakers|trainers|boots|products|items|models|stock|inventor
 # Requests to enumerate everything. "all your shoes" declines, "all your shoes in size 10"
 # is a question with a constraint and goes ahead.
 _QUALIFIED = (
-    r"(?!\s+(?:in|from|by|of|with|under|over|below|above|between|for\s+(?:under|less)|sized?"
+    r"(?!\s+(?:in(?!\s+stock)|from|by|of|with|under|over|below|above|between|for\s+(?:under|less)|sized?"
     r"|made|that\s+(?:are|come)|which|available\s+in))"
 )
 _WHOLE_CATALOG = (
@@ -51,7 +51,10 @@ _WHOLE_CATALOG = (
     re.compile(rf"\b(?:all|every)\s+(?:of\s+)?(?:your|the|ur)\s+{_NOUNS}\b{_QUALIFIED}"),
     re.compile(rf"\blist\s+(?:of\s+)?all\s+(?:your\s+|the\s+)?{_NOUNS}\b{_QUALIFIED}"),
     re.compile(r"\b(?:all|every)\s+(?:products?|models?)\s+you\s+(?:have|sell|carry|stock)\b"),
-    re.compile(r"\beverything\s+(?:you|in\s+(?:your|the)\s+(?:store|shop|catalog(?:ue)?))\b"),
+    re.compile(
+        r"\beverything\s+(?>you(?:\s+(?:have|sell|carry|stock|got))?|in\s+(?:your|the)\s+"
+        rf"(?:store|shop|catalog(?:ue)?))\b{_QUALIFIED}"
+    ),
     re.compile(
         r"\b(?:send|share|give|e-?mail|mail|forward|attach|show)\s+(?:me\s+|us\s+)?"
         r"(?:a\s+copy\s+of\s+)?(?:your|the|a)\s+(?:whole\s+|full\s+|current\s+)?"
@@ -85,6 +88,21 @@ _BEYOND_CATALOG = (
     re.compile(r"\b(?:next|coming)\s+(?:\d+|ten|twenty)\s+(?:years?|decades?)\b"),
     re.compile(r"\bwill\b[^.?!\n]{0,60}\bin\s+(?:\d+|a\s+few|two|three|five|ten)\s+years\b"),
     re.compile(r"\b(?:forever|for\s+life|a\s+lifetime|never\s+wears?\s+out)\b"),
+    # A promise asked for on its own: "I need you to promise", "I want a guarantee".
+    re.compile(
+        r"\b(?:need|want|expect)\s+(?:you\s+to\s+)?(?:a\s+|your\s+)?(?:promise|guarantee)\b"
+    ),
+    # Medical outcomes: "which shoe will definitely prevent foot ulcers?".
+    re.compile(
+        r"\b(?:will|would|can|could|to)\s+(?:definitely\s+|surely\s+|certainly\s+|really\s+)?"
+        r"(?:prevent|cure|heal|fix|treat|get\s+rid\s+of)\s+(?:my\s+|the\s+|foot\s+|her\s+|his\s+)?"
+        r"(?:ulcers?|bunions?|plantar|fasciitis|arthritis|neuropathy|heel\s+spurs?|shin\s+splints?"
+        r"|(?:back|knee|hip|foot|heel)\s+pain|injur\w*|diabet\w*)"
+    ),
+    # Race-time outcomes: "which shoe will get me under three hours?".
+    re.compile(
+        r"\b(?:get|take|help)s?\s+me\s+(?:under|below|to\s+(?:a\s+)?(?:pb|pr|personal\s+best|sub))\b"
+    ),
     re.compile(
         r"\b(?:make|help|let|get)s?\s+(?:me|my\s+\w+|us|him|her|them)\s+(?:to\s+)?(?:jump|run\s+"
         r"faster|lose|win|grow|taller|look\s+taller|get\s+(?:fit|faster|taller)|beat|break)"

@@ -23,7 +23,12 @@ from services.product.availability import Availability, Delivery, Status, availa
 from services.product.declines import DECLINE_INJECTION, DECLINE_WHOLE_CATALOG
 from services.product.guard import UnsafeQuery
 from services.product.llm import LlmProductReader, ProposalFailed, adopt
-from services.product.matching import MAX_ALTERNATIVES, narrowed_to, relaxations
+from services.product.matching import (
+    MAX_ALTERNATIVES,
+    narrowed_to,
+    relaxations,
+    too_broad_without_a_need,
+)
 from services.product.search import DEFAULT_LIMIT, Constraints, build_query
 from services.product.understanding import Understanding, understand
 from services.product.vocabulary import Vocabulary
@@ -157,6 +162,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             needs=answer.understood.needs.describe(),
             tier=answer.tier,
             fallback_reason=answer.fallback_reason,
+            no_match_reason=answer.no_match_reason,
         )
 
     async def _answer(self, customer_id: int, text: str, *, by_need: bool) -> _Answer:
@@ -180,7 +186,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
                 log.warning(
                     "LLM product tier failed; tier 0 answers", extra={"error": fallback_reason}
                 )
-        answer = await self._answer_by_rules(understood)
+        answer = await self._answer_by_rules(understood, by_need=by_need)
         return dataclasses.replace(answer, fallback_reason=fallback_reason)
 
     async def _answer_by_model(
@@ -202,18 +208,51 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             # A query that passed the guard can still be wrong (a type error, too slow).
             raise ProposalFailed(f"the proposed query failed: {exc}") from exc
         answered = dataclasses.replace(understood, answerable=True, decline_reason="")
-        return _Answer(answered, sql, matches, tier="llm")
+        return _Answer(
+            answered,
+            sql,
+            matches,
+            tier="llm",
+            no_match_reason=(
+                product_pb2.NO_MATCH_REASON_UNSPECIFIED
+                if matches
+                else product_pb2.NO_MATCH_REASON_CONSTRAINTS_EXCLUDE
+            ),
+        )
 
-    async def _answer_by_rules(self, understood: Understanding) -> _Answer:
+    async def _answer_by_rules(self, understood: Understanding, *, by_need: bool) -> _Answer:
         if not understood.answerable:
             log.info("product request declined", extra={"reason": understood.decline_reason})
             return _Answer(understood)
         constraints = understood.constraints
-        if understood.fit.found:
-            constraints = narrowed_to(constraints, understood.fit.models)
+        fit = understood.fit
+        if fit.found and not fit.models:
+            # Another brand's model fits the need better than any the customer named: no
+            # match; the better fits, under the customer's other constraints, are alternatives.
+            others = narrowed_to(constraints, fit.best_anywhere)
+            better = await self._run(build_query(others, MAX_ALTERNATIVES))
+            log.info("product request answered", extra={"matches": 0, "alternatives": len(better)})
+            return _Answer(
+                understood,
+                "",
+                [],
+                better,
+                no_match_reason=product_pb2.NO_MATCH_REASON_BETTER_FIT_ELSEWHERE,
+            )
+        if fit.found:
+            constraints = narrowed_to(constraints, fit.models)
         sql = build_query(constraints, self._max_rows)
         matches = await self._run(sql)
         alternatives: list[product_pb2.ProductAvailability] = []
+        if by_need and too_broad_without_a_need(fit, (m.product.name for m in matches)):
+            log.info("product need not understood", extra={"found": len(matches)})
+            return _Answer(
+                understood,
+                sql,
+                [],
+                matches[:MAX_ALTERNATIVES],
+                no_match_reason=product_pb2.NO_MATCH_REASON_NEED_NOT_UNDERSTOOD,
+            )
         if not matches:
             for relaxed in relaxations(constraints):
                 alternatives = await self._run(build_query(relaxed, MAX_ALTERNATIVES))
@@ -223,7 +262,17 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             "product request answered",
             extra={"matches": len(matches), "alternatives": len(alternatives)},
         )
-        return _Answer(understood, sql, matches, alternatives)
+        return _Answer(
+            understood,
+            sql,
+            matches,
+            alternatives,
+            no_match_reason=(
+                product_pb2.NO_MATCH_REASON_UNSPECIFIED
+                if matches
+                else product_pb2.NO_MATCH_REASON_CONSTRAINTS_EXCLUDE
+            ),
+        )
 
     async def _run(self, sql: str) -> list[product_pb2.ProductAvailability]:
         """Runs a checked catalog query; the products found with their availability."""
@@ -270,3 +319,4 @@ class _Answer:
     alternatives: list[product_pb2.ProductAvailability] = field(default_factory=list)
     tier: str = "0"
     fallback_reason: str = ""
+    no_match_reason: product_pb2.NoMatchReason.ValueType = product_pb2.NO_MATCH_REASON_UNSPECIFIED

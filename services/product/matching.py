@@ -3,11 +3,12 @@ alternatives.
 
 A product matches when it satisfies every constraint the customer stated (brand, model,
 colour, material, size, price, weight) and fits the stated needs as well as the best-fitting
-model of the catalog does. "Best" is counted over the models the customer could mean (all
-of them, or the named brand's or models): a size 11 hiking boot is not a match for a size
-12 request just because it is the best we have in size 11; it is an alternative. So the
-match is empty when the products that fit the need are excluded by a constraint, and a
-product that fits only part of a need never crowds out one that fits all of it.
+model of the catalog does. "Best" is counted over every model made of a material asked for,
+whatever its brand: a size 11 hiking boot is not a match for a size 12 request just because
+it is the best we have in size 11, and a Nike is not "the most cushioned shoe" because it is
+the most cushioned Nike; both are alternatives. So the match is empty when the products that
+fit the need are excluded by a constraint, and a product that fits only part of a need never
+crowds out one that fits all of it.
 
 Alternatives are offered only when nothing matches: the same request with one constraint
 dropped (size first, then colour, price, weight, material), labelled as alternatives.
@@ -16,7 +17,7 @@ dropped (size first, then colour, price, weight, material), labelled as alternat
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -26,14 +27,21 @@ from services.product.search import Constraints
 
 # At most this many alternatives are offered; they are suggestions, not a listing.
 MAX_ALTERNATIVES = 5
+# A match request whose need was not understood still names specific products when its
+# constraints leave at most this many models ("Vans that last"); more is a listing, not a
+# match, so they are offered as alternatives and the reply asks what the shoes are for.
+MAX_MODELS_WITHOUT_A_NEED = 3
 
 
 @dataclass(frozen=True)
 class Fit:
-    """The models that fit the needs best, and how many needs they cover."""
+    """The models the customer could mean that fit the needs best, how many needs they
+    cover, and the best-fitting models of any brand (the same when a named brand or model
+    fits best; otherwise `models` is empty and these are the alternatives)."""
 
     models: tuple[str, ...] = ()
     covered: Fraction = Fraction(0)
+    best_anywhere: tuple[str, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -41,25 +49,29 @@ class Fit:
         return self.covered > 0
 
 
-def candidate_models(
-    constraints: Constraints,
-    brand_of_name: Mapping[str, str],
-    materials_of: Mapping[str, frozenset[str]],
+def comparable_models(
+    constraints: Constraints, materials_of: Mapping[str, frozenset[str]]
 ) -> list[str]:
+    """The models "best" is measured against: every model made of a material asked for.
+    Material is what a model is made of ("knit, responsive and springy" is the knit model);
+    brand, size, colour and price are a choice or a budget, and do not change which shoe
+    fits a need best ("waterproof boots under $150" is no match when the waterproof boot
+    costs more)."""
+    return sorted(
+        name
+        for name, materials in materials_of.items()
+        if not constraints.materials or bool(materials & set(constraints.materials))
+    )
+
+
+def candidate_models(constraints: Constraints, brand_of_name: Mapping[str, str]) -> list[str]:
     """The models the customer could mean: the named models and every model of a brand
-    named on its own (or all models), made of a material asked for. Material is what a
-    model is made of, so it narrows what "best" is measured against ("knit, responsive and
-    springy" is the knit model); size, colour and price are a variant's or a budget's, and
-    do not ("waterproof boots under $150" is no match when the waterproof boot costs more)."""
+    named on its own, or all models when none is named."""
     named = constraints.product_names or constraints.brands_whole
     return sorted(
         name
         for name, brand in brand_of_name.items()
-        if (not named or name in constraints.product_names or brand in constraints.brands_whole)
-        and (
-            not constraints.materials
-            or bool(materials_of.get(name, frozenset()) & set(constraints.materials))
-        )
+        if not named or name in constraints.product_names or brand in constraints.brands_whole
     )
 
 
@@ -67,13 +79,16 @@ def best_fit(
     needs: Needs,
     offers: Mapping[str, Needs],
     candidates: list[str],
+    comparable: list[str],
 ) -> Fit:
-    """The candidate models covering the most needs (all of them when tied)."""
-    scores = {name: fit(needs, offers[name]) for name in candidates if name in offers}
+    """The candidate models that cover as many needs as the best comparable model (all of
+    them when tied); none when a model the customer did not name fits better."""
+    scores = {name: fit(needs, offers[name]) for name in comparable if name in offers}
     top = max(scores.values(), default=Fraction(0))
     if top == 0:
         return Fit()
-    return Fit(tuple(sorted(n for n, s in scores.items() if s == top)), top)
+    best = tuple(sorted(n for n, s in scores.items() if s == top))
+    return Fit(tuple(n for n in best if n in candidates), top, best)
 
 
 def narrowed_to(constraints: Constraints, models: tuple[str, ...]) -> Constraints:
@@ -99,3 +114,9 @@ def _relaxed(constraints: Constraints) -> Iterator[Constraints]:
         yield dataclasses.replace(constraints, weight_kg=Bounds())
     if constraints.materials:
         yield dataclasses.replace(constraints, materials=())
+
+
+def too_broad_without_a_need(fit: Fit, models: Iterable[str]) -> bool:
+    """True when no need was understood and the products found span more models than a
+    customer could mean by "which one fits me"."""
+    return not fit.found and len(set(models)) > MAX_MODELS_WITHOUT_A_NEED

@@ -135,7 +135,7 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
 _NUMBER = r"(\d{1,6}(?:\.\d{1,2})?)(?![\d.]?\d)"
 # An amount: "$150", "150 dollars", "150 USD", or a bare "150". Groups: (with $, without).
 _AMOUNT = (
-    rf"(?:\$\s*{_NUMBER}|{_NUMBER}\s*(?:\$|usd\b|dollars?\b|bucks\b|d[oó]lares\b|dollari\b"
+    rf"(?:(?:\$|\busd\b|\bus\$)\s*{_NUMBER}|{_NUMBER}\s*(?:\$|usd\b|dollars?\b|bucks\b|d[oó]lares\b|dollari\b"
     rf"|dolar[oó]w\b)?){_NOT_A_MEASURE}"
 )
 _CURRENCY = re.compile(r"\$|usd|dollar|buck|d[oó]lar")
@@ -246,7 +246,8 @@ _HEAVIER = r"over|above|more\s+than|heavier\s+than|>(?!=)"
 _AT_LEAST_WEIGHT = r"at\s+least|no\s+less\s+than|no\s+lighter\s+than|min(?:imum)?(?:\s+of)?|>="
 # "between 0.7 and 0.75 kg", "from 500 to 700 g"
 _WEIGHT_RANGE = re.compile(
-    r"\b(?:between|from)\s+(\d{1,4}(?:[.,]\d{1,3})?)\s*(?:kg|g|lbs?|oz)?\s*(?:and|to|-)\s*"
+    r"\b(?:between|from|tra|fra|entre|zwischen|tussen|mi[eę]dzy|mellan|mellem|de|da|von|van)\s+"
+    r"(\d{1,4}(?:[.,]\d{1,3})?)\s*(?:kg|g|lbs?|oz)?\s*(?:and|to|-|\u2013|e|y|und|et|en|a|i|och|og|bis|tot)\s*"
     rf"(\d{{1,4}}(?:[.,]\d{{1,3}})?)\s*{_UNIT}"
 )
 _WEIGHT_LIMITS: tuple[_Limit, ...] = (

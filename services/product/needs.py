@@ -34,7 +34,7 @@ from services.product.words import Token, negated_tokens, tokenize
 FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "waterproof": (
         r"wasserdicht\w*", r"(?:stay|stays|staying|keep|keeps|keeping)(?: \w+){0,3} dry", r"soak\w*", r"imperme\w*", r"waterdicht\w*", r"regen\w*", r"lluvia", r"pluie",
-        r"water ?proof\w*", r"water ?tight", r"(?:dont|doesnt|wont|never|no) leak\w*", r"leak ?proof", r"water resistant", r"rain\w*", r"puddles?",
+        r"water ?proof\w*", r"water ?tight", r"(?:wont|doesnt|dont|will not|does not|do not) let (?:the |any )?(?:water|rain|wet) in", r"(?:dont|doesnt|wont|never|no) leak\w*", r"leak ?proof", r"water resistant", r"rain\w*", r"puddles?",
         r"wet (?:weather|days?|climate|conditions|grass|streets?)", r"snow\w*", r"slush\w*",
         r"storm\w*", r"downpours?", r"drizzl\w*", r"keeps? (?:my |your |the |our )?(?:feet|"
         r"foot|toes|socks) dry", r"dry feet", r"keeps? (?:the )?water out", r"all weather",
@@ -43,14 +43,16 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     "water": (
         r"water friendly", r"water shoes?", r"in and out of (?:the )?water", r"pools?",
         r"poolside", r"gets? wet", r"getting wet", r"rins(?:e|es|ing)(?: \w+)? off", r"hos(?:e|es|ing) (?:\w+ )?down", r"beach\w*", r"plages?", r"playas?", r"spiaggia", r"strand\w*", r"swim\w*", r"showers?", r"kayak\w*", r"canoe\w*",
-        r"lakes?", r"rivers?", r"boat\w*", r"docks?", r"water ?parks?", r"paddl\w*",
+        r"(?:in|into|through) (?:the )?(?:lake|river|sea|ocean|stream)s?", r"river crossings?", r"boat\w*", r"water ?parks?", r"paddl\w*",
         r"surf\w*", r"seaside", r"splash\w*", r"wade|wading",
     ),
     "hiking": (
         r"wander(?:n|ung\w*|schuh\w*|stiefel\w*|er|ern)", r"senderismo", r"randonn\w*", r"escursion\w*", r"caminhada\w*", r"trekking\w*",
         r"hik\w*", r"trek\w*", r"backpack\w+", r"hillwalk\w*", r"mountaineer\w*",
         r"rambl(?:e|es|ing|er|ers)", r"walking (?:holiday|trip|tour)s?", r"trail walk\w*",
-        r"national parks?", r"camino", r"fell walk\w*", r"scrambl\w*",
+        r"national parks?", r"camino", r"fell walk\w*", r"scrambl\w*", r"(?:the )?fells", r"summits?",
+        r"rucksacks?", r"hut to hut", r"multi ?day (?:walks?|treks?|hikes?)", r"(?:la|las|en) montanas?", r"montagne\w*",
+        r"montagna", r"bergtour\w*", r"bergwander\w*", r"in den bergen", r"w gory|w gorach|gorski\w*", r"vandring\w*", r"fjell\w*", r"turvandring\w*",
     ),
     "trail": (
         r"trail\w+", r"gelande\w*",
@@ -66,20 +68,26 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
         r"mileage", r"tempo runs?", r"long runs?",
     ),
     "walking": (
-        r"spazier\w*", r"wandel\w*", r"spacer\w*", r"chodzeni\w*", r"caminar", r"marche", r"passeggiat\w*",
+        r"spazier\w*", r"wandel\w*", r"spacer\w*", r"promenad\w*", r"ga (?:pa )?promenad\w*", r"andar", r"camminar\w*", r"caminhar", r"chodzeni\w*", r"caminar", r"marche", r"passeggiat\w*",
         r"walk", r"walks", r"walking(?! (?:holiday|trip|tour))", r"walking\w+", r"walker", r"strolls?",
         r"strolling", r"dog walk\w*", r"walking the dog", r"errands",
     ),
-    "tennis": (r"tennis", r"padel", r"squash", r"(?:hard|clay) courts?", r"pickleball"),
+    "tennis": (r"tennis", r"(?:jugar|jogar|juego|jogo|joue\w*|spiel\w*|gioc\w*|play\w*) (?:al |a |au |o |de )?ten+is", r"padel", r"squash", r"(?:hard|clay) courts?", r"pickleball"),
     "skate": (r"skat\w+", r"skateboard\w*", r"skate ?parks?", r"kickflips?", r"ollies?"),
     "boot": (
-        r"stiefel\w*", r"botas?", r"bottes?", r"laarzen", r"stivali",r"boots?", r"booties", r"ankle boots?", r"work boots?"),
+        r"stiefel\w*", r"botas?", r"bottes?", r"laarzen", r"stivali", r"st[øo]vl\w*", r"kozak\w*", r"botki",r"boots?", r"booties", r"ankle boots?", r"work boots?"),
     "sandal": (
-        r"sanda[lł]\w*",r"sandals?", r"sliders?", r"slides", r"flip ?flops?", r"open toe\w*"),
+        r"sanda[lł]\w*", r"sandals?", r"strappy", r"open (?:\w+ )?(?:shoes?|footwear)",
+        r"(?:open\w*|offen\w*|oppe\w*|apert\w*|abiert\w*|ouvert\w*|aberto\w*) (?:\w+ ){0,2}(?:with|mit|med|con|avec|com|z) (?:\w+ )?(?:straps?|riemen|remmar|remme|cinghi\w*|tiras|correas|brides|lanieres|paski\w*)", r"sliders?", r"slides", r"flip ?flops?", r"open toe\w*"),
     "clog": (r"clogs?", r"mules?", r"sabots?", r"zuecos?", r"zoccoli", r"klompen", r"clogs\w*"),
-    "high_top": (r"high ?tops?", r"hi ?tops?", r"ankle high", r"mid ?tops?"),
+    "high_top": (
+        r"high ?tops?", r"hi ?tops?", r"ankle high", r"mid ?tops?",
+        r"(?:over|above|past|covers?|covering|up to|round|around) (?:the |my )?ankles?", r"ankle (?:height|length)",
+        r"basket ?ball\w*", r"za kostk\w*", r"koszykar\w*", r"baloncesto", r"(?:uber|bis) (?:den|die) knochel\w*",
+        r"(?:hasta|sobre|por encima del?) (?:el )?tobillo", r"montante\w*", r"alt[ei] (?:alla|sulla) caviglia", r"cano alto",
+    ),
     "cushioning": (
-        r"amortigu\w*", r"dampfung", r"ammortizz\w*", r"amorti\w*",
+        r"amortigu\w*", r"amortec\w*", r"dampfung", r"ammortizz\w*", r"amorti\w*",
         r"cushion\w*", r"cush(?:y|ier|iest)", r"padding", r"demping", r"d[aä]mpfung", r"padded", r"plush\w*", r"soft(?:er|est)? (?:ride|sole|"
         r"landing|feel)", r"shock absor\w+", r"impact", r"springy", r"pillowy", r"squishy",
         r"cloud like", r"like walking on clouds?", r"soft underfoot", r"knees?", r"joints?",
@@ -117,7 +125,9 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
         r"mesh", r"holes", r"cool feet",
     ),
     "stability": (
-        r"stabil\w+", r"overpronat\w*", r"over pronat\w*", r"pronat\w*",
+        r"stabilit\w*", r"stabilidad\w*", r"overpronat\w*", r"over pronat\w*", r"prona\w*",
+        r"(?:roul\w*|tourn\w*) (?:\w+ )?vers l ?interieur", r"hacia (?:a)?dentro", r"nach innen", r"verso l ?interno", r"para dentro",
+        r"naar binnen", r"do srodka", r"corrige\w*|corrects? (?:that|it|this|my)",
         r"flat feet", r"fallen arches", r"low arches", r"arch support", r"motion control",
         r"(?:rolls?|rolling) in(?:wards?)?", r"ankles? roll\w*", r"physio\w*", r"podiatrist\w*",
     ),
@@ -148,10 +158,12 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     ),
     "responsive": (r"responsive\w*", r"snappy", r"bouncy", r"bounce", r"lively", r"reactive"),
     # Steadiness in general ("smooth and stable rides"), short of a stability shoe.
-    "steady": (r"stable", r"steady", r"steadiness", r"secure", r"planted", r"sure ?footed"),
+    "steady": (r"stable", r"stabile", r"estable", r"stabil", r"steady", r"steadiness", r"secure", r"planted", r"sure ?footed"),
     "smooth_ride": (
         r"heel to toe", r"seamless\w*",
-        r"smooth\w*", r"rides?", r"transitions?", r"rolls? (?:through|forward)", r"fluid",
+        r"smooth\w*", r"rides?", r"transitions?", r"rolls? (?:through|forward)", r"fluid\w*", r"glid\w*",
+        r"butter\w*", r"rolling (?:feel|motion|ride|sensation)", r"(?<!air )flow\w*", r"fluy\w*", r"fluir", r"flie(?:ss|ß)\w*",
+        r"scorr\w*", r"desliz\w*", r"soepel\w*",
         r"effortless",
     ),
     "neutral": (r"neutral\w*", r"normal (?:gait|arches?)", r"no pronation"),
@@ -170,7 +182,7 @@ FOOTWEAR_CONCEPTS: Mapping[str, tuple[str, ...]] = {
     ),
     "performance": (r"performance", r"athletic", r"competition", r"race\w*", r"racing", r"speed"),
     "footbed": (r"foot ?beds?", r"insoles?", r"contoured", r"cork\w*", r"arch"),
-    "gym": (r"gym\w*", r"hiit", r"cross ?fit", r"workouts?", r"training", r"fitness", r"classes"),
+    "gym": (r"gym\w*", r"hiit", r"cross ?fit", r"workouts?", r"training(?! for)", r"fitness", r"classes"),
     "work": (r"work(?:ing)? outdoors", r"work ?wear", r"work boots?", r"job site", r"labou?r\w*"),
 }  # fmt: skip
 
@@ -626,10 +638,17 @@ def fit(needs: Needs, offer: Needs) -> Fraction:
     with ordinary cushioning)."""
     offered = offer.units
     total = Fraction(0)
+    seen: set[tuple[frozenset[str], ...]] = set()
     for want in needs.wants:
+        weight = _WEIGHTS.get(frozenset().union(*want), Fraction(1))
+        # A purpose said twice ("marathon ... long runs") is still the purpose of most
+        # shoes; only needs of full weight count again when repeated.
+        if weight < 1 and want in seen:
+            continue
+        seen.add(want)
         met = Fraction(sum(1 for part in want if part & offered), len(want))
         if met < 1 and any(part & _DEGREE for part in want):
             # "The most cushioned" is not met by ordinary cushioning at all.
             met = Fraction(0)
-        total += met * _WEIGHTS.get(frozenset().union(*want), Fraction(1))
+        total += met * weight
     return total

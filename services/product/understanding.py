@@ -14,7 +14,7 @@ from services.product.declines import (
     asks_for_whole_catalog,
     looks_like_injection,
 )
-from services.product.matching import Fit, best_fit, candidate_models
+from services.product.matching import Fit, best_fit, candidate_models, comparable_models
 from services.product.needs import Needs, read_needs
 from services.product.search import Constraints, read_constraints
 from services.product.vocabulary import Vocabulary
@@ -46,10 +46,12 @@ def understand(text: str, vocabulary: Vocabulary, *, by_need: bool = False) -> U
             *constraints.materials,
         )
         needs = read_needs(text, ignore=named)
-        candidates = candidate_models(
-            constraints, vocabulary.brand_of_name, vocabulary.materials_of
+        chosen = best_fit(
+            needs,
+            vocabulary.offers,
+            candidate_models(constraints, vocabulary.brand_of_name),
+            comparable_models(constraints, vocabulary.materials_of),
         )
-        chosen = best_fit(needs, vocabulary.offers, candidates)
     if looks_like_injection(text):
         return Understanding(constraints, False, DECLINE_INJECTION, needs, chosen)
     if asks_for_whole_catalog(text):

@@ -133,3 +133,27 @@ def test_declined_request_asks_for_specifics_instead_of_listing() -> None:
     reply = product_reply(search)
     assert "We cannot send the whole catalogue." in reply.text
     assert "which model, brand, US size and colour" in reply.text
+
+
+def test_no_match_for_a_need_not_understood_asks_what_the_shoes_are_for() -> None:
+    match = product_pb2.MatchProductsResponse(
+        answerable=True,
+        alternatives=[product(3, 5, product_pb2.AVAILABILITY_STATUS_IN_STOCK)],
+        no_match_reason=product_pb2.NO_MATCH_REASON_NEED_NOT_UNDERSTOOD,
+    )
+    reply = product_reply(match)
+    assert "what you will mainly use the shoes for" in reply.text
+    assert "offered as alternatives" in reply.text
+    assert "Adidas Ultraboost, US size 10, Black" in reply.text
+    assert reply.summary == "No catalog product matches; offered 1 alternative(s)."
+
+
+def test_no_match_within_the_named_brand_offers_the_better_fit_as_an_alternative() -> None:
+    match = product_pb2.MatchProductsResponse(
+        answerable=True,
+        alternatives=[product(3, 5, product_pb2.AVAILABILITY_STATUS_IN_STOCK)],
+        no_match_reason=product_pb2.NO_MATCH_REASON_BETTER_FIT_ELSEWHERE,
+    )
+    text = product_reply(match).text
+    assert "None of the products you named fits" in text
+    assert "These fit what you describe, offered as alternatives" in text

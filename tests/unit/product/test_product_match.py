@@ -4,6 +4,7 @@ the best-fit rule, alternatives, and the requests the catalog cannot answer."""
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -13,7 +14,7 @@ from services.product.declines import (
     DECLINE_NOTHING_SPECIFIC,
     DECLINE_WHOLE_CATALOG,
 )
-from services.product.matching import relaxations
+from services.product.matching import Fit, relaxations, too_broad_without_a_need
 from services.product.measures import Bounds
 from services.product.needs import fit, profile, read_needs
 from services.product.search import Constraints
@@ -148,3 +149,63 @@ def test_features_and_opinions_the_catalog_does_not_record_are_declined(text: st
 
 def test_mentioning_reviews_in_passing_is_still_a_product_question() -> None:
     assert understand("Ultraboost size 10 please, I read great reviews", VOCABULARY).answerable
+
+
+@pytest.mark.parametrize(
+    ("text", "model"),
+    [
+        ("jag vill ha något öppet med remmar till sommaren", "Birkenstock Arizona"),
+        ("szukam butów za kostkę, w stylu koszykarskim", "Jordan Air 1"),
+        (
+            "mes pieds roulent beaucoup vers l'intérieur, je cherche une chaussure",
+            "Asics Gel-Kayano",
+        ),
+        ("up in the fells with a rucksack, rocky paths to the summits", "Merrell Moab 2"),
+        (
+            "festival mud bath with downpours, need footwear that won't let water in",
+            "Timberland Premium Boot",
+        ),
+        ("daily walks around the lake now that I've retired", "Skechers Go Walk"),
+    ],
+)
+def test_needs_in_other_words_and_languages_choose_the_model_that_fits(
+    text: str, model: str
+) -> None:
+    assert _models(text) == (model,)
+
+
+def test_a_purpose_said_twice_does_not_outweigh_the_need() -> None:
+    text = "Training for the marathon and I want maximum cushioning for the long runs"
+    assert _models(text) == ("Hoka Clifton",)
+
+
+def test_a_named_brand_that_does_not_fit_best_is_no_match_and_the_best_fit_is_offered() -> None:
+    understood = understand(
+        "I want the most cushioned shoe you have, but Nike only please", VOCABULARY, by_need=True
+    )
+    assert understood.fit.found
+    assert understood.fit.models == ()
+    assert understood.fit.best_anywhere == ("Hoka Clifton",)
+
+
+def test_a_named_brand_that_fits_best_is_the_match() -> None:
+    assert _models("Salomon for muddy trail running please") == ("Salomon Speedcross",)
+
+
+def test_products_of_many_models_without_an_understood_need_are_not_a_match() -> None:
+    assert too_broad_without_a_need(Fit(), ["A", "B", "C", "D"])
+    assert not too_broad_without_a_need(Fit(), ["Vans Old Skool"] * 4)
+    assert not too_broad_without_a_need(Fit(("A",), Fraction(1), ("A",)), ["A", "B", "C", "D"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Which of your shoes will definitely prevent foot ulcers? I need you to promise.",
+        "Which running shoes will get me under three hours in the marathon? I need a guarantee.",
+    ],
+)
+def test_medical_and_race_time_promises_are_declined(text: str) -> None:
+    understood = understand(text, VOCABULARY, by_need=True)
+    assert not understood.answerable
+    assert understood.decline_reason == DECLINE_BEYOND_CATALOG

@@ -7,7 +7,11 @@ from decimal import Decimal
 import pytest
 
 from services.product import demo
-from services.product.declines import DECLINE_NOTHING_SPECIFIC, DECLINE_WHOLE_CATALOG
+from services.product.declines import (
+    DECLINE_NOTHING_SPECIFIC,
+    DECLINE_WHOLE_CATALOG,
+    asks_for_whole_catalog,
+)
 from services.product.search import read_constraints
 from services.product.understanding import understand
 from services.product.vocabulary import Vocabulary, edit_distance
@@ -245,6 +249,7 @@ def test_nice_is_not_nike() -> None:
         ("lighter than half a kilo", None, "0.500"),
         ("below 20 ounces", None, "0.567"),
         ("I want to lose 10 kg", None, None),
+        ("scarpe con un peso compreso tra 0,7 e 0,8 kg", "0.700", "0.800"),
     ],
 )
 def test_weights_are_read_in_kilograms(text: str, low: str | None, high: str | None) -> None:
@@ -267,3 +272,13 @@ def test_sizes_and_prices_written_in_other_languages_are_read(
     c = read_constraints(text, VOCABULARY)
     assert c.size.low == Decimal(size)
     assert c.price.high == Decimal(price_max)
+
+
+def test_everything_in_a_colour_and_size_is_a_question_but_everything_in_stock_is_a_dump() -> None:
+    assert not asks_for_whole_catalog("show me everything you have in white in a US 9.5?")
+    assert asks_for_whole_catalog("send me everything you have in stock")
+
+
+def test_a_currency_code_before_the_amount_is_a_price() -> None:
+    c = read_constraints("size 8.5 priced between USD 100 and USD 130", VOCABULARY)
+    assert (c.price.low, c.price.high) == (Decimal("100"), Decimal("130"))

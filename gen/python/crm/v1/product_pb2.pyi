@@ -20,6 +20,36 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _NoMatchReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NoMatchReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NoMatchReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NO_MATCH_REASON_UNSPECIFIED: _NoMatchReason.ValueType  # 0
+    """There are matches, or the request was declined."""
+    NO_MATCH_REASON_CONSTRAINTS_EXCLUDE: _NoMatchReason.ValueType  # 1
+    """No product satisfies the stated constraints together with the need."""
+    NO_MATCH_REASON_BETTER_FIT_ELSEWHERE: _NoMatchReason.ValueType  # 2
+    """A model of a brand or name the customer did not ask for fits the need better."""
+    NO_MATCH_REASON_NEED_NOT_UNDERSTOOD: _NoMatchReason.ValueType  # 3
+    """The need was not understood and the constraints alone leave too many models."""
+
+class NoMatchReason(_NoMatchReason, metaclass=_NoMatchReasonEnumTypeWrapper):
+    """NoMatchReason says why an answerable match request has no match, so the reply can ask
+    the right question.
+    """
+
+NO_MATCH_REASON_UNSPECIFIED: NoMatchReason.ValueType  # 0
+"""There are matches, or the request was declined."""
+NO_MATCH_REASON_CONSTRAINTS_EXCLUDE: NoMatchReason.ValueType  # 1
+"""No product satisfies the stated constraints together with the need."""
+NO_MATCH_REASON_BETTER_FIT_ELSEWHERE: NoMatchReason.ValueType  # 2
+"""A model of a brand or name the customer did not ask for fits the need better."""
+NO_MATCH_REASON_NEED_NOT_UNDERSTOOD: NoMatchReason.ValueType  # 3
+"""The need was not understood and the constraints alone leave too many models."""
+Global___NoMatchReason: _TypeAlias = NoMatchReason  # noqa: Y015
+
 class _AvailabilityStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -183,6 +213,7 @@ class MatchProductsResponse(_message.Message):
     NEEDS_FIELD_NUMBER: _builtins.int
     TIER_FIELD_NUMBER: _builtins.int
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
+    NO_MATCH_REASON_FIELD_NUMBER: _builtins.int
     answerable: _builtins.bool
     """False when the request cannot be answered from the catalog; see decline_reason."""
     decline_reason: _builtins.str
@@ -193,6 +224,8 @@ class MatchProductsResponse(_message.Message):
     """Which tier answered: "0" (local rules) or "llm"."""
     fallback_reason: _builtins.str
     """Why the LLM tier was not used or its answer not taken, when it was configured."""
+    no_match_reason: Global___NoMatchReason.ValueType
+    """Why matches is empty for an answerable request; unspecified when there are matches."""
     @_builtins.property
     def constraints(self) -> Global___SearchConstraints:
         """The constraints understood from the request, for the reviewer."""
@@ -225,10 +258,11 @@ class MatchProductsResponse(_message.Message):
         needs: _abc.Iterable[_builtins.str] | None = ...,
         tier: _builtins.str = ...,
         fallback_reason: _builtins.str = ...,
+        no_match_reason: Global___NoMatchReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["constraints", b"constraints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "needs", b"needs", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "needs", b"needs", "no_match_reason", b"no_match_reason", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
