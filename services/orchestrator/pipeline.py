@@ -7,6 +7,8 @@ redeliver the job later; any other error becomes a job-failed outcome.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,6 +107,21 @@ def history_line(message: memory_pb2.CaseMessage) -> str:
     if message.direction == memory_pb2.MESSAGE_DIRECTION_OUTBOUND:
         return f"Support replied: {message.summary}"
     return message.summary
+
+
+# Anything shaped like a carrier number; the delivery service keeps only real formats.
+_NUMBER_LIKE = re.compile(r"\b[A-Za-z0-9]{8,34}\b")
+
+
+def numbers_in_history(summaries: list[str]) -> list[str]:
+    """Number-like tokens of the case history, the most recent message first, so that a
+    follow-up such as "still nothing!" is read against the shipment the case is about."""
+    seen: dict[str, None] = {}
+    for line in reversed(summaries):
+        for token in _NUMBER_LIKE.findall(line):
+            if any(ch.isdigit() for ch in token):
+                seen.setdefault(token, None)
+    return list(seen)
 
 
 def _now() -> Timestamp:
@@ -212,7 +229,10 @@ async def _run_workflow(
             "delivery",
             lambda: clients.delivery.AssessDeliveries(
                 delivery_pb2.AssessDeliveriesRequest(
-                    job_id=email.job_id, customer_id=email.customer_id, text=text
+                    job_id=email.job_id,
+                    customer_id=email.customer_id,
+                    text=text,
+                    known_tracking_numbers=numbers_in_history(list(draft.facts.case_history)),
                 ),
                 timeout=t,
             ),

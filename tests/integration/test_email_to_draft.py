@@ -152,6 +152,20 @@ async def test_case_history_reaches_the_draft(mesh: Mesh) -> None:
     assert "late" in draft.facts.case_history[0].lower()
 
 
+async def test_a_follow_up_without_a_number_is_read_against_the_cases_shipment(
+    mesh: Mesh,
+) -> None:
+    case_id = f"case-{uuid.uuid4()}"
+    first = new_email(4, "Late parcel", "Where is my parcel FDX486159753?", case_id=case_id)
+    await publish_email(mesh.js, first)
+    await mesh.outcomes.wait_for(first.job_id)
+    second = new_email(4, "Re: Late parcel", "still nothing!! what is going on", case_id=case_id)
+    await publish_email(mesh.js, second)
+    _, draft = await mesh.outcomes.wait_for(second.job_id)
+    assert [s.tracking_number for s in draft.facts.shipments] == ["FDX486159753"]
+    assert "FDX486159753" in draft.reply
+
+
 async def test_overlong_email_goes_to_manual_handling_before_any_model(mesh: Mesh) -> None:
     email = new_email(2, "Inventory", "Do you have size 10? " * 200)
     await publish_email(mesh.js, email)
