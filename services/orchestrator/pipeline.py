@@ -8,7 +8,6 @@ redeliver the job later; any other error becomes a job-failed outcome.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
