@@ -69,6 +69,15 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
             2.0,
         ),
         (r"\b(?:pakket|niet (?:aangekomen|geleverd)|bezorging|vertraagd)\b", 2.0),
+        # Nordic, Finnish, Polish, Czech, Turkish, Romanian and Greek.
+        (
+            r"\b(?:inte (?:kommit|fått|levererats)|paketet|leveransen|försenad\w*|spårning\w*|ikke (?:kommet|modtaget|mottatt|levert|leveret)"
+            r"|pakken|leveringen|forsinke\w*|sporing\w*|ei ole (?:tullut|saapunut)|paketti\w*|toimitus\w*|myöhässä|seuranta\w*"
+            r"|nie (?:dotar\w*|przysz\w*)|paczk\w*|przesyłk\w*|dostaw\w*|opóźni\w*|nedorazil\w*|nepřiš\w*|balík\w*|zásilk\w*|zpožd\w*"
+            r"|gelmedi|ulaşmadı|kargom\w*|kargo\w*|teslimat\w*|gecik\w*|nu (?:a )?(?:ajuns|sosit)|colet\w*|livrar\w*|întârzi\w*"
+            r"|δέμα\w*|παράδοσ\w*|καθυστέρ\w*|δεν (?:έχει )?(?:φτάσει|έρθει))\b",
+            2.0,
+        ),
     ],
     TOPIC_PRODUCT: [
         (r"\b(?:in stock|out of stock|available|availability|back in stock|restock)\b", 2.5),
@@ -89,6 +98,12 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:avete|disponibil\w*|taglia|consigli\w*)\b", 2.0),
         (r"\b(?:voc[êe]s t[êe]m|dispon[íi]ve\w*|em estoque|tamanho|recomend\w*)\b", 2.0),
         (r"\b(?:hebben jullie|op voorraad|beschikbaar|aanraden)\b", 2.0),
+        (
+            r"\b(?:har (?:ni|i|dere|du)|finns (?:det|de)|i lager|på lager|storlek|størrelse|rekommend\w*|anbefal\w*"
+            r"|onko teillä|varastossa|suosittel\w*|czy (?:macie|mają)|dostępn\w*|rozmiar\w*|polec\w*|máte\b|skladem|velikost\w*|doporuč\w*"
+            r"|var mı|stokta|tavsiye\w*|öneri\w*|aveți|în stoc|mărim\w*|recomand\w*|έχετε|διαθέσιμ\w*|νούμερο|προτείν\w*)\b",
+            2.0,
+        ),
     ],
     TOPIC_BILLING: [
         (
@@ -119,6 +134,12 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:addebitat\w*|addebito|fattura|due volte)\b", 2.5),
         (r"\b(?:cobrad[oa]s? duas vezes|cobran[çc]a|fatura)\b", 2.5),
         (r"\b(?:dubbel afgeschreven|afgeschreven|factuur)\b", 2.5),
+        (
+            r"\b(?:dragit\w* två gånger|debiter\w* (?:två|to) gånger|trukket (?:to|2) gange|belastet (?:to|2) ganger|veloitettu (?:kahdesti|kaksi kertaa)"
+            r"|pobran\w* (?:dwa razy|dwukrotnie)|podwójn\w* (?:płatnoś|obciąż|pobran)\w*|strženo dvakrát|účtováno dvakrát|iki kez (?:çekildi|ödeme)"
+            r"|taxat\w* de (?:două|doua) ori|debitat\w* de (?:două|doua) ori|χρεώθηκα (?:δύο|δυο) φορές|faktur\w*|lasku\w*|fatura\w*|τιμολόγι\w*|korygując\w*)\b",
+            2.5,
+        ),
     ],
     TOPIC_TRANSACTION: [
         (
@@ -144,6 +165,11 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:rimbors\w*|il reso|restituire)\b", 2.0),
         (r"\b(?:devolu[çc][ãa]o|devolver)\b", 2.0),
         (r"\b(?:terugbetaling|retourneren|mijn retour)\b", 2.0),
+        (
+            r"\b(?:återbetalning\w*|tilbagebetaling\w*|refusjon\w*|returnering\w*|hyvity\w*|palautu\w*|zwrot\w*|vrácení|refundac\w*"
+            r"|platba (?:dorazila|přišla)|iade\w*|ödeme\w* (?:ulaştı|geçti)|rambursar\w*|επιστροφ\w*|(?:payment|transfer) (?:arrived|reached you))\b",
+            2.0,
+        ),
     ],
     TOPIC_COMPLAINT: [
         (
@@ -173,6 +199,13 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         (r"\b(?:difettos\w*|rott[oaie]|danneggiat\w*|sbagliat\w*|scollat\w*)\b", 2.5),
         (r"\b(?:defeituos\w*|quebrad\w*|danificad\w*|errad[oa]s?|descolad\w*)\b", 2.5),
         (r"\b(?:kapot|beschadigd|verkeerde maat)\b", 2.5),
+        (
+            r"\b(?:trasig\w*|skadad\w*|fel (?:storlek|färg|sko|modell)|gick sönder|i stykker|ødelagt\w*|forkert (?:størrelse|farve|model)"
+            r"|feil (?:størrelse|farge|modell)|gikk i stykker|løsnet|rikki|viallinen|väärä\w*|irtosi|hajosi|uszkodzon\w*|wadliw\w*|zepsut\w*"
+            r"|odkleił\w*|poškozen\w*|vadn\w*|rozbit\w*|špatn\w* (?:velikost|barv)\w*|kırık|bozuk|hasarlı|yanlış (?:numara|renk|ürün|beden)"
+            r"|defolu|söküldü|deteriorat\w*|rupt\w*|greșit\w*|dezlipit\w*|χαλασμέν\w*|ελαττωματικ\w*|ξεκόλλησε|λάθος)\b",
+            2.5,
+        ),
     ],
     TOPIC_OTHER: [
         (r"\b(?:job|career|partnership|sponsor|collaborat|press|marketing|seo|crypto)\w*\b", 2.0),
@@ -181,7 +214,8 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
 
 _NO_REPLY = re.compile(
     r"^(?:thanks?|thank you|thx|ty|cheers|great|perfect|awesome|brilliant|lovely|got it|all (?:good|sorted)|received,? thanks?"
-    r"|gracias|merci|danke|grazie|obrigad[oa]|bedankt|dzi[eę]kuj[eę]|tack)"
+    r"|many thanks|noted|ok(?:ay)?|alright|understood|sounds good|will do|gracias|muchas gracias|merci|danke|vielen dank|herzlichen dank"
+    r"|grazie|mille grazie|obrigad[oa]|muito obrigad[oa]|bedankt|dank je wel|dzi[eę]kuj[eę]|tack|tusen takk|tusind tak|kiitos|děkuji|te[sș]ekk[üu]r\w*|mul[tț]umesc|ευχαριστ\w*)"
     r"[\w\s,!.'\u2019-]{0,80}$",
     re.I,
 )
@@ -227,7 +261,7 @@ _URGENT_CUES: list[tuple[str, str]] = [
     ),
     (
         r"\b(?:lawyers?|attorneys?|solicitors?|legal (?:action|proceedings|steps|advice|counsel|team)|sue|suing|lawsuit|take (?:you|this|it) to court"
-        r"|in court|court case|small claims|trading standards|consumer (?:protection|rights|ombudsman|authority|agency|council)|ombudsman|regulator"
+        r"|see you in court|court case|small claims|trading standards|consumer (?:protection|rights|ombudsman|authority|agency|council)|ombudsman|regulator"
         r"|data protection (?:authority|commissioner|regulator)|the ico|cfpb|better business bureau|bbb complaint|formal (?:notice|complaint to)|section 75"
         r"|(?:commence|start|issue|begin) (?:legal )?proceedings|counsel for|filed (?:a complaint )?with the|\bftc\b|report(?:ing)? you to"
         r"|abogad[oa]s?|demanda(?:r|ré)?|denuncia\w*|oficina (?:municipal )?del consumidor|hoja de reclamaciones"
@@ -261,8 +295,9 @@ _URGENT_CUES: list[tuple[str, str]] = [
         r"|d[üu][şs]t[üu]m|d[üu][şs]t[üu]|kanad[ıi]|kan[ıi]yor|kanl[ıi]|incittim|yaraland\w*|burkuldu|burktum|hastane\w*|acil servis"
         r"|bl[öo]dde|bl[öo]der|blodig\w*|skadade|skadad|stukade|f[öo]ll (?:och|p[åa])|ramlade|sjukhus\w*|akuten|utslag"
         r"|bl[øo]dte|bl[øo]der|faldt|forstuvede|forstuet|skadet|sykehus\w*|skadestue|legevakt"
-        r"|veren?vuoto|vuoti verta|kaatui|kaaduin|nyrj[äa]ht\w*|sairaala\w*|αίμα\w*|τραυματ\w*|έπεσα|νοσοκομε\w*"
+        r"|veren?vuoto|vuoti verta|kaatui|kaaduin|nyrj[äa]ht\w*|nyrj[äa]yt\w*|sairaala\w*|αίμα\w*|τραυματ\w*|έπεσα|νοσοκομε\w*"
         r"|s[âa]ngera\w*|am c[ăa]zut|a c[ăa]zut|r[ăa]nit\w*|spital\w*"
+        r"|allerg\w*|alergi\w*|alergic\w*|alerji\w*|numbness|(?:toes?|feet|foot)\b[^.!?\n]{0,20}\bnumb|numb (?:toes?|feet|foot)"
         r"|geblutet|blute\w*|gest[üu]rzt|hingefallen|krankenhaus|notaufnahme|ausschlag|verbrannt"
         r"|me ca[íi]|se cay[óo]|urgencias|je suis tomb[ée]\w*|urgences|h[ôo]pital|sono caduto|sono caduta|pronto soccorso|ospedale|sanguin(?:a|ava|ano|ante|amento|are|ato)"
         r"|caí|caiu|pronto-socorro|gevallen|gewond|ziekenhuis|bloed(?:de|t|en)?)\b",
@@ -279,7 +314,8 @@ _URGENT_CUES: list[tuple[str, str]] = [
         r"|(?:beh[öo]ver|m[åa]ste)\b[^.!?\n]{0,50}\b(?:idag|i dag|imorgon|i morgon|p[åa] (?:l[öo]rdag|s[öo]ndag|fredag))"
         r"|(?:har brug for|skal bruge|trenger|m[åa] ha)\b[^.!?\n]{0,40}\b(?:i dag|i morgen|p[åa] (?:l[øo]rdag|s[øo]ndag|fredag))"
         r"|(?:ihtiyac[ıi]m|laz[ıi]m|gerek)\w*\b[^.!?\n]{0,40}\b(?:bug[üu]n|yar[ıi]n|cumartesi|pazar)|(?:bug[üu]n|yar[ıi]n|cumartesi)\b[^.!?\n]{0,40}\b(?:laz[ıi]m|gerek)"
-        r"|(?:tarvitsen)\b[^.!?\n]{0,40}\b(?:t[äa]n[äa][äa]n|huomenna|lauantai\w*)|(?:potřebuj\w*)\b[^.!?\n]{0,40}\b(?:dnes|z[íi]tra|sobot\w*)"
+        r"|(?:tarvitse\w*)\b[^.!?\n]{0,40}\b(?:t[äa]n[äa][äa]n|huomenna|lauantai\w*|heti|v[äa]litt[öo]m[äa]sti)"
+        r"|(?:potřebuj\w*|mám|musím)\b[^.!?\n]{0,60}\b(?:dnes|z[íi]tra|sobot\w*|do (?:pondělí|úterý|středy|čtvrtka|pátku|soboty|neděle))"
         r"|pilne|pilnie|acil|br[åa]dskande|haster|kiireellinen|urgent[ăa]|επείγον)\b",
         "customer says it cannot wait",
     ),
@@ -293,17 +329,19 @@ _NOT_A_CLAIM = re.compile(
     # An expected date is not a deadline: "it was meant to be here today", "due to arrive today".
     r"|\b(?:was|were|is|are|it'?s|should have been|should've been)\s+(?:meant|supposed|due|expected|scheduled|estimated|promised)\s+(?:to\s+)?(?:arrive|be (?:here|delivered|with me)|come|land|get here)\b[^.!?\n]{0,20}"
     # A profession is not a threat: "I'm a lawyer and run 5k a day", "as a defence attorney".
-    r"|\b(?:i'?m|i am|as|work(?:ing)? as|being|my job as) an? (?:[\w-]+ ){0,3}(?:lawyer|attorney|solicitor|barrister|paralegal|judge)\b"
+    r"|\b(?:i'?m|i am|as|sit as|work(?:ing)? as|being|my job as|i work as) an? (?:[\w-]+ ){0,3}(?:lawyer|attorney|solicitor|barrister|paralegal|judge"
+    r"|magistrate|police ?(?:officer|man|woman)|officer|cop|detective|nurse|doctor|paramedic|firefighter|surgeon|physio\w*)\b"
     # A claim taken back: "URGENT!!! ...just kidding", "my lawyer will hear about this... kidding".
     r"|[^.!?\n]*[.!?\u2026]*\s*(?:\.\.\.|\u2026)?\s*(?:just |only |i'?m )?(?:kidding|joking|jk)\b[^.!?\n]*"
     r"|\burgent my (?:foot|arse|ass|eye)\b"
     # Old, healed injuries as background: "I sprained my ankle back in 2021".
-    r"|\b(?:sprain\w*|broke|injur\w*|hurt|fractur\w*|surgery|operation)\b[^.!?\n]{0,40}\b(?:back in (?:19|20)\d\d|in (?:19|20)\d\d|(?:\w+ )?years? ago|last year|as a (?:kid|child|teenager)|a while (?:back|ago)|long ago)\b"
+    r"|\b(?:sprain\w*|broke|injur\w*|hurt|fractur\w*|surgery|operation)\b[^.!?\n]{0,40}\b(?:back in (?:19|20)\d\d|in (?:19|20)\d\d|(?:\w+ )?years? (?:ago|back)|last year|as a (?:kid|child|teenager)|a while (?:back|ago)|long ago|long healed)\b"
     # What the customer wants to avoid is not what happened: "I don't want to get blisters".
     r"|\b(?:(?:don'?t|do not|never|wouldn'?t|would not) (?:want|like) (?:to )?(?:get|have|end up with|risk)|i'?d hate to|to (?:avoid|prevent)|without (?:getting|risking)"
     r"|so (?:that )?i (?:don'?t|won'?t) get|afraid of getting|worried about getting)\b[^.!?\n]{0,40}"
     # Phishing deadlines are the sender's, not the customer's.
-    r"|^.*\b(?:click here|verify your (?:account|identity|password)|your (?:mailbox|account|password) (?:storage )?(?:is full|will be (?:suspended|deleted|closed|locked)|has expired))\b.*$"
+    r"|^.*\b(?:click here|verify your (?:\w+ )?(?:account|identity|password)|your (?:\w+ )?(?:mailbox|account|password) (?:storage )?(?:is full|will be (?:permanently )?(?:suspended|deleted|closed|locked|terminated)|has (?:expired|been (?:suspended|locked)))"
+    r"|avoid (?:permanent )?suspension|action required)\b.*$"
     r"|^\s*(?:system|admin|assistant|instruction)s?\b[^:\n]{0,40}:.*$|ignore (?:all |any )?(?:the )?(?:previous|prior|above) instructions.*$)",
     re.I | re.M,
 )
