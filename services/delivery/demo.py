@@ -129,6 +129,7 @@ class RefundRow(NamedTuple):
     completed_date: date | None
     status: str
     reason: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ def demo_ledger(today: date) -> DemoLedger:
                 completed_date=maybe_day(r["completed_date"]),
                 status=r["status"],
                 reason=r["reason"],
+                kind=r["kind"],
             )
             for r in _rows("refunds.csv")
         ],

@@ -57,6 +57,8 @@ def _shipment_to_proto(assessment: policy.Assessment) -> delivery_pb2.ShipmentAs
         message.delivered_time.CopyFrom(_timestamp(s.delivered_on))
     if s.delivery_fee is not None:
         message.delivery_fee.CopyFrom(_money(s.delivery_fee, s.currency))
+    if s.fee_refunded > 0:
+        message.fee_refunded.CopyFrom(_money(s.fee_refunded, s.currency))
     return message
 
 

@@ -71,6 +71,8 @@ class Shipment:
     # The carrier's latest scan, and the latest delay reason it gave ("" when none).
     last_scan_on: date | None = None
     delay_reason: str = ""
+    # Delivery-fee refunds already recorded for the order (pending or completed).
+    fee_refunded: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -106,16 +108,21 @@ def days_late(shipment: Shipment, today: date) -> int:
     return max(0, (until - shipment.expected_end).days)
 
 
-def fee_refund(delivery_fee: Decimal | None, late_days: int) -> Decimal:
-    """REFUND_SHARE_PER_DAY of the fee per day late, in cents, never more than the fee.
+def fee_refund(
+    delivery_fee: Decimal | None, late_days: int, already_refunded: Decimal = Decimal("0.00")
+) -> Decimal:
+    """REFUND_SHARE_PER_DAY of the fee per day late, in cents, never more than the fee,
+    less what was already refunded of the fee (so the refunds together never exceed it).
 
-    Zero when the shipment is not late or the order had no delivery fee.
+    Zero when the shipment is not late, the order had no delivery fee, or the fee has
+    already been refunded as far as the days late allow.
     """
     if delivery_fee is None or delivery_fee <= 0 or late_days <= 0:
         return Decimal("0.00")
     amount = (delivery_fee * REFUND_SHARE_PER_DAY * late_days).quantize(_CENTS, ROUND_HALF_UP)
     # Compared after rounding so that rounding up can never exceed the fee.
-    return min(amount, delivery_fee.quantize(_CENTS, ROUND_HALF_UP))
+    due = min(amount, delivery_fee.quantize(_CENTS, ROUND_HALF_UP))
+    return max(Decimal("0.00"), due - already_refunded)
 
 
 def coupon_lookback_start(today: date) -> date:
@@ -166,7 +173,7 @@ def _days(n: int) -> str:
 def _refund_action(
     job_id: str, shipment: Shipment, late_days: int, today: date
 ) -> ProposedAction | None:
-    amount = fee_refund(shipment.delivery_fee, late_days)
+    amount = fee_refund(shipment.delivery_fee, late_days, shipment.fee_refunded)
     if amount <= 0 or shipment.delivery_fee is None:
         return None
     fee = _money(shipment.delivery_fee, shipment.currency)
@@ -174,6 +181,8 @@ def _refund_action(
         f"the policy refunds {REFUND_SHARE_PER_DAY * 100:.0f}% of the {fee} delivery fee "
         f"per day late, at most the whole fee"
     )
+    if shipment.fee_refunded > 0:
+        rule += f", less the {_money(shipment.fee_refunded, shipment.currency)} already refunded"
     window = f"the promised window ended on {shipment.expected_end.isoformat()}"
     if shipment.delivered_on is not None:
         kind = ActionKind.DELIVERY_FEE_REFUND

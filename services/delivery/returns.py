@@ -97,10 +97,39 @@ def problem_of(text: str) -> str:
     return "defective"
 
 
+# A wish the customer turns down or puts second: "rather than a replacement", "not a
+# refund", "I don't want another pair".
+_SET_ASIDE = re.compile(
+    r"\b(?:rather\s+than|instead\s+of|over|not|no|don'?t\s+want|do\s+not\s+want|without)\s+"
+    r"(?:a\s+|an\s+|the\s+|any\s+)?"
+)
+# One word may stand between: "not a FULL refund".
+_ONE_WORD = re.compile(r"\w+\s+")
+
+
+def _wishes(text: str) -> str:
+    """`text` with the wishes the customer sets aside blanked out."""
+    out = text
+    for match in _SET_ASIDE.finditer(text):
+        at = match.end()
+        wish = _REFUND_WISH.match(text, at) or _REPLACEMENT_WISH.match(text, at)
+        skipped = _ONE_WORD.match(text, at)
+        if wish is None and skipped is not None:
+            at = skipped.end()
+            wish = _REFUND_WISH.match(text, at) or _REPLACEMENT_WISH.match(text, at)
+        if wish:
+            start, end = wish.start(), wish.end()
+            out = out[:start] + " " * (end - start) + out[end:]
+    return out
+
+
 def resolution_wished(text: str) -> str:
-    """Refund when the customer asks for their money back, otherwise replacement."""
-    lowered = text.lower()
-    if _REFUND_WISH.search(lowered) and not _REPLACEMENT_WISH.search(lowered):
+    """What the customer asks for: a refund when they ask for their money back, a
+    replacement otherwise; when they name both, the one they do not set aside ("a refund
+    rather than a replacement"), or the one they name first."""
+    wishes = _wishes(text.lower())
+    refund, replacement = _REFUND_WISH.search(wishes), _REPLACEMENT_WISH.search(wishes)
+    if refund and (not replacement or refund.start() < replacement.start()):
         return REFUND
     return REPLACEMENT
 

@@ -20,7 +20,8 @@ from services.delivery.returns import DeliveredItem
 _SHIPMENT_COLUMNS = """
     s.delivery_id, s.order_id, coalesce(s.tracking_number, '') AS tracking_number, s.carrier,
     s.status, s.expected_delivery_start, s.expected_delivery_end, s.actual_delivery_date,
-    s.product_name, o.delivery_fee, o.currency, ev.last_scan_on, ev.delay_reason
+    s.product_name, o.delivery_fee, o.currency, ev.last_scan_on, ev.delay_reason,
+    coalesce(fr.fee_refunded, 0.00) AS fee_refunded
 """
 # The join repeats the customer filter: the foreign key makes it redundant, but a query
 # that cannot return another customer's fee does not depend on that.
@@ -34,6 +35,12 @@ _FROM = """
         FROM carrier_events e
         WHERE e.delivery_id = s.delivery_id AND e.customer_id = s.customer_id
     ) ev ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(r.amount) AS fee_refunded
+        FROM refunds r
+        WHERE r.order_id = s.order_id AND r.customer_id = s.customer_id
+          AND r.kind = 'delivery_fee' AND r.status <> 'failed'
+    ) fr ON true
 """
 
 
@@ -86,6 +93,7 @@ def _shipment(row: Any) -> Shipment:
         currency=row["currency"],
         last_scan_on=row["last_scan_on"],
         delay_reason=row["delay_reason"] or "",
+        fee_refunded=row["fee_refunded"],
     )
 
 

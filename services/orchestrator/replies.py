@@ -113,6 +113,17 @@ def delivery_reply(assessment: delivery_pb2.AssessDeliveriesResponse) -> Reply:
         sentences = [
             action_sentence(a) for a in assessment.actions if a.target == s.tracking_number
         ]
+        if (
+            s.days_late > 0
+            and s.HasField("fee_refunded")
+            and not any(
+                a.target == s.tracking_number and a.amount.amount for a in assessment.actions
+            )
+        ):
+            sentences.append(
+                f"We have already refunded {_money(s.fee_refunded)} of the delivery fee"
+                f" for this order, which is what our policy gives for this delay."
+            )
         shipments.append(
             {
                 "tracking_number": s.tracking_number,

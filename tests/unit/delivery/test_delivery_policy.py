@@ -314,3 +314,13 @@ def test_a_delivered_or_cancelled_parcel_needs_no_carrier_update() -> None:
     cancelled = shipment(end=end, status=ShipmentStatus.CANCELLED)
     assert not needs_carrier_update(delivered, TODAY)
     assert not needs_carrier_update(cancelled, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("already", "expected"),
+    [("0.00", "8.00"), ("2.00", "6.00"), ("8.00", "0.00"), ("9.00", "0.00")],
+)
+def test_a_fee_refund_already_recorded_is_subtracted_so_refunds_never_exceed_the_fee(
+    already: str, expected: str
+) -> None:
+    assert fee_refund(Decimal("8.00"), 5, Decimal(already)) == Decimal(expected)

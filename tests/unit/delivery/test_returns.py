@@ -74,3 +74,16 @@ def test_the_item_is_found_by_order_then_by_product_name_then_as_the_only_recent
     assert which_items("the shoes fell apart", items, [], [], TODAY) == [items[0]]
     two_recent = [item(1003, 5), item(1008, 6, "Vans Old Skool")]
     assert which_items("the shoes fell apart", two_recent, [], [], TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "wished"),
+    [
+        ("I'd prefer a refund over a replacement", "refund"),
+        ("I want a replacement, not a refund", "replacement"),
+        ("no refund needed, just send another pair", "replacement"),
+        ("a refund rather than a new pair please", "refund"),
+    ],
+)
+def test_the_wish_the_customer_sets_aside_does_not_count(text: str, wished: str) -> None:
+    assert resolution_wished(text) == wished

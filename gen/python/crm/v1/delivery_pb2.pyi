@@ -589,6 +589,7 @@ class ShipmentAssessment(_message.Message):
     PRODUCT_NAME_FIELD_NUMBER: _builtins.int
     DELAY_REASON_FIELD_NUMBER: _builtins.int
     LAST_SCAN_TIME_FIELD_NUMBER: _builtins.int
+    FEE_REFUNDED_FIELD_NUMBER: _builtins.int
     tracking_number: _builtins.str
     """Carrier tracking number."""
     order_id: _builtins.int
@@ -623,6 +624,12 @@ class ShipmentAssessment(_message.Message):
     def last_scan_time(self) -> _timestamp_pb2.Timestamp:
         """The carrier's latest scan of the parcel; unset when it has none."""
 
+    @_builtins.property
+    def fee_refunded(self) -> _types_pb2.Money:
+        """Delivery-fee refunds already recorded for the order (pending or completed); a late
+        delivery refund proposes only what the policy allows beyond them.
+        """
+
     def __init__(
         self,
         *,
@@ -638,10 +645,11 @@ class ShipmentAssessment(_message.Message):
         product_name: _builtins.str = ...,
         delay_reason: _builtins.str = ...,
         last_scan_time: _timestamp_pb2.Timestamp | None = ...,
+        fee_refunded: _types_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "last_scan_time", b"last_scan_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "last_scan_time", b"last_scan_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "days_late", b"days_late", "delay_reason", b"delay_reason", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "last_scan_time", b"last_scan_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "days_late", b"days_late", "delay_reason", b"delay_reason", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "last_scan_time", b"last_scan_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
