@@ -154,7 +154,7 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
         # Asking whether promised money has arrived ("has that gone through yet?").
         (
             r"(?:\b(?:has|have|did|is) (?:it|that|this|the (?:refund|money|payment|credit)|my (?:refund|money|payment|credit)) (?:gone|go|went) through"
-            r"|\bbeen credited|\bcredited back|(?:\b(?:refund|money|credit)|\$\d+(?:\.\d\d)?)[^.!?\n]{0,30}\b(?:come|came) back)\b",
+            r"|\bbeen credited|\bcredited back|\b(?:show|shows|showing|appear|appears) (?:up )?(?:on|in) my (?:card|account|statement|bank)|(?:\b(?:refund|money|credit)|\$\d+(?:\.\d\d)?)[^.!?\n]{0,30}\b(?:come|came) back)\b",
             2.0,
         ),
         (r"\brefund\b", 1.0),
@@ -278,7 +278,7 @@ _URGENT_CUES: list[tuple[str, str]] = [
         rf"|(?:race|marathon|flight|wedding|trip|match|game|final|interview|funeral|event)\b[^.!?\n]{{0,20}}\bis (?:in|at) (?:\d+|a few|two|three) (?:hours?|days?)"
         rf"|(?:race|marathon|flight|wedding|trip|match|interview|funeral)\b[^.!?\n]{{0,20}}\b(?:is )?in the morning|within (?:\d+ ?h(?:ours?)?|24|48|72)\b"
         rf"|(?:closes|ends|expires) today|need to know (?:right )?now"
-        rf"|hoy mismo|aujourd'hui même|heute noch|oggi stesso|ainda hoje|lo antes posible|au plus vite|so schnell wie möglich"
+        rf"|hoy mismo|aujourd'hui même|oggi stesso|ainda hoje|lo antes posible|au plus vite|so schnell wie möglich"
         rf"|(?:necesito|las necesito|lo necesito|para la carrera|antes del?)\b[^.!?\n]{{0,40}}\b(?:hoy|mañana|s[áa]bado|domingo|viernes)"
         rf"|(?:besoin|il me (?:les )?faut|pour l'anniversaire|avant)\b[^.!?\n]{{0,40}}\b(?:aujourd'hui|demain|samedi|dimanche|vendredi)|le vol est demain"
         rf"|(?:brauche|bis)\b[^.!?\n]{{0,40}}\b(?:heute|morgen|samstag|sonntag|freitag)"
@@ -382,7 +382,7 @@ def urgency(text: str) -> str:
 _NEXT_REQUEST = re.compile(
     r"(?i:\b(?:and also|also|plus|separately|another thing|one more thing|on another note|secondly|besides"
     r"|y adem[áa]s|adem[áa]s|et aussi|de plus|par ailleurs|und au[ßs]erdem|au[ßs]erdem|e in pi[ùu]|inoltre"
-    r"|e tamb[ée]m|al[ée]m disso|en ook|daarnaast|bovendien)\b)|\b(?:AND|UND|ET|Y|E)\b|(?:^|\s)\(?[2-9][.)]\s",
+    r"|e tamb[ée]m|al[ée]m disso|en ook|daarnaast|bovendien)\b)|\b(?:AND|UND|ET|Y|E)\b|(?:^|\s)\(?[2-9]\)\s|^\s*[2-9]\.\s",
     re.M,
 )
 

@@ -12,6 +12,7 @@ from services.classifier.cues import (
     TOPIC_TRANSACTION,
     claims_only,
     needs_no_reply,
+    request_segments,
     score_topics,
     urgency,
 )
@@ -178,3 +179,9 @@ def test_injuries_deadlines_and_legal_steps_are_found_in_more_languages(body: st
 
 def test_sad_in_english_is_not_a_court_in_polish() -> None:
     assert not urgency("I'm so sad, the colour is not what I expected")
+
+
+def test_a_size_ending_a_sentence_is_not_a_numbered_second_request() -> None:
+    body = "me han llegado en talla 8. ¿Cómo puedo cambiarlas?"
+    assert request_segments(body) == [body]
+    assert len(request_segments("Two things:\n1. my parcel is late\n2. I was charged twice")) == 2
