@@ -256,7 +256,9 @@ _URGENT_CUES: list[tuple[str, str]] = [
     ),
     (
         r"\b(?:unsafe|dangerous|hazard\w*|safety (?:issue|hazard|risk|concern|problem)|caught fire|burst into flames|get(?:s|ting)? (?:really |very )?hot"
-        r"|(?:smells?|smelled) of (?:chemicals?|burning)|chemical (?:smell|burn)|toxic|electric shock|overheat\w*|choking)\b",
+        # A smell alone is a complaint; what it does to a person is harm.
+        r"|(?:smells?|smelled) of burning|chemical burns?|toxic|electric shock|overheat\w*|choking"
+        r"|headaches?|dizz(?:y|iness)|nause(?:a|ous)|vomit\w*|(?:eyes?|skin|throat) (?:were |are |was |is )?(?:watering|burning|stinging|itching|itchy|irritated))\b",
         "safety risk reported",
     ),
     (
@@ -286,6 +288,17 @@ _URGENT_CUES: list[tuple[str, str]] = [
         rf"|(?:preciso|at[ée])\b[^.!?\n]{{0,40}}\b(?:hoje|amanh[ãa]|s[áa]bado|domingo|sexta)"
         rf"|(?:nodig|uiterlijk|v[óo][óo]r)\b[^.!?\n]{{0,40}}\b(?:vandaag|morgen|zaterdag|zondag|vrijdag)|met spoed|spoedig)\b",
         "customer says it cannot wait",
+    ),
+    # The customer counts the askings: "this is the fourth time", "fifth e-mail",
+    # "c'est la quatrième fois", "vierte Nachricht" (not "the fourth time I order from you").
+    (
+        r"\b(?:(?:4|5|6|7|8|9|10)(?:th)?|fourth|fifth|sixth|seventh|umpteenth|cuarta|quinta|quatri[èe]me|cinqui[èe]me|vierte[nr]?|f[üu]nfte[nr]?"
+        r"|sechste[nr]?|quarta|quinta|vierde|vijfde|czwart\w*|pi[ąa]t\w*|fj[äa]rde|femte|fjerde)\s+"
+        r"(?:time|e-?mail|message|request|attempt|vez|fois|e-?mail|mail|nachricht|anfrage|mal|volta|volte|keer|bericht|raz|wiadomo\w*|g[åa]ng(?:en)?|gang)\b"
+        r"(?![^.!?\n]{0,30}\b(?:order(?:ed|ing)?|bought|buy|purchas\w*|shop(?:ped|ping)?|bestell\w*|compr\w*|command\w*)\b)"
+        r"|\b(?:asked|written|writing|emailed|e-mailed|contacted you|chased)\s+(?:you\s+)?(?:4|5|6|four|five|six|several|multiple|many)\s+times\b"
+        r"|\bpo raz (?:czwarty|pi[ąa]ty)\b|\bper la (?:quarta|quinta) volta\b|\bpela (?:quarta|quinta) vez\b|\bpor (?:cuarta|quinta) vez\b|\bvoor de (?:vierde|vijfde) keer\b",
+        "the customer says they have asked more than three times",
     ),
     # The same three signals in Polish, Czech, Turkish, Swedish, Danish, Norwegian, Finnish,
     # Greek and Romanian, and verb forms the lists above miss.
@@ -326,6 +339,8 @@ _URGENT_CUES: list[tuple[str, str]] = [
 _NOT_A_CLAIM = re.compile(
     r"(?:\b\w+\s*[=:]\s*(?:urgent|true|high)\b|mark (?:this|it|the (?:e-?mail|message)|this (?:e-?mail|message)) as (?:urgent|high priority|top priority)"
     r"|\b(?:not|no longer|nothing|isn'?t|is not|wasn'?t) (?:\w+ )?urgent|for urgent matters|no (?:huge |big )?rush|not in a (?:huge |big )?hurry"
+    r"|\b(?:no es urgente|sin prisa|pas urgent|rien d'urgent|pas press[ée]|nicht dringend|keine eile|non (?:è )?urgente|nessuna fretta|n[ãa]o (?:é )?urgente|sem pressa"
+    r"|niet dringend|geen haast|nie jest pilne|bez po[śs]piechu|inte br[åa]dskande|ingen br[åa]dska|ingen hast|ikke (?:travlt|hastverk)|ei kiire)\b"
     # An expected date is not a deadline: "it was meant to be here today", "due to arrive today".
     r"|\b(?:was|were|is|are|it'?s|should have been|should've been)\s+(?:meant|supposed|due|expected|scheduled|estimated|promised)\s+(?:to\s+)?(?:arrive|be (?:here|delivered|with me)|come|land|get here)\b[^.!?\n]{0,20}"
     # A profession is not a threat: "I'm a lawyer and run 5k a day", "as a defence attorney".

@@ -185,3 +185,28 @@ def test_a_size_ending_a_sentence_is_not_a_numbered_second_request() -> None:
     body = "me han llegado en talla 8. ¿Cómo puedo cambiarlas?"
     assert request_segments(body) == [body]
     assert len(request_segments("Two things:\n1. my parcel is late\n2. I was charged twice")) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Mate, this is the fourth time. Just sort it out.",
+        "Bonjour, c'est la quatrième fois que je vous écris.",
+        "Hallo?? Fünfte Nachricht. Ich will mein Geld zurück.",
+        "The glue smell gave me a headache and my eyes were watering.",
+    ],
+)
+def test_a_stated_fourth_asking_and_symptoms_are_urgent(body: str) -> None:
+    assert urgency(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "This is the fourth time I order from you and never had a problem.",
+        "Me dijeron 3-5 días y ya van 8. No es urgente, pero me gustaría saber algo.",
+        "A very strong chemical smell even after a week. No reactions, it's just gross.",
+    ],
+)
+def test_loyalty_a_denial_in_spanish_and_a_smell_alone_are_not_urgent(body: str) -> None:
+    assert not urgency(body)
