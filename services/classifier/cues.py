@@ -151,6 +151,13 @@ _TOPIC_CUES: dict[str, list[tuple[str, float]]] = {
             3.0,
         ),
         (r"\b(?:return status|received my return|my return)\b", 2.0),
+        # Whether a payment went through, in several languages.
+        (
+            r"\b(?:payment|paiement|pago|zahlung|pagamento|betaling|p[łl]atno[śs][ćc]|platba|betalning)\b[^.?!\n]{0,40}"
+            r"\b(?:accept\w*|gone through|went through|received|arrived|pass[ée]e?|re[çc]u|recibido|aceptado|angekommen|eingegangen"
+            r"|ricevut\w*|andato a buon fine|recebid\w*|aceite|ontvangen|dotar\w*|doraz\w*|mottagen|kommit fram)",
+            2.5,
+        ),
         # Asking whether promised money has arrived ("has that gone through yet?").
         (
             r"(?:\b(?:has|have|did|is) (?:it|that|this|the (?:refund|money|payment|credit)|my (?:refund|money|payment|credit)) (?:gone|go|went) through"

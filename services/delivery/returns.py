@@ -57,7 +57,8 @@ _PROBLEMS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _REFUND_WISH = re.compile(
     r"\b(?:refund|money\s+back|reimburse\w*|my\s+money|r[uü]ckerstatt\w*|erstatt\w*|geld\s+zur[uü]ck"
-    r"|reembols\w*|rembours\w*|rimbors\w*|zwrot\w*|terugbetal\w*)\b"
+    r"|reembols\w*|rembours\w*|rimbors\w*|zwrot\w*|terugbetal\w*|dinheiro\s+de\s+volta|(?:mi|mon|mein|il\s+mio|o\s+meu)\s+"
+    r"(?:dinero|argent|geld|denaro|dinheiro)|soldi\s+indietro|geld\s+terug|pieni[ąa]dze|pengarna\s+tillbaka|pengene\s+tilbage)\b"
 )
 _REPLACEMENT_WISH = re.compile(
     r"\b(?:replace\w*|exchange|swap|new\s+pair|another\s+pair|ersatz|umtausch\w*|cambi\w*|"

@@ -210,3 +210,8 @@ def test_a_stated_fourth_asking_and_symptoms_are_urgent(body: str) -> None:
 )
 def test_loyalty_a_denial_in_spanish_and_a_smell_alone_are_not_urgent(body: str) -> None:
     assert not urgency(body)
+
+
+def test_whether_a_payment_went_through_is_an_inquiry_in_other_languages() -> None:
+    text = "est-ce que mon paiement pour la commande 1030 a bien été accepté ?"
+    assert score_topics(text)[TOPIC_TRANSACTION] >= 2.5

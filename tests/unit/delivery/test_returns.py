@@ -87,3 +87,8 @@ def test_the_item_is_found_by_order_then_by_product_name_then_as_the_only_recent
 )
 def test_the_wish_the_customer_sets_aside_does_not_count(text: str, wished: str) -> None:
     assert resolution_wished(text) == wished
+
+
+def test_money_back_in_other_languages_is_a_refund_wish() -> None:
+    assert resolution_wished("Quero o meu dinheiro de volta.") == REFUND
+    assert resolution_wished("Ich will mein Geld zurück") == REFUND
