@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 SCENARIOS = [
@@ -45,3 +46,53 @@ def test_eval_e2e_runs_scenarios_through_the_mesh_and_scores_actions(tmp_path: P
     ]
     assert rows["fourth"]["escalation"] and rows["fourth"]["actions"] == []
     assert summary["scenario_pass_rate"] == 1.0
+
+
+def test_the_demo_inbox_shows_every_action_type_and_topic(tmp_path: Path) -> None:
+    inbox = json.loads(resources.files("crmctl").joinpath("demo_inbox.json").read_text())
+    cases = tmp_path / "inbox.jsonl"
+    cases.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"demo-{n}",
+                    "email": f"Subject: {e['subject']}\n{e['body']}",
+                    "customer_id": e["customer_id"],
+                    "sender_address": e.get("sender_address", ""),
+                }
+            )
+            for n, e in enumerate(inbox)
+        )
+        + "\n"
+    )
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "crmctl"), "eval", "e2e", "--cases", str(cases),
+         "--out", str(out), "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [
+        json.loads(line)["predicted"] for line in (out / "results.jsonl").read_text().splitlines()
+    ]
+    action_types = {a["type"] for r in rows for a in r.get("actions", [])}
+    assert action_types == {
+        "delivery_fee_refund",
+        "delivery_fee_refund_on_arrival",
+        "expedited_coupon",
+        "carrier_update_request",
+        "charge_refund",
+        "return_authorisation",
+    }
+    topics = {r.get("topic") for r in rows if r["outcome"] == "draft_ready"}
+    assert topics >= {
+        "delivery_delay",
+        "product_availability_or_recommendation",
+        "billing_dispute",
+        "transaction_inquiry",
+        "product_complaint",
+        "other",
+    }
+    outcomes = {r["outcome"] for r in rows}
+    assert outcomes >= {"draft_ready", "manual_handling"}
+    assert any(r.get("escalation") for r in rows)
