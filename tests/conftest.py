@@ -20,7 +20,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from crmctl import outcomes
-from crmctl.stack import Stack, StackConfig
+from crmctl.stack import SERVICES, Stack, StackConfig, free_port
 
 # The reference data was written as if today were this day; tests pin it.
 REFERENCE_TODAY = date(2026, 1, 29)
@@ -61,23 +61,25 @@ class Mesh:
     nc: NATS
     js: JetStreamContext
     outcomes: OutcomeLog
+    # Each service's Prometheus /metrics port.
+    metrics_ports: dict[str, int]
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def mesh() -> AsyncIterator[Mesh]:
     """nats-server, PostgreSQL and the five services on free loopback ports."""
     state = Path(tempfile.mkdtemp(prefix="crm-test-"))
+    metrics_ports = {s.name: free_port() for s in SERVICES}
+    extra_env = {name: {"METRICS_PORT": str(port)} for name, port in metrics_ports.items()}
+    extra_env["orchestrator"].update(
+        {
+            "RETRY_HORIZON_SECONDS": str(TEST_RETRY_HORIZON_SECONDS),
+            "RETRY_DELAYS_SECONDS": "[0.5, 1.0]",
+            "CALL_TIMEOUT_SECONDS": "2",
+        }
+    )
     config = StackConfig.on_free_ports(
-        state,
-        durable=False,
-        today=REFERENCE_TODAY,
-        extra_env={
-            "orchestrator": {
-                "RETRY_HORIZON_SECONDS": str(TEST_RETRY_HORIZON_SECONDS),
-                "RETRY_DELAYS_SECONDS": "[0.5, 1.0]",
-                "CALL_TIMEOUT_SECONDS": "2",
-            }
-        },
+        state, durable=False, today=REFERENCE_TODAY, extra_env=extra_env
     )
     stack = Stack(config)
     try:
@@ -93,7 +95,7 @@ async def mesh() -> AsyncIterator[Mesh]:
         await log.add(msg.subject, msg.data)
 
     await js.subscribe("crm.v1.job.>", cb=on_msg, ordered_consumer=True)
-    yield Mesh(stack, nc, js, log)
+    yield Mesh(stack, nc, js, log, metrics_ports)
     await nc.close()
     await stack.stop()
     if not os.environ.get("CRM_KEEP_TEST_STATE"):  # keep logs for debugging when asked

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from services.common.db import apply_migrations, create_pool, role_of
 from services.common.logs import configure_logging
+from services.common.metrics import serve_metrics
 from services.common.settings import DatabaseSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -84,4 +85,7 @@ def service_main(
         applied = asyncio.run(migrate(settings, schema, migrations))
         log.info("migrations applied", extra={"schema": schema, "applied": applied})
         return
+    if settings.metrics_port is not None:
+        port = serve_metrics(settings.metrics_port, settings.metrics_host)
+        log.info("metrics endpoint listening", extra={"port": port})
     asyncio.run(serve(settings))

@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 from crm.v1 import types_pb2
 from services.common.context import METADATA_KEYS, outgoing_metadata
 from services.common.errors import ServiceError
+from services.common.metrics import GRPC_CALLS, GRPC_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
                 )
                 await context.abort_with_status(internal.to_status())
             finally:
+                elapsed = time.perf_counter() - started
                 level = logging.DEBUG if quiet else logging.INFO
                 log.log(
                     level,
@@ -94,9 +96,12 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
                     extra={
                         "method": method,
                         "code": outcome,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
+                if not quiet:
+                    GRPC_CALLS.labels(method, outcome).inc()
+                    GRPC_SECONDS.labels(method).observe(elapsed)
                 for var, token in reversed(tokens):
                     var.reset(token)
 

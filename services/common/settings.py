@@ -19,6 +19,12 @@ class ServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         10.0, description="On SIGTERM, how long in-flight calls may finish before the stop."
     )
+    metrics_port: int | None = Field(
+        None,
+        description="Port of the Prometheus /metrics endpoint; unset turns it off, 0 picks "
+        "a free port.",
+    )
+    metrics_host: str = Field("0.0.0.0", description="Address the /metrics endpoint binds to.")
 
     @property
     def grpc_address(self) -> str:

@@ -23,6 +23,13 @@ from nats.js import JetStreamContext
 
 from crm.v1 import events_pb2, types_pb2
 from services.common.context import case_id_var, job_id_var
+from services.common.metrics import (
+    CONSUMER_PENDING,
+    CONSUMER_UNACKED,
+    DEAD_LETTERS,
+    EMAILS,
+    STAGE_SECONDS,
+)
 from services.orchestrator import jetstream, store
 from services.orchestrator.intake import Email, IntakeFailure, Rejection, gate, parse_event
 from services.orchestrator.pipeline import (
@@ -54,6 +61,7 @@ class EmailConsumer:
             jetstream.ORCHESTRATOR_CONSUMER, stream=jetstream.EMAILS_STREAM
         )
         in_flight: set[asyncio.Task[None]] = set()
+        lag = asyncio.create_task(self._watch_lag(stop))
         while not stop.is_set():
             free = self.concurrency - len(in_flight)
             if free <= 0:
@@ -73,8 +81,23 @@ class EmailConsumer:
                 task.add_done_callback(in_flight.discard)
         if in_flight:
             await asyncio.wait(in_flight)
+        lag.cancel()
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
+
+    async def _watch_lag(self, stop: asyncio.Event, every_seconds: float = 5.0) -> None:
+        """Keeps the consumer-lag gauges current (events waiting, events unacknowledged)."""
+        while not stop.is_set():
+            try:
+                info = await self.js.consumer_info(
+                    jetstream.EMAILS_STREAM, jetstream.ORCHESTRATOR_CONSUMER
+                )
+                CONSUMER_PENDING.set(info.num_pending or 0)
+                CONSUMER_UNACKED.set(info.num_ack_pending or 0)
+            except (nats.errors.Error, OSError) as exc:
+                log.debug("consumer info unavailable", extra={"error": str(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_seconds)
 
     async def handle(self, msg: Msg) -> None:
         """Handles one delivery; never raises (a failure leaves the event for redelivery)."""
@@ -216,16 +239,18 @@ class EmailConsumer:
         urgent: bool = False,
     ) -> None:
         """Stores the job's one outcome (unless one is stored already), then publishes it."""
-        record = await store.finish_job(
-            self.pool,
-            job_id=job_id,
-            state=state,
-            subject=subject,
-            outcome=event.SerializeToString(),
-            topic=topic,
-            urgent=urgent,
-        )
-        await self._publish(record)
+        with STAGE_SECONDS.labels("conclude").time():
+            record = await store.finish_job(
+                self.pool,
+                job_id=job_id,
+                state=state,
+                subject=subject,
+                outcome=event.SerializeToString(),
+                topic=topic,
+                urgent=urgent,
+            )
+            await self._publish(record)
+        EMAILS.labels(state, topic.removeprefix("TOPIC_").lower() or "none").inc()
 
     async def _publish(self, record: store.JobRecord) -> None:
         """Publishes the stored outcome; the Nats-Msg-Id makes a re-publish a no-op."""
@@ -250,6 +275,7 @@ class EmailConsumer:
                     sequence,
                     attempt,
                 )
+                DEAD_LETTERS.inc()
                 await msg.ack()
             else:
                 await msg.nak(delay=self.retry.next_delay(attempt, 0.0) or 1.0)

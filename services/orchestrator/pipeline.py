@@ -25,6 +25,7 @@ from crm.v1 import (
     types_pb2,
 )
 from services.common.errors import error_code_of
+from services.common.metrics import STAGE_SECONDS
 from services.orchestrator import replies
 from services.orchestrator.intake import Email, Rejection
 from services.orchestrator.phrasing import LlmPhraser
@@ -87,9 +88,11 @@ class MeshClients:
 
 
 async def call(service: str, rpc: Callable[[], Awaitable[R]]) -> R:
-    """Runs one RPC, sorting failures into 'retry later' and 'this job fails'."""
+    """Runs one RPC, sorting failures into 'retry later' and 'this job fails'; its time
+    counts towards the stage named after the service."""
     try:
-        return await rpc()
+        with STAGE_SECONDS.labels(service).time():
+            return await rpc()
     except grpc.aio.AioRpcError as exc:
         if exc.code() in _TRANSIENT:
             raise DependencyUnavailable(service, exc.details() or exc.code().name) from exc
