@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 
 from crmctl import outcomes
 from crmctl.stack import SERVICES, Stack, StackConfig, free_port
+from services.common.tracing import configure_tracing
 
 # The reference data was written as if today were this day; tests pin it.
 REFERENCE_TODAY = date(2026, 1, 29)
@@ -63,6 +64,8 @@ class Mesh:
     outcomes: OutcomeLog
     # Each service's Prometheus /metrics port.
     metrics_ports: dict[str, int]
+    # JSON lines of every span of every process (the services and this one).
+    traces_file: Path
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -70,7 +73,14 @@ async def mesh() -> AsyncIterator[Mesh]:
     """nats-server, PostgreSQL and the five services on free loopback ports."""
     state = Path(tempfile.mkdtemp(prefix="crm-test-"))
     metrics_ports = {s.name: free_port() for s in SERVICES}
-    extra_env = {name: {"METRICS_PORT": str(port)} for name, port in metrics_ports.items()}
+    traces_file = state / "traces.jsonl"
+    extra_env = {
+        name: {"METRICS_PORT": str(port), "TRACES_FILE": str(traces_file)}
+        for name, port in metrics_ports.items()
+    }
+    # This process publishes e-mails like the CRM does: its spans start the traces.
+    os.environ["TRACES_FILE"] = str(traces_file)
+    configure_tracing("tests")
     extra_env["orchestrator"].update(
         {
             "RETRY_HORIZON_SECONDS": str(TEST_RETRY_HORIZON_SECONDS),
@@ -95,7 +105,7 @@ async def mesh() -> AsyncIterator[Mesh]:
         await log.add(msg.subject, msg.data)
 
     await js.subscribe("crm.v1.job.>", cb=on_msg, ordered_consumer=True)
-    yield Mesh(stack, nc, js, log, metrics_ports)
+    yield Mesh(stack, nc, js, log, metrics_ports, traces_file)
     await nc.close()
     await stack.stop()
     if not os.environ.get("CRM_KEEP_TEST_STATE"):  # keep logs for debugging when asked

@@ -8,15 +8,19 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 from services.common.context import current_ids
+from services.common.tracing import current_trace_id
 
 
 class _ContextIdsFilter(logging.Filter):
-    """Copies the context's job/case/request ids onto every log record."""
+    """Copies the context's job/case/request ids and the trace id onto every log record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         for key, value in current_ids().items():
             if not hasattr(record, key):
                 setattr(record, key, value)
+        trace_id = current_trace_id()
+        if trace_id and not hasattr(record, "trace_id"):
+            record.trace_id = trace_id
         return True
 
 

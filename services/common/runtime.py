@@ -19,6 +19,7 @@ from services.common.db import apply_migrations, create_pool, role_of
 from services.common.logs import configure_logging
 from services.common.metrics import serve_metrics
 from services.common.settings import DatabaseSettings, ServiceSettings
+from services.common.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
@@ -88,4 +89,8 @@ def service_main(
     if settings.metrics_port is not None:
         port = serve_metrics(settings.metrics_port, settings.metrics_host)
         log.info("metrics endpoint listening", extra={"port": port})
-    asyncio.run(serve(settings))
+    configure_tracing(service)
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        shutdown_tracing()

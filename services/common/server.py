@@ -20,11 +20,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import SERVICE_NAME as HEALTH_SERVICE_NAME
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import trace
 
 from crm.v1 import types_pb2
 from services.common.context import METADATA_KEYS, outgoing_metadata
 from services.common.errors import ServiceError
 from services.common.metrics import GRPC_CALLS, GRPC_SECONDS
+from services.common.tracing import CUSTOMER_ID
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,13 @@ class CallContextInterceptor(grpc.aio.ServerInterceptor):
                 for key, var in METADATA_KEYS.items()
                 if key in metadata
             ]
+            span = trace.get_current_span()
+            for key, var in METADATA_KEYS.items():
+                if key in metadata:
+                    span.set_attribute(f"crm.{var.name}", metadata[key])
+            customer_id = getattr(request, "customer_id", None)
+            if isinstance(customer_id, int) and customer_id:
+                span.set_attribute(CUSTOMER_ID, customer_id)
             started = time.perf_counter()
             outcome = "OK"
             try:

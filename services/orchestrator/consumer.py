@@ -20,6 +20,8 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from crm.v1 import events_pb2, types_pb2
 from services.common.context import case_id_var, job_id_var
@@ -29,6 +31,17 @@ from services.common.metrics import (
     DEAD_LETTERS,
     EMAILS,
     STAGE_SECONDS,
+)
+from services.common.tracing import (
+    CASE_ID,
+    CUSTOMER_ID,
+    DELIVERY_ATTEMPT,
+    JOB_ID,
+    OUTCOME,
+    TOPIC,
+    context_from_headers,
+    inject_headers,
+    tracer,
 )
 from services.orchestrator import jetstream, store
 from services.orchestrator.intake import Email, IntakeFailure, Rejection, gate, parse_event
@@ -42,6 +55,7 @@ from services.orchestrator.pipeline import (
 from services.orchestrator.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+_TRACER = tracer(__name__)
 
 
 @dataclass
@@ -100,12 +114,31 @@ class EmailConsumer:
                 await asyncio.wait_for(stop.wait(), every_seconds)
 
     async def handle(self, msg: Msg) -> None:
-        """Handles one delivery; never raises (a failure leaves the event for redelivery)."""
+        """Handles one delivery in the trace the event carries; never raises (a failure
+        leaves the event for redelivery)."""
         meta = msg.metadata
         attempt = meta.num_delivered or 1
+        with _TRACER.start_as_current_span(
+            f"{msg.subject} process",
+            context=context_from_headers(msg.headers),  # type: ignore[arg-type]
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                DELIVERY_ATTEMPT: attempt,
+            },
+        ):
+            await self._handle(msg, attempt)
+
+    async def _handle(self, msg: Msg, attempt: int) -> None:
+        meta = msg.metadata
         sequence = meta.sequence.stream if meta.sequence else 0
         msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
         parsed = parse_event(msg.data, msg_id, sequence)
+        span = trace.get_current_span()
+        span.set_attribute(JOB_ID, parsed.job_id)
+        span.set_attribute(CASE_ID, parsed.case_id)
+        span.set_attribute(CUSTOMER_ID, parsed.customer_id)
         job_token = job_id_var.set(parsed.job_id)
         case_token = case_id_var.set(parsed.case_id)
         try:
@@ -239,6 +272,10 @@ class EmailConsumer:
         urgent: bool = False,
     ) -> None:
         """Stores the job's one outcome (unless one is stored already), then publishes it."""
+        span = trace.get_current_span()
+        span.set_attribute(OUTCOME, state)
+        if topic:
+            span.set_attribute(TOPIC, topic.removeprefix("TOPIC_").lower())
         with STAGE_SECONDS.labels("conclude").time():
             record = await store.finish_job(
                 self.pool,
@@ -257,11 +294,20 @@ class EmailConsumer:
         if record.outcome_published_at is not None:
             return
         assert record.outcome is not None and record.outcome_subject
-        await self.js.publish(
-            record.outcome_subject,
-            record.outcome,
-            headers={"Nats-Msg-Id": f"{record.job_id}:outcome"},
-        )
+        with _TRACER.start_as_current_span(
+            f"{record.outcome_subject} publish",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": record.outcome_subject,
+                JOB_ID: record.job_id,
+            },
+        ):
+            await self.js.publish(
+                record.outcome_subject,
+                record.outcome,
+                headers=inject_headers({"Nats-Msg-Id": f"{record.job_id}:outcome"}),
+            )
         await store.mark_published(self.pool, record.job_id)
 
     async def _last_resort(self, msg: Msg, parsed: object, sequence: int, attempt: int) -> None:
