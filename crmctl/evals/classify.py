@@ -33,7 +33,7 @@ async def run(
         client = make_client(settings)
         if client is None:
             raise SystemExit("--tier llm needs LLM_API_KEY (or OPENAI_API_KEY) or LLM_BASE_URL")
-        llm = LlmTriager(client, settings.llm_model_classify, local)
+        llm = LlmTriager(client, settings.llm_model_classify, local, settings.prices)
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
     latencies: list[float] = []

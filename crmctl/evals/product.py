@@ -89,7 +89,9 @@ async def run(
         client = make_client(settings)
         if client is None:
             raise SystemExit(f"eval {kind} --tier llm: set LLM_API_KEY or LLM_BASE_URL")
-        llm = LlmProductReader(client, settings.llm_model_product)
+        llm = LlmProductReader(
+            client, settings.llm_model_product, settings.llm_model_match, settings.prices
+        )
     elif tier != "0":
         raise SystemExit(f"eval {kind}: --tier is 0 or llm")
     cases = load_cases(cases_file)

@@ -8,6 +8,7 @@ from typing import Any
 from crm.v1 import classifier_pb2, classifier_pb2_grpc, types_pb2
 from services.classifier.llm import LlmTriager
 from services.classifier.triage import Triage, Triager
+from services.common.model_calls import ModelCallRecord
 from services.common.server import Deferred
 
 TOPICS: dict[str, types_pb2.Topic.ValueType] = {
@@ -57,12 +58,16 @@ class ClassifierHandler(classifier_pb2_grpc.ClassifierServiceServicer):
     ) -> classifier_pb2.ClassifyEmailResponse:
         history = list(request.history)
         tiers = self._tiers.get()
+        calls: list[ModelCallRecord] = []
         if tiers.llm is not None:
-            result, fell_back = await tiers.llm.classify(request.subject, request.body, history)
+            result, fell_back = await tiers.llm.classify(
+                request.subject, request.body, history, calls
+            )
             tier = types_pb2.TIER_LOCAL if fell_back else types_pb2.TIER_LLM
         else:
             result, fell_back = tiers.local.classify(request.subject, request.body, history), False
             tier = types_pb2.TIER_LOCAL
         return classifier_pb2.ClassifyEmailResponse(
-            classification=to_proto(result, tier, fell_back)
+            classification=to_proto(result, tier, fell_back),
+            model_calls=[c.to_proto() for c in calls],
         )

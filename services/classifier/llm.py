@@ -7,13 +7,14 @@ whatever the model says. The e-mail is passed as data, fenced, never as instruct
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
 from services.classifier.cues import TOPIC_OTHER, TopicName
 from services.classifier.triage import REPEAT_THRESHOLD, Triage, Triager, model_text
+from services.common.model_calls import DEFAULT_PRICES, ModelCaller, ModelCallRecord, Price
 
 log = logging.getLogger(__name__)
 
@@ -60,26 +61,37 @@ def user_prompt(subject: str, body: str, history: Sequence[str]) -> str:
 class LlmTriager:
     """Triage by an OpenAI-compatible model, falling back to tier 0."""
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str, fallback: Triager) -> None:
-        self.client = client
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        fallback: Triager,
+        prices: Mapping[str, Price] = DEFAULT_PRICES,
+    ) -> None:
+        self.caller = ModelCaller(client, prices)
         self.model = model
         self.fallback = fallback
 
     async def classify(
-        self, subject: str, body: str, history: Sequence[str]
+        self,
+        subject: str,
+        body: str,
+        history: Sequence[str],
+        calls: list[ModelCallRecord] | None = None,
     ) -> tuple[Triage, bool]:
-        """(triage, fell_back): fell_back is True when tier 0 answered because the model failed."""
+        """(triage, fell_back): fell_back is True when tier 0 answered because the model
+        failed. The model call is appended to `calls`."""
         try:
-            completion = await self.client.chat.completions.parse(
+            verdict = await self.caller.parse(
+                calls if calls is not None else [],
+                task="classify",
                 model=self.model,
                 messages=[
                     {"role": "system", "content": SYSTEM_PROMPT},
                     {"role": "user", "content": user_prompt(subject, body, history)},
                 ],
                 response_format=LlmVerdict,
-                temperature=0,
             )
-            verdict = completion.choices[0].message.parsed
             if verdict is None:
                 raise ValueError("the model returned no parsable verdict")
         except (openai.OpenAIError, ValidationError, ValueError) as exc:

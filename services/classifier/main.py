@@ -46,7 +46,11 @@ async def serve(settings: ClassifierSettings) -> None:
     )
     log.info("listening", extra={"port": server.port, "llm_tier": settings.llm_enabled})
     local = Triager(await asyncio.to_thread(topic_model.load))
-    llm = LlmTriager(client, settings.llm_model_classify, local) if client is not None else None
+    llm = (
+        LlmTriager(client, settings.llm_model_classify, local, settings.prices)
+        if client is not None
+        else None
+    )
     tiers.set(TriageTiers(local, llm))
     await server.set_serving(True)
     log.info("serving")

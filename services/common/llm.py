@@ -9,6 +9,8 @@ from openai import AsyncOpenAI
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.model_calls import Price, prices_from
+
 
 class LlmSettings(BaseSettings):
     """Model access, shared by every service that can use the LLM tier."""
@@ -32,8 +34,24 @@ class LlmSettings(BaseSettings):
         "gpt-4.1-mini", description="Model phrasing replies (grounded in the facts)."
     )
     llm_model_product: str = Field(
-        "gpt-4.1-mini", description="Model proposing catalog queries for product questions."
+        "gpt-4.1-mini", description="Model writing catalog queries (text-to-SQL) for searches."
     )
+    llm_model_match: str = Field(
+        "gpt-4.1-mini", description="Model choosing the products that fit a need (matching)."
+    )
+    llm_model_summarise: str = Field(
+        "gpt-4.1-nano", description="Cheap model summarising case messages for the memory."
+    )
+    llm_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Price table overrides, USD per million tokens, JSON: {"model": {"input": '
+        '0.4, "cached_input": 0.1, "output": 1.6}}; merged over the built-in table.',
+    )
+
+    @property
+    def prices(self) -> dict[str, Price]:
+        """The price table: built-in list prices with LLM_PRICES applied."""
+        return prices_from(self.llm_prices)
 
     @property
     def llm_enabled(self) -> bool:

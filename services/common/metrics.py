@@ -43,6 +43,16 @@ CONSUMER_UNACKED = Gauge(
     "crm_consumer_ack_pending_messages",
     "E-mail events delivered to the orchestrator and not yet acknowledged.",
 )
+MODEL_TOKENS = Counter(
+    "crm_model_tokens_total",
+    "Language-model tokens, by task, model and kind (input, cached_input, output).",
+    ["task", "model", "kind"],
+)
+MODEL_COST = Counter(
+    "crm_model_cost_usd_total",
+    "Language-model cost in USD by the configured price table, by task and model.",
+    ["task", "model"],
+)
 DEAD_LETTERS = Counter(
     "crm_dead_letters_total",
     "Jobs failed because their event was delivered the maximum number of times.",

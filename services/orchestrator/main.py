@@ -101,7 +101,7 @@ class OrchestratorSettings(DatabaseSettings, LlmSettings):
 def _phraser(settings: OrchestratorSettings) -> LlmPhraser | None:
     """The LLM tier of reply writing when a key or endpoint is configured."""
     client = make_client(settings)
-    return None if client is None else LlmPhraser(client, settings.llm_model_reply)
+    return None if client is None else LlmPhraser(client, settings.llm_model_reply, settings.prices)
 
 
 async def _connect_nats(settings: OrchestratorSettings) -> NATS:

@@ -5,12 +5,13 @@ date, number or product outside the facts) or the tier-0 reply is kept."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
+from services.common.model_calls import DEFAULT_PRICES, ModelCaller, ModelCallRecord, Price
 from services.orchestrator.grounding import check
 
 log = logging.getLogger(__name__)
@@ -41,16 +42,29 @@ class Phrasing:
 class LlmPhraser:
     """Phrases replies with an OpenAI-compatible model, checked against the facts."""
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
-        self.client = client
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        prices: Mapping[str, Price] = DEFAULT_PRICES,
+    ) -> None:
+        self.caller = ModelCaller(client, prices)
         self.model = model
 
     async def phrase(
-        self, draft: str, email: str, facts: Iterable[str], products: Iterable[str] = ()
+        self,
+        draft: str,
+        email: str,
+        facts: Iterable[str],
+        products: Iterable[str] = (),
+        calls: list[ModelCallRecord] | None = None,
     ) -> Phrasing:
-        """The model's reply when grounded, else the tier-0 draft."""
+        """The model's reply when grounded, else the tier-0 draft; the model call is
+        appended to `calls`."""
         try:
-            completion = await self.client.chat.completions.parse(
+            phrased = await self.caller.parse(
+                calls if calls is not None else [],
+                task="reply",
                 model=self.model,
                 messages=[
                     {"role": "system", "content": SYSTEM_PROMPT},
@@ -62,7 +76,6 @@ class LlmPhraser:
                 response_format=PhrasedReply,
                 temperature=0.3,
             )
-            phrased = completion.choices[0].message.parsed
         except (openai.OpenAIError, ValidationError, ValueError) as exc:
             log.warning("LLM phrasing failed; tier 0 reply kept", extra={"error": str(exc)[:300]})
             return Phrasing(draft, "0", f"the model failed: {str(exc)[:200]}")

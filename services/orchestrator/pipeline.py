@@ -26,6 +26,7 @@ from crm.v1 import (
 )
 from services.common.errors import error_code_of
 from services.common.metrics import STAGE_SECONDS
+from services.common.model_calls import ModelCallRecord, total_cost
 from services.orchestrator import replies
 from services.orchestrator.intake import Email, Rejection
 from services.orchestrator.phrasing import LlmPhraser
@@ -209,8 +210,10 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
         escalation_detail=decision.detail if decision.escalation else "",
         facts=events_pb2.Facts(case_history=summaries),
         create_time=_now(),
+        model_calls=verdict.model_calls,
     )
     await _run_workflow(decision, email, clients, draft)
+    draft.model_cost_usd = total_cost(draft.model_calls)
     return draft
 
 
@@ -313,6 +316,7 @@ async def _run_workflow(
             ),
         )
         reply = replies.product_reply(search)
+        draft.model_calls.extend(search.model_calls)
         draft.facts.products.extend(search.matches)
         draft.facts.alternative_products.extend(search.alternatives)
         draft.facts.product_sql = search.sql
@@ -323,15 +327,18 @@ async def _run_workflow(
     draft.reply_summary = reply.summary
     draft.reply_tier = "0"
     if clients.phraser is not None:
+        calls: list[ModelCallRecord] = []
         phrasing = await clients.phraser.phrase(
             reply.text,
             text,
             [str(draft.facts), *(str(a) for a in draft.actions)],
             _product_names(draft.facts),
+            calls,
         )
         draft.reply = phrasing.text
         draft.reply_tier = phrasing.tier
         draft.reply_fallback_reason = phrasing.fallback_reason
+        draft.model_calls.extend(c.to_proto() for c in calls)
 
 
 def _product_names(facts: events_pb2.Facts) -> list[str]:

@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crm.v1 import product_pb2, product_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.mail import clean_body
+from services.common.model_calls import ModelCallRecord
 from services.common.server import Deferred
 from services.product import store
 from services.product.availability import Availability, Delivery, Status, availability_of
@@ -144,6 +145,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             alternatives=answer.alternatives,
             tier=answer.tier,
             fallback_reason=answer.fallback_reason,
+            model_calls=[c.to_proto() for c in answer.model_calls],
         )
 
     async def MatchProducts(
@@ -163,6 +165,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             tier=answer.tier,
             fallback_reason=answer.fallback_reason,
             no_match_reason=answer.no_match_reason,
+            model_calls=[c.to_proto() for c in answer.model_calls],
         )
 
     async def _answer(self, customer_id: int, text: str, *, by_need: bool) -> _Answer:
@@ -177,23 +180,27 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
         vocabulary = self._vocabulary.get()
         understood = understand(text, vocabulary, by_need=by_need)
         fallback_reason = ""
+        calls: list[ModelCallRecord] = []
         # The hard declines stand whatever a model would say.
         if self._llm is not None and understood.decline_reason not in _HARD_DECLINES:
             try:
-                return await self._answer_by_model(text, understood, by_need=by_need)
+                answer = await self._answer_by_model(text, understood, by_need=by_need, calls=calls)
+                return dataclasses.replace(answer, model_calls=calls)
             except (ProposalFailed, UnsafeQuery) as exc:
                 fallback_reason = str(exc)[:300]
                 log.warning(
                     "LLM product tier failed; tier 0 answers", extra={"error": fallback_reason}
                 )
         answer = await self._answer_by_rules(understood, by_need=by_need)
-        return dataclasses.replace(answer, fallback_reason=fallback_reason)
+        return dataclasses.replace(answer, fallback_reason=fallback_reason, model_calls=calls)
 
     async def _answer_by_model(
-        self, text: str, understood: Understanding, *, by_need: bool
+        self, text: str, understood: Understanding, *, by_need: bool, calls: list[ModelCallRecord]
     ) -> _Answer:
         assert self._llm is not None
-        proposal = await self._llm.propose(text, self._vocabulary.get(), by_need=by_need)
+        proposal = await self._llm.propose(
+            text, self._vocabulary.get(), by_need=by_need, calls=calls
+        )
         if not proposal.answerable:
             declined = dataclasses.replace(
                 understood,
@@ -320,3 +327,4 @@ class _Answer:
     tier: str = "0"
     fallback_reason: str = ""
     no_match_reason: product_pb2.NoMatchReason.ValueType = product_pb2.NO_MATCH_REASON_UNSPECIFIED
+    model_calls: list[ModelCallRecord] = field(default_factory=list)

@@ -13,12 +13,14 @@ apply before the model is asked at all.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import openai
 import sqlglot
 from pydantic import BaseModel, Field, ValidationError
 from sqlglot import exp
 
+from services.common.model_calls import DEFAULT_PRICES, ModelCaller, ModelCallRecord, Price
 from services.product.guard import MAX_LIMIT, PRODUCTS_TABLE, RESULT_COLUMNS, check_query
 from services.product.vocabulary import Vocabulary
 
@@ -97,25 +99,40 @@ def adopt(sql: str, limit: int) -> str:
 class LlmProductReader:
     """Asks an OpenAI-compatible model for the catalog query of a request."""
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str) -> None:
-        self.client = client
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        match_model: str = "",
+        prices: Mapping[str, Price] = DEFAULT_PRICES,
+    ) -> None:
+        self.caller = ModelCaller(client, prices)
         self.model = model
+        self.match_model = match_model or model
 
-    async def propose(self, text: str, vocabulary: Vocabulary, *, by_need: bool) -> ProposedQuery:
-        """The model's proposal, or ProposalFailed."""
+    async def propose(
+        self,
+        text: str,
+        vocabulary: Vocabulary,
+        *,
+        by_need: bool,
+        calls: list[ModelCallRecord] | None = None,
+    ) -> ProposedQuery:
+        """The model's proposal, or ProposalFailed; the call is appended to `calls`.
+        Text-to-SQL (search) and matching may use different models."""
         task = "Match" if by_need else "Search"
         try:
-            completion = await self.client.chat.completions.parse(
-                model=self.model,
+            proposal = await self.caller.parse(
+                calls if calls is not None else [],
+                task="match" if by_need else "search",
+                model=self.match_model if by_need else self.model,
                 messages=[
                     {"role": "system", "content": SYSTEM_PROMPT},
                     {"role": "system", "content": catalog_prompt(vocabulary)},
                     {"role": "user", "content": f"Task: {task}\n<email>\n{text}\n</email>"},
                 ],
                 response_format=ProposedQuery,
-                temperature=0,
             )
-            proposal = completion.choices[0].message.parsed
         except (openai.OpenAIError, ValidationError, ValueError) as exc:
             raise ProposalFailed(f"the model failed: {str(exc)[:200]}") from exc
         if proposal is None:

@@ -72,7 +72,13 @@ async def refresh_vocabulary(
 def _llm_reader(settings: ProductSettings) -> LlmProductReader | None:
     """The LLM tier when a key or endpoint is configured; tier 0 alone otherwise."""
     client = make_client(settings)
-    return None if client is None else LlmProductReader(client, settings.llm_model_product)
+    return (
+        None
+        if client is None
+        else LlmProductReader(
+            client, settings.llm_model_product, settings.llm_model_match, settings.prices
+        )
+    )
 
 
 async def serve(settings: ProductSettings) -> None:

@@ -2,6 +2,9 @@
 
 It answers POST /v1/chat/completions with whatever the test queued: a JSON body for the
 assistant message, an HTTP error status, or a delay longer than the client's timeout.
+Usage is reported like a provider does: prompt and completion tokens counted with the
+o200k_base encoding, and as cached the leading messages identical to an earlier request's
+(a prompt cache, without the provider's minimum length).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from services.common.model_calls import count_message_tokens, count_tokens
 
 
 @dataclass
@@ -31,6 +36,18 @@ class FakeOpenAI:
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+
+    def cached_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """Tokens of the leading messages that an earlier request began with too."""
+        best = 0
+        for earlier in self.requests[:-1]:
+            shared = 0
+            for a, b in zip(earlier.get("messages", []), messages, strict=False):
+                if a != b:
+                    break
+                shared += 1
+            best = max(best, shared)
+        return count_message_tokens(messages[:best]) - 3 if best else 0
 
     @property
     def base_url(self) -> str:
@@ -57,6 +74,10 @@ class FakeOpenAI:
                         if isinstance(reply.content, str)
                         else json.dumps(reply.content)
                     )
+                    messages = body.get("messages", [])
+                    prompt = count_message_tokens(messages)
+                    cached = fake.cached_tokens(messages)
+                    completion = count_tokens(content)
                     payload = {
                         "id": "chatcmpl-fake",
                         "object": "chat.completion",
@@ -70,9 +91,10 @@ class FakeOpenAI:
                             }
                         ],
                         "usage": {
-                            "prompt_tokens": 100,
-                            "completion_tokens": 20,
-                            "total_tokens": 120,
+                            "prompt_tokens": prompt,
+                            "completion_tokens": completion,
+                            "total_tokens": prompt + completion,
+                            "prompt_tokens_details": {"cached_tokens": cached},
                         },
                     }
                 data = json.dumps(payload).encode()

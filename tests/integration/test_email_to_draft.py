@@ -123,6 +123,14 @@ async def test_stock_question_lists_every_matching_product_with_its_stock(mesh: 
     assert draft.facts.product_sql.upper().startswith("SELECT")
 
 
+async def test_a_tier_0_draft_carries_no_model_calls_and_zero_cost(mesh: Mesh) -> None:
+    email = new_email(4, "Late parcel", "Where is my parcel FDX486159753?")
+    await publish_email(mesh.js, email)
+    _, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert list(draft.model_calls) == []
+    assert draft.model_cost_usd == "0.000000"
+
+
 async def test_job_is_exposed_over_grpc_with_its_draft(mesh: Mesh) -> None:
     import grpc
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import openai
 import pytest
 
+from services.common.model_calls import ModelCallRecord
 from services.orchestrator.phrasing import LlmPhraser
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -52,3 +53,16 @@ async def test_a_rephrasing_with_an_invented_amount_is_rejected_for_the_template
 async def test_a_failing_model_leaves_the_template_reply() -> None:
     text, tier, reason = await _phrase(Reply(status=500))
     assert (text, tier) == (DRAFT, "0") and "failed" in reason
+
+
+async def test_the_phrasing_call_is_recorded_with_its_tokens() -> None:
+    fake = FakeOpenAI().start()
+    fake.replies.append(Reply({"reply": DRAFT}))
+    try:
+        client = openai.AsyncOpenAI(api_key="test", base_url=fake.base_url, max_retries=0)
+        calls: list[ModelCallRecord] = []
+        await LlmPhraser(client, "gpt-4.1-mini").phrase(DRAFT, "where?", FACTS, [], calls)
+    finally:
+        fake.stop()
+    assert [(c.task, c.model, c.succeeded) for c in calls] == [("reply", "gpt-4.1-mini", True)]
+    assert calls[0].input_tokens > 0 and calls[0].cost_usd > 0

@@ -9,8 +9,14 @@ import openai
 import pytest
 
 from services.classifier import topic_model
-from services.classifier.llm import LlmTriager
+from services.classifier.llm import SYSTEM_PROMPT, LlmTriager
 from services.classifier.triage import Triager
+from services.common.model_calls import (
+    DEFAULT_PRICES,
+    ModelCallRecord,
+    call_cost,
+    count_message_tokens,
+)
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -112,3 +118,31 @@ async def test_several_requests_from_the_model_make_the_topic_other(
     result, _ = await triager(fake, local).classify("", "charged twice and my parcel is late", [])
     assert result.topic == "other"
     assert len(result.requests) == 2
+
+
+async def test_each_call_records_its_tokens_and_cost_and_the_stable_prefix_is_cached(
+    fake: FakeOpenAI, local: Triager
+) -> None:
+    fake.replies.extend([Reply(verdict()), Reply(verdict())])
+    client = openai.AsyncOpenAI(api_key="test", base_url=fake.base_url, max_retries=0)
+    llm = LlmTriager(client, "gpt-4.1-mini", local)
+    first: list[ModelCallRecord] = []
+    second: list[ModelCallRecord] = []
+    await llm.classify("Charge", "I was billed two times", [], first)
+    await llm.classify("Late", "Where is my parcel FDX486159753? It is late.", [], second)
+    call = first[0]
+    assert (call.task, call.model, call.succeeded) == ("classify", "gpt-4.1-mini", True)
+    assert call.input_tokens > 0 and call.output_tokens > 0 and call.cached_input_tokens == 0
+    price = DEFAULT_PRICES["gpt-4.1-mini"]
+    assert call.cost_usd == call_cost(price, call.input_tokens, 0, call.output_tokens)
+    # The instructions are the same first message every time: the provider caches them.
+    instructions = count_message_tokens([{"role": "system", "content": SYSTEM_PROMPT}]) - 3
+    assert second[0].cached_input_tokens == instructions > 0
+
+
+async def test_a_failed_call_is_recorded_as_failed(fake: FakeOpenAI, local: Triager) -> None:
+    fake.replies.append(Reply(status=500))
+    calls: list[ModelCallRecord] = []
+    _, fell_back = await triager(fake, local).classify("", "Where is my order?", [], calls)
+    assert fell_back
+    assert [(c.task, c.succeeded, c.input_tokens) for c in calls] == [("classify", False, 0)]

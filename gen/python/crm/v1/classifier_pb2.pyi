@@ -66,18 +66,24 @@ class ClassifyEmailResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CLASSIFICATION_FIELD_NUMBER: _builtins.int
+    MODEL_CALLS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def classification(self) -> Global___Classification:
         """The classification."""
+
+    @_builtins.property
+    def model_calls(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ModelCall]:
+        """The language-model calls made for this classification (none at tier 0)."""
 
     def __init__(
         self,
         *,
         classification: Global___Classification | None = ...,
+        model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "model_calls", b"model_calls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

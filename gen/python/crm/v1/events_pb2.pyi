@@ -237,6 +237,8 @@ class DraftReady(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     REPLY_TIER_FIELD_NUMBER: _builtins.int
     REPLY_FALLBACK_REASON_FIELD_NUMBER: _builtins.int
+    MODEL_CALLS_FIELD_NUMBER: _builtins.int
+    MODEL_COST_USD_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job."""
     case_id: _builtins.str
@@ -257,6 +259,8 @@ class DraftReady(_message.Message):
     """Which tier wrote the reply text: "0" (templates) or "llm" (grounded phrasing)."""
     reply_fallback_reason: _builtins.str
     """Why the LLM phrasing was not used, when the LLM tier is configured."""
+    model_cost_usd: _builtins.str
+    """The sum of the calls' costs in USD, six fraction digits ("0.000000" at tier 0)."""
     @_builtins.property
     def classification(self) -> _classifier_pb2.Classification:
         """Triage verdict."""
@@ -272,6 +276,10 @@ class DraftReady(_message.Message):
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the draft was made."""
+
+    @_builtins.property
+    def model_calls(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ModelCall]:
+        """Every language-model call the job made, in order (none when tier 0 answered all)."""
 
     def __init__(
         self,
@@ -290,10 +298,12 @@ class DraftReady(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         reply_tier: _builtins.str = ...,
         reply_fallback_reason: _builtins.str = ...,
+        model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
+        model_cost_usd: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "create_time", b"create_time", "facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "job_id", b"job_id", "reply", b"reply", "reply_fallback_reason", b"reply_fallback_reason", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary", "reply_tier", b"reply_tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "job_id", b"job_id", "model_calls", b"model_calls", "model_cost_usd", b"model_cost_usd", "reply", b"reply", "reply_fallback_reason", b"reply_fallback_reason", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary", "reply_tier", b"reply_tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

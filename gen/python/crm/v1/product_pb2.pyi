@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from crm.v1 import types_pb2 as _types_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -126,6 +127,7 @@ class SearchProductsResponse(_message.Message):
     ALTERNATIVES_FIELD_NUMBER: _builtins.int
     TIER_FIELD_NUMBER: _builtins.int
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
+    MODEL_CALLS_FIELD_NUMBER: _builtins.int
     answerable: _builtins.bool
     """False when the request cannot be answered from the catalog; see decline_reason."""
     decline_reason: _builtins.str
@@ -148,6 +150,10 @@ class SearchProductsResponse(_message.Message):
     def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductAvailability]:
         """Near alternatives, never mixed into matches."""
 
+    @_builtins.property
+    def model_calls(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ModelCall]:
+        """The language-model calls made for this answer (none at tier 0)."""
+
     def __init__(
         self,
         *,
@@ -159,10 +165,11 @@ class SearchProductsResponse(_message.Message):
         alternatives: _abc.Iterable[Global___ProductAvailability] | None = ...,
         tier: _builtins.str = ...,
         fallback_reason: _builtins.str = ...,
+        model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["constraints", b"constraints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "model_calls", b"model_calls", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -214,6 +221,7 @@ class MatchProductsResponse(_message.Message):
     TIER_FIELD_NUMBER: _builtins.int
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
     NO_MATCH_REASON_FIELD_NUMBER: _builtins.int
+    MODEL_CALLS_FIELD_NUMBER: _builtins.int
     answerable: _builtins.bool
     """False when the request cannot be answered from the catalog; see decline_reason."""
     decline_reason: _builtins.str
@@ -246,6 +254,10 @@ class MatchProductsResponse(_message.Message):
     def needs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The needs read from the request ("waterproof", "hiking"), in the catalog's words."""
 
+    @_builtins.property
+    def model_calls(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ModelCall]:
+        """The language-model calls made for this answer (none at tier 0)."""
+
     def __init__(
         self,
         *,
@@ -259,10 +271,11 @@ class MatchProductsResponse(_message.Message):
         tier: _builtins.str = ...,
         fallback_reason: _builtins.str = ...,
         no_match_reason: Global___NoMatchReason.ValueType = ...,
+        model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["constraints", b"constraints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "needs", b"needs", "no_match_reason", b"no_match_reason", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "model_calls", b"model_calls", "needs", b"needs", "no_match_reason", b"no_match_reason", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -207,6 +207,54 @@ class Money(_message.Message):
 Global___Money: _TypeAlias = Money  # noqa: Y015
 
 @_typing.final
+class ModelCall(_message.Message):
+    """ModelCall is one call to a language model: which task and model, the tokens it used
+    and what it cost by the configured price table.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASK_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    INPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    CACHED_INPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    OUTPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    COST_USD_FIELD_NUMBER: _builtins.int
+    SUCCEEDED_FIELD_NUMBER: _builtins.int
+    task: _builtins.str
+    """The task the model was called for: "classify", "product", "reply", "summarise"."""
+    model: _builtins.str
+    """The model that answered."""
+    input_tokens: _builtins.int
+    """Prompt tokens, including the cached ones."""
+    cached_input_tokens: _builtins.int
+    """Prompt tokens the provider served from its prompt cache."""
+    output_tokens: _builtins.int
+    """Completion tokens."""
+    cost_usd: _builtins.str
+    """Cost in USD by the price table, six fraction digits, e.g. "0.000412"."""
+    succeeded: _builtins.bool
+    """False when the call failed (the tier-0 answer was used); tokens may still be counted."""
+    def __init__(
+        self,
+        *,
+        task: _builtins.str = ...,
+        model: _builtins.str = ...,
+        input_tokens: _builtins.int = ...,
+        cached_input_tokens: _builtins.int = ...,
+        output_tokens: _builtins.int = ...,
+        cost_usd: _builtins.str = ...,
+        succeeded: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cached_input_tokens", b"cached_input_tokens", "cost_usd", b"cost_usd", "input_tokens", b"input_tokens", "model", b"model", "output_tokens", b"output_tokens", "succeeded", b"succeeded", "task", b"task"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelCall: _TypeAlias = ModelCall  # noqa: Y015
+
+@_typing.final
 class ProposedAction(_message.Message):
     """ProposedAction is an action the agent proposes; nothing runs before a person
     approves it.
