@@ -61,11 +61,14 @@ class ClassifierHandler(classifier_pb2_grpc.ClassifierServiceServicer):
         calls: list[ModelCallRecord] = []
         if tiers.llm is not None:
             result, fell_back = await tiers.llm.classify(
-                request.subject, request.body, history, calls
+                request.subject, request.body, history, calls, dict(request.earlier_topic_counts)
             )
             tier = types_pb2.TIER_LOCAL if fell_back else types_pb2.TIER_LLM
         else:
-            result, fell_back = tiers.local.classify(request.subject, request.body, history), False
+            result = tiers.local.classify(
+                request.subject, request.body, history, dict(request.earlier_topic_counts)
+            )
+            fell_back = False
             tier = types_pb2.TIER_LOCAL
         return classifier_pb2.ClassifyEmailResponse(
             classification=to_proto(result, tier, fell_back),

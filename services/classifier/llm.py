@@ -78,6 +78,7 @@ class LlmTriager:
         body: str,
         history: Sequence[str],
         calls: list[ModelCallRecord] | None = None,
+        earlier_topic_counts: Mapping[str, int] | None = None,
     ) -> tuple[Triage, bool]:
         """(triage, fell_back): fell_back is True when tier 0 answered because the model
         failed. The model call is appended to `calls`."""
@@ -96,15 +97,22 @@ class LlmTriager:
                 raise ValueError("the model returned no parsable verdict")
         except (openai.OpenAIError, ValidationError, ValueError) as exc:
             log.warning("LLM triage failed; tier 0 answers", extra={"error": str(exc)[:300]})
-            return self.fallback.classify(subject, body, history), True
-        return self._with_rules(verdict, subject, body, history), False
+            return self.fallback.classify(subject, body, history, earlier_topic_counts), True
+        return self._with_rules(verdict, subject, body, history, earlier_topic_counts), False
 
     def _with_rules(
-        self, verdict: LlmVerdict, subject: str, body: str, history: Sequence[str]
+        self,
+        verdict: LlmVerdict,
+        subject: str,
+        body: str,
+        history: Sequence[str],
+        earlier_topic_counts: Mapping[str, int] | None,
     ) -> Triage:
         topic = TOPIC_OTHER if len(verdict.requests) > 1 else verdict.topic
         current = model_text(subject, body, history)
         repeats = self.fallback.repeat_count(topic, history, current)
+        if topic != TOPIC_OTHER and earlier_topic_counts:
+            repeats = max(repeats, earlier_topic_counts.get(topic, 0))
         reason = verdict.urgency_reason if verdict.urgent else ""
         if not reason and repeats >= REPEAT_THRESHOLD:
             reason = f"the same request has now been made {repeats + 1} times in this case"

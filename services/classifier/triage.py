@@ -3,7 +3,7 @@ repeat rule counted from the case history. Pure once the model is loaded."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,8 +68,16 @@ class Triager:
     def __init__(self, model: TopicModel) -> None:
         self.model = model
 
-    def classify(self, subject: str, body: str, history: Sequence[str]) -> Triage:
-        """Topic, urgency, reasons and detected requests of one e-mail."""
+    def classify(
+        self,
+        subject: str,
+        body: str,
+        history: Sequence[str],
+        earlier_topic_counts: Mapping[str, int] | None = None,
+    ) -> Triage:
+        """Topic, urgency, reasons and detected requests of one e-mail. The repeat rule
+        counts the earlier askings in `history`, or in `earlier_topic_counts` (the whole
+        case, per topic) when that finds more."""
         text = f"{subject}\n{body}"
         hard_signal = urgency(text)
         if needs_no_reply(body) and not hard_signal:
@@ -101,6 +109,8 @@ class Triager:
             reasons.append(f"topic model: {topic} (p={confidence:.2f})")
         earlier_topics = [self.model.topics[int(i)] for i in probs[1:].argmax(axis=1)]
         repeats = count_repeats(topic, earlier_topics, embeddings[0], embeddings[1:])
+        if topic != TOPIC_OTHER and earlier_topic_counts:
+            repeats = max(repeats, earlier_topic_counts.get(topic, 0))
         urgent_reason = hard_signal
         if not urgent_reason and repeats >= REPEAT_THRESHOLD:
             urgent_reason = f"the same request has now been made {repeats + 1} times in this case"

@@ -11,14 +11,31 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
+from services.common.model_calls import count_tokens
 from services.common.server import Deferred
 from services.memory import store
+from services.memory.context import (
+    DEFAULT_TOKEN_BUDGET,
+    FACT_KINDS,
+    Remembered,
+    case_context,
+    facts_in_text,
+    promises_in_reply,
+)
 from services.memory.summaries import summarise_email
 
 _DIRECTIONS = {
     "inbound": memory_pb2.MESSAGE_DIRECTION_INBOUND,
     "outbound": memory_pb2.MESSAGE_DIRECTION_OUTBOUND,
 }
+
+
+def _facts_to_proto(facts: Any) -> memory_pb2.CaseFacts:
+    return memory_pb2.CaseFacts(**{k: list(facts.get(k, ())) for k in FACT_KINDS})
+
+
+def _facts_of(message: memory_pb2.CaseFacts) -> dict[str, list[str]]:
+    return {k: list(getattr(message, k)) for k in FACT_KINDS}
 
 
 def _to_proto(message: store.StoredMessage) -> memory_pb2.CaseMessage:
@@ -30,7 +47,18 @@ def _to_proto(message: store.StoredMessage) -> memory_pb2.CaseMessage:
         summary=message.summary,
         subject=message.subject,
         time=time,
+        topic=message.topic,
+        facts=_facts_to_proto(message.facts),
     )
+
+
+def _require_request_id(request_id: str) -> None:
+    if not request_id:
+        raise ServiceError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+            "request_id is required",
+        )
 
 
 def _require_scope(case_id: str, customer_id: int) -> None:
@@ -60,8 +88,11 @@ def _scope_violation(case_id: str) -> ServiceError:
 class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
     """Case memory over gRPC."""
 
-    def __init__(self, pool: Deferred[asyncpg.Pool]) -> None:
+    def __init__(
+        self, pool: Deferred[asyncpg.Pool], context_tokens: int = DEFAULT_TOKEN_BUDGET
+    ) -> None:
         self._pool = pool
+        self._context_tokens = context_tokens
 
     async def RecordInboundEmail(
         self, request: memory_pb2.RecordInboundEmailRequest, context: Any
@@ -89,6 +120,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
                 body=request.body,
                 summary=summarise_email(request.subject, request.body),
                 occurred_at=received,
+                facts=facts_in_text(f"{request.subject}\n{request.body}"),
             )
         except store.CaseOwnedByAnotherCustomer as exc:
             raise _scope_violation(request.case_id) from exc
@@ -108,3 +140,85 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         except store.CaseOwnedByAnotherCustomer as exc:
             raise _scope_violation(request.case_id) from exc
         return memory_pb2.GetCaseHistoryResponse(messages=[_to_proto(m) for m in messages])
+
+    async def RecordDraft(
+        self, request: memory_pb2.RecordDraftRequest, context: Any
+    ) -> memory_pb2.RecordDraftResponse:
+        _require_scope(request.case_id, request.customer_id)
+        _require_request_id(request.request_id)
+        try:
+            message = await store.record_draft(
+                self._pool.get(),
+                case_id=request.case_id,
+                customer_id=request.customer_id,
+                job_id=request.request_id,
+                topic=request.topic,
+                facts=_facts_of(request.facts),
+            )
+        except store.CaseOwnedByAnotherCustomer as exc:
+            raise _scope_violation(request.case_id) from exc
+        if message is None:
+            raise ServiceError(
+                grpc.StatusCode.NOT_FOUND,
+                types_pb2.ERROR_CODE_NOT_FOUND,
+                f"no inbound e-mail of job {request.request_id} in case {request.case_id}",
+                {"job_id": request.request_id},
+            )
+        return memory_pb2.RecordDraftResponse(message=_to_proto(message))
+
+    async def RecordApprovedReply(
+        self, request: memory_pb2.RecordApprovedReplyRequest, context: Any
+    ) -> memory_pb2.RecordApprovedReplyResponse:
+        _require_scope(request.case_id, request.customer_id)
+        _require_request_id(request.request_id)
+        approved = (
+            request.approved_time.ToDatetime(UTC)
+            if request.HasField("approved_time")
+            else datetime.now(UTC)
+        )
+        facts = facts_in_text(request.body)
+        facts["actions_taken"] = list(request.actions_taken)
+        facts["promises"] = promises_in_reply(request.body)
+        try:
+            message, created = await store.record_message(
+                self._pool.get(),
+                case_id=request.case_id,
+                customer_id=request.customer_id,
+                # One outbound entry per decision: the request id is its key.
+                job_id=request.request_id,
+                direction="outbound",
+                subject=request.subject,
+                body=request.body,
+                summary=summarise_email("", request.body),
+                occurred_at=approved,
+                facts=facts,
+            )
+        except store.CaseOwnedByAnotherCustomer as exc:
+            raise _scope_violation(request.case_id) from exc
+        return memory_pb2.RecordApprovedReplyResponse(message=_to_proto(message), created=created)
+
+    async def GetCaseContext(
+        self, request: memory_pb2.GetCaseContextRequest, context: Any
+    ) -> memory_pb2.GetCaseContextResponse:
+        _require_scope(request.case_id, request.customer_id)
+        try:
+            messages = await store.case_history(
+                self._pool.get(),
+                case_id=request.case_id,
+                customer_id=request.customer_id,
+                exclude_job_id=request.exclude_job_id,
+            )
+        except store.CaseOwnedByAnotherCustomer as exc:
+            raise _scope_violation(request.case_id) from exc
+        remembered = [
+            Remembered(m.summary, m.direction == "inbound", m.topic, m.facts) for m in messages
+        ]
+        budget = request.token_budget or self._context_tokens
+        chosen = case_context(remembered, budget, count_tokens)
+        return memory_pb2.GetCaseContextResponse(
+            messages=[_to_proto(messages[i]) for i in chosen.kept],
+            omitted_messages=chosen.omitted,
+            facts=_facts_to_proto(chosen.facts),
+            tokens=chosen.tokens,
+            topic_counts=chosen.topic_counts,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import asyncpg
 from pydantic import Field
 
 from crm.v1 import memory_pb2, memory_pb2_grpc
+from services.common.model_calls import count_tokens
 from services.common.runtime import database, service_main
 from services.common.server import (
     Deferred,
@@ -18,6 +20,7 @@ from services.common.server import (
     wait_for_stop_signal,
 )
 from services.common.settings import DatabaseSettings
+from services.memory.context import DEFAULT_TOKEN_BUDGET
 from services.memory.handler import MemoryHandler
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,10 @@ class MemorySettings(DatabaseSettings):
     """Environment of the memory service."""
 
     grpc_port: int = Field(50054, description="gRPC port of the memory service.")
+    memory_context_tokens: int = Field(
+        DEFAULT_TOKEN_BUDGET,
+        description="Default token budget of a case context's summaries (o200k_base tokens).",
+    )
 
 
 async def serve(settings: MemorySettings) -> None:
@@ -41,11 +48,15 @@ async def serve(settings: MemorySettings) -> None:
         settings.grpc_address,
         [
             Servicer(
-                MemoryHandler(pool), memory_pb2_grpc.add_MemoryServiceServicer_to_server, FULL_NAME
+                MemoryHandler(pool, settings.memory_context_tokens),
+                memory_pb2_grpc.add_MemoryServiceServicer_to_server,
+                FULL_NAME,
             )
         ],
     )
     log.info("listening", extra={"port": server.port})
+    # Load the token tables now rather than on the first context request.
+    await asyncio.to_thread(count_tokens, "warm up")
     async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
         pool.set(db)
         await server.set_serving(True)

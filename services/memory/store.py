@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -17,6 +20,17 @@ class StoredMessage:
     subject: str
     summary: str
     occurred_at: datetime
+    topic: str = ""
+    facts: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+_COLUMNS = "job_id, direction, subject, summary, occurred_at, topic, facts"
+
+
+def _message(row: Any) -> StoredMessage:
+    values = dict(row)
+    values["facts"] = json.loads(values["facts"]) if values.get("facts") else {}
+    return StoredMessage(**values)
 
 
 class CaseOwnedByAnotherCustomer(Exception):
@@ -46,17 +60,19 @@ async def record_message(
     body: str,
     summary: str,
     occurred_at: datetime,
+    facts: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[StoredMessage, bool]:
     """Stores a message once per (job, direction); returns it and whether it is new."""
     async with pool.acquire() as conn, conn.transaction():
         await _case_owner(conn, case_id, customer_id)
         row = await conn.fetchrow(
-            """
+            f"""
             INSERT INTO case_messages
-                (case_id, customer_id, job_id, direction, subject, body, summary, occurred_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                (case_id, customer_id, job_id, direction, subject, body, summary, occurred_at,
+                 facts)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
             ON CONFLICT (job_id, direction) DO NOTHING
-            RETURNING job_id, direction, subject, summary, occurred_at
+            RETURNING {_COLUMNS}
             """,
             case_id,
             customer_id,
@@ -66,12 +82,13 @@ async def record_message(
             body,
             summary,
             occurred_at,
+            json.dumps(dict(facts or {})),
         )
         created = row is not None
         if row is None:
             row = await conn.fetchrow(
-                """
-                SELECT job_id, direction, subject, summary, occurred_at FROM case_messages
+                f"""
+                SELECT {_COLUMNS} FROM case_messages
                 WHERE job_id = $1 AND direction = $2 AND customer_id = $3
                 """,
                 job_id,
@@ -80,7 +97,7 @@ async def record_message(
             )
             if row is None:  # the job id was used for another customer's case
                 raise CaseOwnedByAnotherCustomer(case_id)
-    return StoredMessage(**dict(row)), created
+    return _message(row), created
 
 
 async def case_history(
@@ -94,8 +111,8 @@ async def case_history(
         if owner != customer_id:
             raise CaseOwnedByAnotherCustomer(case_id)
         rows = await conn.fetch(
-            """
-            SELECT job_id, direction, subject, summary, occurred_at FROM case_messages
+            f"""
+            SELECT {_COLUMNS} FROM case_messages
             WHERE case_id = $1 AND customer_id = $2 AND job_id <> $3
             ORDER BY occurred_at, id
             """,
@@ -103,4 +120,52 @@ async def case_history(
             customer_id,
             exclude_job_id,
         )
-    return [StoredMessage(**dict(r)) for r in rows]
+    return [_message(r) for r in rows]
+
+
+async def record_draft(
+    pool: asyncpg.Pool,
+    *,
+    case_id: str,
+    customer_id: int,
+    job_id: str,
+    topic: str,
+    facts: Mapping[str, Sequence[str]],
+) -> StoredMessage | None:
+    """Sets the topic of a job's inbound message and adds the facts found for it (an
+    update that gives the same result when repeated); None when there is no such message
+    for this customer's case."""
+    async with pool.acquire() as conn, conn.transaction():
+        owner = await conn.fetchval("SELECT customer_id FROM cases WHERE case_id = $1", case_id)
+        if owner is not None and owner != customer_id:
+            raise CaseOwnedByAnotherCustomer(case_id)
+        row = await conn.fetchrow(
+            f"""
+            SELECT {_COLUMNS} FROM case_messages
+            WHERE job_id = $1 AND direction = 'inbound' AND case_id = $2 AND customer_id = $3
+            FOR UPDATE
+            """,
+            job_id,
+            case_id,
+            customer_id,
+        )
+        if row is None:
+            return None
+        current = _message(row)
+        combined = {
+            kind: list(dict.fromkeys([*current.facts.get(kind, ()), *facts.get(kind, ())]))
+            for kind in {*current.facts, *facts}
+        }
+        row = await conn.fetchrow(
+            f"""
+            UPDATE case_messages SET topic = $4, facts = $5::jsonb
+            WHERE job_id = $1 AND direction = 'inbound' AND case_id = $2 AND customer_id = $3
+            RETURNING {_COLUMNS}
+            """,
+            job_id,
+            case_id,
+            customer_id,
+            topic,
+            json.dumps(combined),
+        )
+    return _message(row)

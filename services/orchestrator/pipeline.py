@@ -7,7 +7,6 @@ redeliver the job later; any other error becomes a job-failed outcome.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,21 +111,6 @@ def history_line(message: memory_pb2.CaseMessage) -> str:
     return message.summary
 
 
-# Anything shaped like a carrier number; the delivery service keeps only real formats.
-_NUMBER_LIKE = re.compile(r"\b[A-Za-z0-9]{8,34}\b")
-
-
-def numbers_in_history(summaries: list[str]) -> list[str]:
-    """Number-like tokens of the case history, the most recent message first, so that a
-    follow-up such as "still nothing!" is read against the shipment the case is about."""
-    seen: dict[str, None] = {}
-    for line in reversed(summaries):
-        for token in _NUMBER_LIKE.findall(line):
-            if any(ch.isdigit() for ch in token):
-                seen.setdefault(token, None)
-    return list(seen)
-
-
 def _now() -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(datetime.now(UTC))
@@ -175,16 +159,16 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
             timeout=t,
         ),
     )
-    history = await call(
+    case = await call(
         "memory",
-        lambda: clients.memory.GetCaseHistory(
-            memory_pb2.GetCaseHistoryRequest(
+        lambda: clients.memory.GetCaseContext(
+            memory_pb2.GetCaseContextRequest(
                 case_id=email.case_id, customer_id=email.customer_id, exclude_job_id=email.job_id
             ),
             timeout=t,
         ),
     )
-    summaries = [history_line(m) for m in history.messages]
+    summaries = [history_line(m) for m in case.messages]
     verdict = await call(
         "classifier",
         lambda: clients.classifier.ClassifyEmail(
@@ -194,6 +178,7 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
                 subject=email.subject,
                 body=email.body,
                 history=summaries,
+                earlier_topic_counts=case.topic_counts,
             ),
             timeout=t,
         ),
@@ -212,13 +197,54 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
         create_time=_now(),
         model_calls=verdict.model_calls,
     )
-    await _run_workflow(decision, email, clients, draft)
+    await _run_workflow(decision, email, clients, draft, case.facts)
     draft.model_cost_usd = total_cost(draft.model_calls)
+    await call(
+        "memory",
+        lambda: clients.memory.RecordDraft(
+            memory_pb2.RecordDraftRequest(
+                request_id=email.job_id,
+                case_id=email.case_id,
+                customer_id=email.customer_id,
+                topic=types_pb2.Topic.Name(classification.topic).removeprefix("TOPIC_").lower(),
+                facts=facts_for_memory(draft),
+            ),
+            timeout=t,
+        ),
+    )
     return draft
 
 
+def facts_for_memory(draft: events_pb2.DraftReady) -> memory_pb2.CaseFacts:
+    """What the case memory keeps of a draft: the numbers and products it is about and
+    the actions proposed."""
+    facts = draft.facts
+    orders = [*(o.order_id for o in facts.orders), *(i.order_id for i in facts.complaint_items)]
+    return memory_pb2.CaseFacts(
+        tracking_numbers=list(dict.fromkeys(s.tracking_number for s in facts.shipments)),
+        order_numbers=list(dict.fromkeys(str(o) for o in orders if o)),
+        products=list(dict.fromkeys(p.product.name for p in facts.products)),
+        actions_proposed=[
+            " ".join(
+                x
+                for x in (
+                    types_pb2.ActionType.Name(a.type).removeprefix("ACTION_TYPE_").lower(),
+                    a.target,
+                    a.amount.amount,
+                )
+                if x
+            )
+            for a in draft.actions
+        ],
+    )
+
+
 async def _run_workflow(
-    decision: Route, email: Email, clients: MeshClients, draft: events_pb2.DraftReady
+    decision: Route,
+    email: Email,
+    clients: MeshClients,
+    draft: events_pb2.DraftReady,
+    case_facts: memory_pb2.CaseFacts,
 ) -> None:
     t = clients.timeout_seconds
     text = f"{email.subject}\n{email.body}"
@@ -237,7 +263,8 @@ async def _run_workflow(
                     job_id=email.job_id,
                     customer_id=email.customer_id,
                     text=text,
-                    known_tracking_numbers=numbers_in_history(list(draft.facts.case_history)),
+                    # A follow-up without a number ("still nothing!") is about the case's.
+                    known_tracking_numbers=case_facts.tracking_numbers,
                 ),
                 timeout=t,
             ),

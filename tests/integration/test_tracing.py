@@ -42,7 +42,8 @@ async def test_one_trace_links_the_event_every_grpc_call_and_the_draft(mesh: Mes
     assert "crm.v1.email.received process" in names  # the orchestrator's job
     assert {
         "/crm.v1.MemoryService/RecordInboundEmail",
-        "/crm.v1.MemoryService/GetCaseHistory",
+        "/crm.v1.MemoryService/GetCaseContext",
+        "/crm.v1.MemoryService/RecordDraft",
         "/crm.v1.DeliveryService/CheckSender",
         "/crm.v1.ClassifierService/ClassifyEmail",
         "/crm.v1.DeliveryService/AssessDeliveries",

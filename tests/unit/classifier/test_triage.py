@@ -215,3 +215,13 @@ def test_loyalty_a_denial_in_spanish_and_a_smell_alone_are_not_urgent(body: str)
 def test_whether_a_payment_went_through_is_an_inquiry_in_other_languages() -> None:
     text = "est-ce que mon paiement pour la commande 1030 a bien été accepté ?"
     assert score_topics(text)[TOPIC_TRANSACTION] >= 2.5
+
+
+def test_askings_beyond_the_memory_budget_still_count_for_the_repeat_rule(
+    triager: Triager,
+) -> None:
+    body = "Where is my parcel FDX486159753? It is late."
+    assert not triager.classify("", body, []).urgent
+    verdict = triager.classify("", body, [], {"delivery_delay": 3})
+    assert verdict.urgent and verdict.repeat_count == 3
+    assert not triager.classify("", body, [], {"delivery_delay": 2}).urgent

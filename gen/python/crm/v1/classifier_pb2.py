@@ -25,19 +25,23 @@ _sym_db = _symbol_database.Default()
 from crm.v1 import types_pb2 as crm_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63rm/v1/classifier.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\"k\n\x14\x43lassifyEmailRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x0f\n\x07history\x18\x05 \x03(\t\"o\n\x15\x43lassifyEmailResponse\x12.\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\x16.crm.v1.Classification\x12&\n\x0bmodel_calls\x18\x02 \x03(\x0b\x32\x11.crm.v1.ModelCall\"\xe8\x01\n\x0e\x43lassification\x12\x1c\n\x05topic\x18\x01 \x01(\x0e\x32\r.crm.v1.Topic\x12\x0e\n\x06urgent\x18\x02 \x01(\x08\x12\x16\n\x0eurgency_reason\x18\x03 \x01(\t\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x12\n\nconfidence\x18\x05 \x01(\x02\x12\x1a\n\x04tier\x18\x06 \x01(\x0e\x32\x0c.crm.v1.Tier\x12\x11\n\tfell_back\x18\x07 \x01(\x08\x12\x14\n\x0creply_needed\x18\x08 \x01(\x08\x12\x10\n\x08requests\x18\t \x03(\t\x12\x14\n\x0crepeat_count\x18\n \x01(\x05\x32\x61\n\x11\x43lassifierService\x12L\n\rClassifyEmail\x12\x1c.crm.v1.ClassifyEmailRequest\x1a\x1d.crm.v1.ClassifyEmailResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63rm/v1/classifier.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\"\xfa\x01\n\x14\x43lassifyEmailRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x0f\n\x07history\x18\x05 \x03(\t\x12R\n\x14\x65\x61rlier_topic_counts\x18\x06 \x03(\x0b\x32\x34.crm.v1.ClassifyEmailRequest.EarlierTopicCountsEntry\x1a\x39\n\x17\x45\x61rlierTopicCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"o\n\x15\x43lassifyEmailResponse\x12.\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\x16.crm.v1.Classification\x12&\n\x0bmodel_calls\x18\x02 \x03(\x0b\x32\x11.crm.v1.ModelCall\"\xe8\x01\n\x0e\x43lassification\x12\x1c\n\x05topic\x18\x01 \x01(\x0e\x32\r.crm.v1.Topic\x12\x0e\n\x06urgent\x18\x02 \x01(\x08\x12\x16\n\x0eurgency_reason\x18\x03 \x01(\t\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x12\n\nconfidence\x18\x05 \x01(\x02\x12\x1a\n\x04tier\x18\x06 \x01(\x0e\x32\x0c.crm.v1.Tier\x12\x11\n\tfell_back\x18\x07 \x01(\x08\x12\x14\n\x0creply_needed\x18\x08 \x01(\x08\x12\x10\n\x08requests\x18\t \x03(\t\x12\x14\n\x0crepeat_count\x18\n \x01(\x05\x32\x61\n\x11\x43lassifierService\x12L\n\rClassifyEmail\x12\x1c.crm.v1.ClassifyEmailRequest\x1a\x1d.crm.v1.ClassifyEmailResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.v1.classifier_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CLASSIFYEMAILREQUEST']._serialized_start=55
-  _globals['_CLASSIFYEMAILREQUEST']._serialized_end=162
-  _globals['_CLASSIFYEMAILRESPONSE']._serialized_start=164
-  _globals['_CLASSIFYEMAILRESPONSE']._serialized_end=275
-  _globals['_CLASSIFICATION']._serialized_start=278
-  _globals['_CLASSIFICATION']._serialized_end=510
-  _globals['_CLASSIFIERSERVICE']._serialized_start=512
-  _globals['_CLASSIFIERSERVICE']._serialized_end=609
+  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._loaded_options = None
+  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_options = b'8\001'
+  _globals['_CLASSIFYEMAILREQUEST']._serialized_start=56
+  _globals['_CLASSIFYEMAILREQUEST']._serialized_end=306
+  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_start=249
+  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_end=306
+  _globals['_CLASSIFYEMAILRESPONSE']._serialized_start=308
+  _globals['_CLASSIFYEMAILRESPONSE']._serialized_end=419
+  _globals['_CLASSIFICATION']._serialized_start=422
+  _globals['_CLASSIFICATION']._serialized_end=654
+  _globals['_CLASSIFIERSERVICE']._serialized_start=656
+  _globals['_CLASSIFIERSERVICE']._serialized_end=753
 # @@protoc_insertion_point(module_scope)

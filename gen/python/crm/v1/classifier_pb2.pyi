@@ -25,11 +25,32 @@ class ClassifyEmailRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class EarlierTopicCountsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     JOB_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     SUBJECT_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
     HISTORY_FIELD_NUMBER: _builtins.int
+    EARLIER_TOPIC_COUNTS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this classification belongs to, for logs and traces."""
     customer_id: _builtins.int
@@ -40,7 +61,15 @@ class ClassifyEmailRequest(_message.Message):
     """E-mail body, with quoted replies and HTML already stripped."""
     @_builtins.property
     def history(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Short summaries of the earlier messages of the case, oldest first."""
+        """Short summaries of the earlier messages of the case, oldest first (the most recent
+        ones, within the case memory's token budget).
+        """
+
+    @_builtins.property
+    def earlier_topic_counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """How many earlier customer messages of the whole case had each topic, also those left
+        out of `history`; the repeat rule counts them.
+        """
 
     def __init__(
         self,
@@ -50,10 +79,11 @@ class ClassifyEmailRequest(_message.Message):
         subject: _builtins.str = ...,
         body: _builtins.str = ...,
         history: _abc.Iterable[_builtins.str] | None = ...,
+        earlier_topic_counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "customer_id", b"customer_id", "history", b"history", "job_id", b"job_id", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "customer_id", b"customer_id", "earlier_topic_counts", b"earlier_topic_counts", "history", b"history", "job_id", b"job_id", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -181,6 +181,8 @@ class CaseMessage(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
     SUBJECT_FIELD_NUMBER: _builtins.int
+    TOPIC_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job that recorded it."""
     direction: Global___MessageDirection.ValueType
@@ -189,9 +191,15 @@ class CaseMessage(_message.Message):
     """A short summary of the message."""
     subject: _builtins.str
     """The subject line."""
+    topic: _builtins.str
+    """The topic the agent gave an inbound message ("delivery_delay"); empty until drafted."""
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the message was received or sent."""
+
+    @_builtins.property
+    def facts(self) -> Global___CaseFacts:
+        """The facts of this message."""
 
     def __init__(
         self,
@@ -201,11 +209,311 @@ class CaseMessage(_message.Message):
         summary: _builtins.str = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
         subject: _builtins.str = ...,
+        topic: _builtins.str = ...,
+        facts: Global___CaseFacts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "job_id", b"job_id", "subject", b"subject", "summary", b"summary", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "facts", b"facts", "job_id", b"job_id", "subject", b"subject", "summary", b"summary", "time", b"time", "topic", b"topic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CaseMessage: _TypeAlias = CaseMessage  # noqa: Y015
+
+@_typing.final
+class CaseFacts(_message.Message):
+    """CaseFacts are the things that matter later in a case."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
+    ORDER_NUMBERS_FIELD_NUMBER: _builtins.int
+    PRODUCTS_FIELD_NUMBER: _builtins.int
+    ACTIONS_PROPOSED_FIELD_NUMBER: _builtins.int
+    ACTIONS_TAKEN_FIELD_NUMBER: _builtins.int
+    PROMISES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tracking numbers mentioned or looked up."""
+
+    @_builtins.property
+    def order_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Order numbers mentioned or looked up."""
+
+    @_builtins.property
+    def products(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Products asked about or offered."""
+
+    @_builtins.property
+    def actions_proposed(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Actions proposed for approval, as "type target amount"."""
+
+    @_builtins.property
+    def actions_taken(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Actions a person approved and the mesh executed, as "type target amount"."""
+
+    @_builtins.property
+    def promises(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Promises made to the customer in approved replies ("we will refund $6.00 on arrival")."""
+
+    def __init__(
+        self,
+        *,
+        tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        order_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        products: _abc.Iterable[_builtins.str] | None = ...,
+        actions_proposed: _abc.Iterable[_builtins.str] | None = ...,
+        actions_taken: _abc.Iterable[_builtins.str] | None = ...,
+        promises: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions_proposed", b"actions_proposed", "actions_taken", b"actions_taken", "order_numbers", b"order_numbers", "products", b"products", "promises", b"promises", "tracking_numbers", b"tracking_numbers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseFacts: _TypeAlias = CaseFacts  # noqa: Y015
+
+@_typing.final
+class RecordDraftRequest(_message.Message):
+    """RecordDraftRequest is what the agent found for one inbound e-mail."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    TOPIC_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key: the job id of the inbound e-mail."""
+    case_id: _builtins.str
+    """The support case."""
+    customer_id: _builtins.int
+    """The authenticated customer who owns the case."""
+    topic: _builtins.str
+    """The topic given to the e-mail."""
+    @_builtins.property
+    def facts(self) -> Global___CaseFacts:
+        """The facts found: numbers, products, actions proposed."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        topic: _builtins.str = ...,
+        facts: Global___CaseFacts | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "customer_id", b"customer_id", "facts", b"facts", "request_id", b"request_id", "topic", b"topic"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordDraftRequest: _TypeAlias = RecordDraftRequest  # noqa: Y015
+
+@_typing.final
+class RecordDraftResponse(_message.Message):
+    """RecordDraftResponse confirms the update."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def message(self) -> Global___CaseMessage:
+        """The inbound message with its topic and facts."""
+
+    def __init__(
+        self,
+        *,
+        message: Global___CaseMessage | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordDraftResponse: _TypeAlias = RecordDraftResponse  # noqa: Y015
+
+@_typing.final
+class RecordApprovedReplyRequest(_message.Message):
+    """RecordApprovedReplyRequest is a reply a person approved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    APPROVED_TIME_FIELD_NUMBER: _builtins.int
+    ACTIONS_TAKEN_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key: the decision id. Recording it twice stores one entry."""
+    case_id: _builtins.str
+    """The support case."""
+    customer_id: _builtins.int
+    """The authenticated customer who owns the case."""
+    job_id: _builtins.str
+    """The job whose draft was approved."""
+    subject: _builtins.str
+    """Subject of the reply."""
+    body: _builtins.str
+    """The reply as approved (after any edit)."""
+    @_builtins.property
+    def approved_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was approved."""
+
+    @_builtins.property
+    def actions_taken(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Actions taken with it, as "type target amount"."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        job_id: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        body: _builtins.str = ...,
+        approved_time: _timestamp_pb2.Timestamp | None = ...,
+        actions_taken: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approved_time", b"approved_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions_taken", b"actions_taken", "approved_time", b"approved_time", "body", b"body", "case_id", b"case_id", "customer_id", b"customer_id", "job_id", b"job_id", "request_id", b"request_id", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordApprovedReplyRequest: _TypeAlias = RecordApprovedReplyRequest  # noqa: Y015
+
+@_typing.final
+class RecordApprovedReplyResponse(_message.Message):
+    """RecordApprovedReplyResponse confirms what was stored."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    """False when the request_id had been recorded before and nothing changed."""
+    @_builtins.property
+    def message(self) -> Global___CaseMessage:
+        """The stored outbound entry."""
+
+    def __init__(
+        self,
+        *,
+        message: Global___CaseMessage | None = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordApprovedReplyResponse: _TypeAlias = RecordApprovedReplyResponse  # noqa: Y015
+
+@_typing.final
+class GetCaseContextRequest(_message.Message):
+    """GetCaseContextRequest asks for a case's context within a budget."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    EXCLUDE_JOB_ID_FIELD_NUMBER: _builtins.int
+    TOKEN_BUDGET_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    """The support case."""
+    customer_id: _builtins.int
+    """The authenticated customer; a case owned by another customer is refused."""
+    exclude_job_id: _builtins.str
+    """Leave out the entry recorded for this job (the e-mail being handled now)."""
+    token_budget: _builtins.int
+    """Most tokens the summaries may take (o200k_base); 0 means the service's default."""
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        exclude_job_id: _builtins.str = ...,
+        token_budget: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "customer_id", b"customer_id", "exclude_job_id", b"exclude_job_id", "token_budget", b"token_budget"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCaseContextRequest: _TypeAlias = GetCaseContextRequest  # noqa: Y015
+
+@_typing.final
+class GetCaseContextResponse(_message.Message):
+    """GetCaseContextResponse is a case's context for one model call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class TopicCountsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    OMITTED_MESSAGES_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    TOKENS_FIELD_NUMBER: _builtins.int
+    TOPIC_COUNTS_FIELD_NUMBER: _builtins.int
+    omitted_messages: _builtins.int
+    """Earlier messages left out to stay within the budget."""
+    tokens: _builtins.int
+    """Tokens the summaries take."""
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___CaseMessage]:
+        """The most recent message summaries that fit the budget, oldest first."""
+
+    @_builtins.property
+    def facts(self) -> Global___CaseFacts:
+        """The facts of the whole case (every message, also the omitted ones), most recent first."""
+
+    @_builtins.property
+    def topic_counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """How many inbound messages of the case had each topic (for the repeat rule)."""
+
+    def __init__(
+        self,
+        *,
+        messages: _abc.Iterable[Global___CaseMessage] | None = ...,
+        omitted_messages: _builtins.int = ...,
+        facts: Global___CaseFacts | None = ...,
+        tokens: _builtins.int = ...,
+        topic_counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "messages", b"messages", "omitted_messages", b"omitted_messages", "tokens", b"tokens", "topic_counts", b"topic_counts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCaseContextResponse: _TypeAlias = GetCaseContextResponse  # noqa: Y015

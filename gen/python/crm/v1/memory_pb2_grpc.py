@@ -46,6 +46,21 @@ class MemoryServiceStub:
                 request_serializer=crm_dot_v1_dot_memory__pb2.GetCaseHistoryRequest.SerializeToString,
                 response_deserializer=crm_dot_v1_dot_memory__pb2.GetCaseHistoryResponse.FromString,
                 _registered_method=True)
+        self.RecordDraft = channel.unary_unary(
+                '/crm.v1.MemoryService/RecordDraft',
+                request_serializer=crm_dot_v1_dot_memory__pb2.RecordDraftRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_memory__pb2.RecordDraftResponse.FromString,
+                _registered_method=True)
+        self.RecordApprovedReply = channel.unary_unary(
+                '/crm.v1.MemoryService/RecordApprovedReply',
+                request_serializer=crm_dot_v1_dot_memory__pb2.RecordApprovedReplyRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_memory__pb2.RecordApprovedReplyResponse.FromString,
+                _registered_method=True)
+        self.GetCaseContext = channel.unary_unary(
+                '/crm.v1.MemoryService/GetCaseContext',
+                request_serializer=crm_dot_v1_dot_memory__pb2.GetCaseContextRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_memory__pb2.GetCaseContextResponse.FromString,
+                _registered_method=True)
 
 
 class MemoryServiceServicer:
@@ -67,6 +82,30 @@ class MemoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordDraft(self, request, context):
+        """Records what the agent found and proposed for an inbound e-mail (its topic, the
+        numbers and products involved, the actions proposed). Idempotent on request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordApprovedReply(self, request, context):
+        """Stores the reply a person approved, with the actions taken and promises made.
+        Idempotent on request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCaseContext(self, request, context):
+        """Returns what a model call needs to know about a case within a token budget: the most
+        recent message summaries that fit, the case's facts, and how often each topic was asked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MemoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +118,21 @@ def add_MemoryServiceServicer_to_server(servicer, server):
                     servicer.GetCaseHistory,
                     request_deserializer=crm_dot_v1_dot_memory__pb2.GetCaseHistoryRequest.FromString,
                     response_serializer=crm_dot_v1_dot_memory__pb2.GetCaseHistoryResponse.SerializeToString,
+            ),
+            'RecordDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDraft,
+                    request_deserializer=crm_dot_v1_dot_memory__pb2.RecordDraftRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_memory__pb2.RecordDraftResponse.SerializeToString,
+            ),
+            'RecordApprovedReply': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordApprovedReply,
+                    request_deserializer=crm_dot_v1_dot_memory__pb2.RecordApprovedReplyRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_memory__pb2.RecordApprovedReplyResponse.SerializeToString,
+            ),
+            'GetCaseContext': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCaseContext,
+                    request_deserializer=crm_dot_v1_dot_memory__pb2.GetCaseContextRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_memory__pb2.GetCaseContextResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +191,87 @@ class MemoryService:
             '/crm.v1.MemoryService/GetCaseHistory',
             crm_dot_v1_dot_memory__pb2.GetCaseHistoryRequest.SerializeToString,
             crm_dot_v1_dot_memory__pb2.GetCaseHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.MemoryService/RecordDraft',
+            crm_dot_v1_dot_memory__pb2.RecordDraftRequest.SerializeToString,
+            crm_dot_v1_dot_memory__pb2.RecordDraftResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordApprovedReply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.MemoryService/RecordApprovedReply',
+            crm_dot_v1_dot_memory__pb2.RecordApprovedReplyRequest.SerializeToString,
+            crm_dot_v1_dot_memory__pb2.RecordApprovedReplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCaseContext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.MemoryService/GetCaseContext',
+            crm_dot_v1_dot_memory__pb2.GetCaseContextRequest.SerializeToString,
+            crm_dot_v1_dot_memory__pb2.GetCaseContextResponse.FromString,
             options,
             channel_credentials,
             insecure,

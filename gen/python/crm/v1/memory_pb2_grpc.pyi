@@ -39,6 +39,18 @@ class MemoryServiceStub:
     """Stores one inbound e-mail of a case. Idempotent on request_id."""
     GetCaseHistory: _grpc.UnaryUnaryMultiCallable[_memory_pb2.GetCaseHistoryRequest, _memory_pb2.GetCaseHistoryResponse]
     """Returns the earlier messages of a case, oldest first."""
+    RecordDraft: _grpc.UnaryUnaryMultiCallable[_memory_pb2.RecordDraftRequest, _memory_pb2.RecordDraftResponse]
+    """Records what the agent found and proposed for an inbound e-mail (its topic, the
+    numbers and products involved, the actions proposed). Idempotent on request_id.
+    """
+    RecordApprovedReply: _grpc.UnaryUnaryMultiCallable[_memory_pb2.RecordApprovedReplyRequest, _memory_pb2.RecordApprovedReplyResponse]
+    """Stores the reply a person approved, with the actions taken and promises made.
+    Idempotent on request_id.
+    """
+    GetCaseContext: _grpc.UnaryUnaryMultiCallable[_memory_pb2.GetCaseContextRequest, _memory_pb2.GetCaseContextResponse]
+    """Returns what a model call needs to know about a case within a token budget: the most
+    recent message summaries that fit, the case's facts, and how often each topic was asked.
+    """
 
 @_typing.type_check_only
 class MemoryServiceAsyncStub(MemoryServiceStub):
@@ -51,6 +63,18 @@ class MemoryServiceAsyncStub(MemoryServiceStub):
     """Stores one inbound e-mail of a case. Idempotent on request_id."""
     GetCaseHistory: _aio.UnaryUnaryMultiCallable[_memory_pb2.GetCaseHistoryRequest, _memory_pb2.GetCaseHistoryResponse]  # type: ignore[assignment]
     """Returns the earlier messages of a case, oldest first."""
+    RecordDraft: _aio.UnaryUnaryMultiCallable[_memory_pb2.RecordDraftRequest, _memory_pb2.RecordDraftResponse]  # type: ignore[assignment]
+    """Records what the agent found and proposed for an inbound e-mail (its topic, the
+    numbers and products involved, the actions proposed). Idempotent on request_id.
+    """
+    RecordApprovedReply: _aio.UnaryUnaryMultiCallable[_memory_pb2.RecordApprovedReplyRequest, _memory_pb2.RecordApprovedReplyResponse]  # type: ignore[assignment]
+    """Stores the reply a person approved, with the actions taken and promises made.
+    Idempotent on request_id.
+    """
+    GetCaseContext: _aio.UnaryUnaryMultiCallable[_memory_pb2.GetCaseContextRequest, _memory_pb2.GetCaseContextResponse]  # type: ignore[assignment]
+    """Returns what a model call needs to know about a case within a token budget: the most
+    recent message summaries that fit, the case's facts, and how often each topic was asked.
+    """
 
 class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
     """MemoryService keeps the memory of each support case: what the customer wrote
@@ -72,5 +96,35 @@ class MemoryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_memory_pb2.GetCaseHistoryResponse, _abc.Awaitable[_memory_pb2.GetCaseHistoryResponse]]:
         """Returns the earlier messages of a case, oldest first."""
+
+    @_abc_1.abstractmethod
+    def RecordDraft(
+        self,
+        request: _memory_pb2.RecordDraftRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memory_pb2.RecordDraftResponse, _abc.Awaitable[_memory_pb2.RecordDraftResponse]]:
+        """Records what the agent found and proposed for an inbound e-mail (its topic, the
+        numbers and products involved, the actions proposed). Idempotent on request_id.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordApprovedReply(
+        self,
+        request: _memory_pb2.RecordApprovedReplyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memory_pb2.RecordApprovedReplyResponse, _abc.Awaitable[_memory_pb2.RecordApprovedReplyResponse]]:
+        """Stores the reply a person approved, with the actions taken and promises made.
+        Idempotent on request_id.
+        """
+
+    @_abc_1.abstractmethod
+    def GetCaseContext(
+        self,
+        request: _memory_pb2.GetCaseContextRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_memory_pb2.GetCaseContextResponse, _abc.Awaitable[_memory_pb2.GetCaseContextResponse]]:
+        """Returns what a model call needs to know about a case within a token budget: the most
+        recent message summaries that fit, the case's facts, and how often each topic was asked.
+        """
 
 def add_MemoryServiceServicer_to_server(servicer: MemoryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

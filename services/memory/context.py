@@ -1,0 +1,104 @@
+"""A case's context for one model call: the most recent summaries within a token budget,
+the facts of the whole case, and how often each topic was asked. Pure.
+
+The budget keeps model calls cheap on long threads: summaries are short to begin with, and
+when even they do not fit, the oldest are left out first (the facts still cover them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+# Default budget for the summaries, in o200k_base tokens.
+DEFAULT_TOKEN_BUDGET = 400
+FACT_KINDS = (
+    "tracking_numbers",
+    "order_numbers",
+    "products",
+    "actions_proposed",
+    "actions_taken",
+    "promises",
+)
+
+# Carrier-number shapes (the delivery service keeps only real formats) and order numbers.
+_TRACKING_LIKE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z]|\d{12,})[A-Z0-9]{10,34}\b")
+_ORDER = re.compile(
+    r"\b(?:order|commande|pedido|bestellung|ordine|encomenda|bestelling|zam[óo]wienie|"
+    r"objedn[áa]vka|sipari[şs]|comanda|tilaus|ordre)\s*(?:no\.?|nr\.?|number|#)?\s*:?\s*#?(\d{3,6})\b",
+    re.I,
+)
+# Words of an approved reply's sentence that promise something to the customer.
+_PROMISE = re.compile(
+    r"\b(?:we will|we'll|we are refunding|we have asked|you will receive|"
+    r"will be refunded|will arrive|will send|will be credited)\b",
+    re.I,
+)
+# Sentence ends: a stop followed by space or a line break ("$6.00" is not an end).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """One message as the context sees it."""
+
+    summary: str
+    inbound: bool
+    topic: str = ""
+    facts: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    """What a model call gets to know about a case."""
+
+    kept: list[int]  # indexes of the messages kept, oldest first
+    omitted: int
+    tokens: int
+    facts: dict[str, list[str]]
+    topic_counts: dict[str, int]
+
+
+def facts_in_text(text: str) -> dict[str, list[str]]:
+    """The tracking and order numbers written in a message (tier 0, by their shapes)."""
+    tracking = list(dict.fromkeys(m.group() for m in _TRACKING_LIKE.finditer(text.upper())))
+    orders = list(dict.fromkeys(m.group(1) for m in _ORDER.finditer(text)))
+    return {"tracking_numbers": tracking, "order_numbers": orders}
+
+
+def promises_in_reply(text: str) -> list[str]:
+    """The sentences of an approved reply that promise the customer something."""
+    sentences = (" ".join(s.split()) for s in _SENTENCE_END.split(text))
+    return [s for s in sentences if s and _PROMISE.search(s)]
+
+
+def merged(facts: Iterable[Mapping[str, Sequence[str]]]) -> dict[str, list[str]]:
+    """Facts of several messages, each kind de-duplicated, in the order given."""
+    out: dict[str, list[str]] = {k: [] for k in FACT_KINDS}
+    for f in facts:
+        for kind in FACT_KINDS:
+            for value in f.get(kind, ()):
+                if value and value not in out[kind]:
+                    out[kind].append(value)
+    return out
+
+
+def case_context(
+    messages: Sequence[Remembered], budget: int, count_tokens: Callable[[str], int]
+) -> CaseContext:
+    """The most recent summaries that fit `budget` tokens (oldest first), the facts of all
+    messages (most recent first) and the number of inbound messages per topic."""
+    kept: list[int] = []
+    used = 0
+    for i in range(len(messages) - 1, -1, -1):
+        cost = count_tokens(messages[i].summary) + 1  # one more for the line break
+        if used + cost > budget:
+            break
+        kept.append(i)
+        used += cost
+    kept.reverse()
+    facts = merged(m.facts for m in reversed(messages))
+    topics = Counter(m.topic for m in messages if m.inbound and m.topic)
+    return CaseContext(kept, len(messages) - len(kept), used, facts, dict(topics))
