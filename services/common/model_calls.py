@@ -16,6 +16,7 @@ an o200k_base estimate.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -154,6 +155,23 @@ class ModelCaller:
                 span.set_attribute("gen_ai.usage.input_tokens", record.input_tokens)
                 span.set_attribute("gen_ai.usage.output_tokens", record.output_tokens)
                 span.set_attribute("crm.cost_usd", str(record.cost_usd))
+                # Langfuse reads these as a generation with its usage and cost.
+                span.set_attribute("langfuse.observation.type", "generation")
+                span.set_attribute("langfuse.observation.model.name", model)
+                span.set_attribute(
+                    "langfuse.observation.usage_details",
+                    json.dumps(
+                        {
+                            "input": record.input_tokens - record.cached_input_tokens,
+                            "input_cached_tokens": record.cached_input_tokens,
+                            "output": record.output_tokens,
+                        }
+                    ),
+                )
+                span.set_attribute(
+                    "langfuse.observation.cost_details",
+                    json.dumps({"total": float(record.cost_usd)}),
+                )
                 MODEL_TOKENS.labels(task, model, "input").inc(record.input_tokens)
                 MODEL_TOKENS.labels(task, model, "cached_input").inc(record.cached_input_tokens)
                 MODEL_TOKENS.labels(task, model, "output").inc(record.output_tokens)

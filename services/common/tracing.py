@@ -42,6 +42,7 @@ OUTCOME = "crm.outcome"
 DELIVERY_ATTEMPT = "messaging.nats.delivery_attempt"
 
 _configured = False
+_langfuse: object | None = None
 
 
 class JsonLinesSpanExporter(SpanExporter):
@@ -81,6 +82,13 @@ def configure_tracing(service: str) -> None:
     if traces_file:
         provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(Path(traces_file))))
     trace.set_tracer_provider(provider)
+    if os.environ.get("LANGFUSE_PUBLIC_KEY") and os.environ.get("LANGFUSE_SECRET_KEY"):
+        # Langfuse's SDK is OpenTelemetry-based: on our provider it exports the model-call
+        # spans (GenAI attributes) as generations with model, tokens and cost.
+        from langfuse import Langfuse
+
+        global _langfuse
+        _langfuse = Langfuse(tracer_provider=provider)
     # Health checks and reflection are probes and tooling, not work: no spans for them.
     probes = filters.any_of(filters.health_check(), filters.service_prefix("grpc.reflection"))
     GrpcAioInstrumentorServer(filter_=filters.negate(probes)).instrument()  # type: ignore[no-untyped-call]
@@ -90,6 +98,9 @@ def configure_tracing(service: str) -> None:
 
 def shutdown_tracing() -> None:
     """Flushes spans still buffered (on a graceful stop)."""
+    flush = getattr(_langfuse, "flush", None)
+    if callable(flush):
+        flush()
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
         provider.shutdown()
