@@ -26,6 +26,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from bench.memory import memory_comparison
 from crmctl import outcomes
 from crmctl.events import EmailInput, publish_email
 from crmctl.stack import Stack, StackConfig
@@ -233,6 +234,23 @@ async def main(burst_size: int, rate_seconds: float) -> None:
                 f"{product['product_samples']} requests)",
                 f"{product[f'product_{kind}_ms_p50']:.2f} / {product[f'product_{kind}_ms_p95']:.2f}",
             )
+        comparison = await memory_comparison(stack.address("memory"))
+        results.update(comparison)
+        table.add_row(
+            f"case memory vs full thread, {comparison['memory_threads']} threads of "
+            f"{comparison['memory_messages_per_thread']} messages: token ratio",
+            f"{comparison['memory_token_ratio']:.3f}",
+        )
+        table.add_row(
+            "  triage accuracy full thread / memory (drop, points)",
+            f"{comparison['memory_accuracy_full_thread']:.3f} / "
+            f"{comparison['memory_accuracy_with_memory']:.3f} "
+            f"({comparison['memory_accuracy_drop_points']:+.1f})",
+        )
+        table.add_row(
+            "  numbers the follow-up refers to, found in memory facts",
+            f"{comparison['memory_numbers_recalled']:.3f}",
+        )
         for name, proc in stack.services.items():
             if proc.process is not None:
                 rss = psutil.Process(proc.process.pid).memory_info().rss / 1e6
