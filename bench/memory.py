@@ -12,6 +12,7 @@ o200k_base encoding over what a model would be sent as history.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ def _history_line(direction: str, text: str) -> str:
     return f"Support replied: {text}" if direction == "outbound" else text
 
 
-async def memory_comparison(memory_address: str) -> dict[str, Any]:
+async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[str, Any]:
     """memory_token_ratio, memory_accuracy_drop_points and the figures behind them."""
     threads = [json.loads(x) for x in THREADS.read_text().splitlines() if x.strip()]
     triager = Triager(topic_model.load())
@@ -81,13 +82,29 @@ async def memory_comparison(memory_address: str) -> dict[str, Any]:
                     )
                 full_history.append(_history_line(message["direction"], message["body"]))
             context = await memory.GetCaseContext(
-                memory_pb2.GetCaseContextRequest(case_id=case, customer_id=customer)
+                memory_pb2.GetCaseContextRequest(
+                    case_id=case, customer_id=customer, token_budget=token_budget
+                )
             )
             summaries = [_history_line(_dir(m), m.summary) for m in context.messages]
             expected = thread["expected"]
             subject, body = last.get("subject", ""), last["body"]
             with_memory = triager.classify(subject, body, summaries, dict(context.topic_counts))
             with_thread = triager.classify(subject, body, full_history)
+            if os.environ.get("MEMORY_BENCH_VERBOSE"):
+                print(
+                    thread["id"],
+                    expected["topic"],
+                    expected["urgent"],
+                    "| memory:",
+                    with_memory.topic,
+                    with_memory.urgent,
+                    with_memory.repeat_count,
+                    dict(context.topic_counts),
+                    "| full:",
+                    with_thread.topic,
+                    with_thread.urgent,
+                )
             memory_right += (with_memory.topic, with_memory.urgent) == (
                 expected["topic"],
                 expected["urgent"],
@@ -96,7 +113,14 @@ async def memory_comparison(memory_address: str) -> dict[str, Any]:
                 expected["topic"],
                 expected["urgent"],
             )
-            memory_tokens += count_tokens("\n".join(summaries))
+            # What a model would be sent besides the summaries: the askings per topic and
+            # the case's numbers, on one line each.
+            extra = [
+                "Askings: " + ", ".join(f"{t} x{n}" for t, n in context.topic_counts.items()),
+                "Numbers: "
+                + ", ".join([*context.facts.tracking_numbers, *context.facts.order_numbers]),
+            ]
+            memory_tokens += count_tokens("\n".join([*summaries, *extra]))
             full_tokens += count_tokens("\n".join(full_history))
             wanted = [*expected.get("tracking_numbers", []), *expected.get("order_numbers", [])]
             known = {*context.facts.tracking_numbers, *context.facts.order_numbers}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # Default budget for the summaries, in o200k_base tokens.
-DEFAULT_TOKEN_BUDGET = 400
+DEFAULT_TOKEN_BUDGET = 80
 FACT_KINDS = (
     "tracking_numbers",
     "order_numbers",
