@@ -7,6 +7,7 @@ The topic model learns from data; these rules carry what must never be missed
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 TOPIC_PRODUCT = "product_availability_or_recommendation"
@@ -353,8 +354,6 @@ _NOT_A_CLAIM = re.compile(
     # A profession is not a threat: "I'm a lawyer and run 5k a day", "as a defence attorney".
     r"|\b(?:i'?m|i am|as|sit as|work(?:ing)? as|being|my job as|i work as) an? (?:[\w-]+ ){0,3}(?:lawyer|attorney|solicitor|barrister|paralegal|judge"
     r"|magistrate|police ?(?:officer|man|woman)|officer|cop|detective|nurse|doctor|paramedic|firefighter|surgeon|physio\w*)\b"
-    # A claim taken back: "URGENT!!! ...just kidding", "my lawyer will hear about this... kidding".
-    r"|[^.!?\n]*[.!?\u2026]*\s*(?:\.\.\.|\u2026)?\s*(?:just |only |i'?m )?(?:kidding|joking|jk)\b[^.!?\n]*"
     r"|\burgent my (?:foot|arse|ass|eye)\b"
     # Old, healed injuries as background: "I sprained my ankle back in 2021".
     r"|\b(?:sprain\w*|broke|injur\w*|hurt|fractur\w*|surgery|operation)\b[^.!?\n]{0,40}\b(?:back in (?:19|20)\d\d|in (?:19|20)\d\d|(?:\w+ )?years? (?:ago|back)|last year|as a (?:kid|child|teenager)|a while (?:back|ago)|long ago|long healed)\b"
@@ -377,17 +376,35 @@ _COMPILED = {topic: _compiled(cues) for topic, cues in _TOPIC_CUES.items()}
 _URGENT = [(re.compile(p, re.I), reason) for p, reason in _URGENT_CUES]
 
 
+@lru_cache(maxsize=4096)
 def score_topics(text: str) -> dict[str, float]:
-    """Sum of cue weights per topic."""
+    """Sum of cue weights per topic (callers must not change the dict: it is cached)."""
     return {
         topic: sum(w for pattern, w in cues if pattern.search(text))
         for topic, cues in _COMPILED.items()
     }
 
 
+# A claim taken back: "URGENT!!! ...just kidding", "my lawyer will hear about this... kidding".
+_RETRACTION = re.compile(r"\b(?:just |only |i'?m )?(?:kidding|joking|jk)\b", re.I)
+_SENTENCE_STOP = re.compile(r"[.!?\n\u2026]")
+
+
+@lru_cache(maxsize=4096)
 def claims_only(text: str) -> str:
     """`text` without the parts that mention urgency without claiming it (injected
-    directives, denials, expected delivery dates, auto-replies)."""
+    directives, denials, expected delivery dates, auto-replies, claims taken back)."""
+    for match in reversed(list(_RETRACTION.finditer(text))):
+        # The retraction's own sentence and the one before it (the claim taken back).
+        start = match.start()
+        stops = [m.start() for m in _SENTENCE_STOP.finditer(text, 0, start)]
+        # Skip the run of stops right before the retraction ("URGENT!!! ...kidding").
+        while stops and text[stops[-1] + 1 : start].strip(" .!?\u2026") == "":
+            start = stops.pop()
+        start = stops[-1] + 1 if stops else 0
+        end_stop = _SENTENCE_STOP.search(text, match.end())
+        end = end_stop.start() if end_stop else len(text)
+        text = text[:start] + " " + text[end:]
     return _NOT_A_CLAIM.sub(" ", text)
 
 

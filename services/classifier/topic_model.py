@@ -51,7 +51,8 @@ def word_vectorizer() -> TfidfVectorizer:
 
 def cue_features(texts: Sequence[str]) -> Vector:
     """The explicit cue scores per topic, scaled, in TOPICS order."""
-    rows = [[score_topics(t)[topic] / CUE_SCALE for topic in TOPICS] for t in texts]
+    scores = [score_topics(t) for t in texts]
+    rows = [[s[topic] / CUE_SCALE for topic in TOPICS] for s in scores]
     return np.array(rows, dtype=np.float32).reshape(len(texts), len(TOPICS))
 
 

@@ -65,11 +65,25 @@ class JsonLinesSpanExporter(SpanExporter):
             self._out.close()
 
 
+def tracing_wanted() -> bool:
+    """True when spans go somewhere: OTLP, a traces file or Langfuse. Without any, the
+    instrumentation is left off (it costs throughput and nobody would see the spans)."""
+    return any(
+        os.environ.get(name)
+        for name in (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "TRACES_FILE",
+            "LANGFUSE_PUBLIC_KEY",
+        )
+    )
+
+
 def configure_tracing(service: str) -> None:
-    """Sets up the process's tracer provider and the gRPC instrumentation; call once,
-    before any gRPC server or channel is created."""
+    """Sets up the process's tracer provider and the gRPC instrumentation when spans are
+    exported anywhere; call once, before any gRPC server or channel is created."""
     global _configured
-    if _configured:
+    if _configured or not tracing_wanted():
         return
     provider = TracerProvider(resource=Resource.create({"service.name": f"crm-{service}"}))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -11,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
-from services.common.model_calls import count_tokens
+from services.common.model_calls import ModelCallRecord, count_tokens
 from services.common.server import Deferred
 from services.memory import store
 from services.memory.context import (
@@ -22,6 +23,7 @@ from services.memory.context import (
     facts_in_text,
     promises_in_reply,
 )
+from services.memory.model_summaries import ModelSummariser
 from services.memory.summaries import summarise_email
 
 _DIRECTIONS = {
@@ -50,6 +52,12 @@ def _to_proto(message: store.StoredMessage) -> memory_pb2.CaseMessage:
         topic=message.topic,
         facts=_facts_to_proto(message.facts),
     )
+
+
+@lru_cache(maxsize=65_536)
+def _summary_tokens(summary: str) -> int:
+    """Tokens of a summary; a case's summaries are counted again on every request."""
+    return count_tokens(summary)
 
 
 def _require_request_id(request_id: str) -> None:
@@ -89,10 +97,22 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
     """Case memory over gRPC."""
 
     def __init__(
-        self, pool: Deferred[asyncpg.Pool], context_tokens: int = DEFAULT_TOKEN_BUDGET
+        self,
+        pool: Deferred[asyncpg.Pool],
+        context_tokens: int = DEFAULT_TOKEN_BUDGET,
+        summariser: ModelSummariser | None = None,
     ) -> None:
         self._pool = pool
         self._context_tokens = context_tokens
+        self._summariser = summariser
+
+    async def _summary(self, subject: str, body: str) -> str:
+        """Tier 0's extractive summary, or the cheap model's when one is configured."""
+        extractive = summarise_email(subject, body)
+        if self._summariser is None:
+            return extractive
+        calls: list[ModelCallRecord] = []
+        return await self._summariser.summarise(subject, body, extractive, calls)
 
     async def RecordInboundEmail(
         self, request: memory_pb2.RecordInboundEmailRequest, context: Any
@@ -118,7 +138,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
                 direction="inbound",
                 subject=request.subject,
                 body=request.body,
-                summary=summarise_email(request.subject, request.body),
+                summary=await self._summary(request.subject, request.body),
                 occurred_at=received,
                 facts=facts_in_text(f"{request.subject}\n{request.body}"),
             )
@@ -189,7 +209,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
                 direction="outbound",
                 subject=request.subject,
                 body=request.body,
-                summary=summarise_email("", request.body),
+                summary=await self._summary("", request.body),
                 occurred_at=approved,
                 facts=facts,
             )
@@ -214,7 +234,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
             Remembered(m.summary, m.direction == "inbound", m.topic, m.facts) for m in messages
         ]
         budget = request.token_budget or self._context_tokens
-        chosen = case_context(remembered, budget, count_tokens)
+        chosen = case_context(remembered, budget, _summary_tokens)
         return memory_pb2.GetCaseContextResponse(
             messages=[_to_proto(messages[i]) for i in chosen.kept],
             omitted_messages=chosen.omitted,

@@ -10,6 +10,7 @@ import asyncpg
 from pydantic import Field
 
 from crm.v1 import memory_pb2, memory_pb2_grpc
+from services.common.llm import LlmSettings, make_client
 from services.common.model_calls import count_tokens
 from services.common.runtime import database, service_main
 from services.common.server import (
@@ -22,6 +23,7 @@ from services.common.server import (
 from services.common.settings import DatabaseSettings
 from services.memory.context import DEFAULT_TOKEN_BUDGET
 from services.memory.handler import MemoryHandler
+from services.memory.model_summaries import ModelSummariser
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = memory_pb2.DESCRIPTOR.services_by_name["MemoryService"].full_name
 
 
-class MemorySettings(DatabaseSettings):
+class MemorySettings(DatabaseSettings, LlmSettings):
     """Environment of the memory service."""
 
     grpc_port: int = Field(50054, description="gRPC port of the memory service.")
@@ -41,6 +43,14 @@ class MemorySettings(DatabaseSettings):
     )
 
 
+def _summariser(settings: MemorySettings) -> ModelSummariser | None:
+    """The cheap model for summaries when the LLM tier is configured; tier 0 otherwise."""
+    client = make_client(settings)
+    if client is None:
+        return None
+    return ModelSummariser(client, settings.llm_model_summarise, settings.prices)
+
+
 async def serve(settings: MemorySettings) -> None:
     """Serves until SIGTERM; health is SERVING only while the pool is open."""
     pool: Deferred[asyncpg.Pool] = Deferred("database pool")
@@ -48,7 +58,7 @@ async def serve(settings: MemorySettings) -> None:
         settings.grpc_address,
         [
             Servicer(
-                MemoryHandler(pool, settings.memory_context_tokens),
+                MemoryHandler(pool, settings.memory_context_tokens, _summariser(settings)),
                 memory_pb2_grpc.add_MemoryServiceServicer_to_server,
                 FULL_NAME,
             )
