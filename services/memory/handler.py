@@ -106,6 +106,21 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         self._context_tokens = context_tokens
         self._summariser = summariser
 
+    async def _history(
+        self, case_id: str, customer_id: int, exclude_job_id: str
+    ) -> list[store.StoredMessage]:
+        """The case's messages, oldest first, for its own customer only."""
+        _require_scope(case_id, customer_id)
+        try:
+            return await store.case_history(
+                self._pool.get(),
+                case_id=case_id,
+                customer_id=customer_id,
+                exclude_job_id=exclude_job_id,
+            )
+        except store.CaseOwnedByAnotherCustomer as exc:
+            raise _scope_violation(case_id) from exc
+
     async def _summary(self, subject: str, body: str) -> str:
         """Tier 0's extractive summary, or the cheap model's when one is configured."""
         extractive = summarise_email(subject, body)
@@ -149,16 +164,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
     async def GetCaseHistory(
         self, request: memory_pb2.GetCaseHistoryRequest, context: Any
     ) -> memory_pb2.GetCaseHistoryResponse:
-        _require_scope(request.case_id, request.customer_id)
-        try:
-            messages = await store.case_history(
-                self._pool.get(),
-                case_id=request.case_id,
-                customer_id=request.customer_id,
-                exclude_job_id=request.exclude_job_id,
-            )
-        except store.CaseOwnedByAnotherCustomer as exc:
-            raise _scope_violation(request.case_id) from exc
+        messages = await self._history(request.case_id, request.customer_id, request.exclude_job_id)
         return memory_pb2.GetCaseHistoryResponse(messages=[_to_proto(m) for m in messages])
 
     async def RecordDraft(
@@ -220,16 +226,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
     async def GetCaseContext(
         self, request: memory_pb2.GetCaseContextRequest, context: Any
     ) -> memory_pb2.GetCaseContextResponse:
-        _require_scope(request.case_id, request.customer_id)
-        try:
-            messages = await store.case_history(
-                self._pool.get(),
-                case_id=request.case_id,
-                customer_id=request.customer_id,
-                exclude_job_id=request.exclude_job_id,
-            )
-        except store.CaseOwnedByAnotherCustomer as exc:
-            raise _scope_violation(request.case_id) from exc
+        messages = await self._history(request.case_id, request.customer_id, request.exclude_job_id)
         remembered = [
             Remembered(m.summary, m.direction == "inbound", m.topic, m.facts) for m in messages
         ]
