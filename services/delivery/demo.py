@@ -278,6 +278,11 @@ async def load_demo(owner_dsn: str, today: date) -> None:
     try:
         async with conn.transaction():
             # Children first; DELETE rather than TRUNCATE so readers are not blocked.
+            # Executions of approved actions refer to the demo's customers: they go too.
+            if await conn.fetchval(
+                "SELECT to_regclass($1) IS NOT NULL", f"{SCHEMA}.action_executions"
+            ):
+                await conn.execute(f'DELETE FROM "{SCHEMA}".action_executions')
             for table, _, _ in reversed(tables):
                 await conn.execute(f'DELETE FROM "{SCHEMA}".{table}')
             for table, rows, columns in tables:

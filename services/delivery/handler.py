@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import grpc
@@ -188,6 +188,55 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                     )
                 )
         return response
+
+    async def ExecuteAction(
+        self, request: delivery_pb2.ExecuteActionRequest, context: Any
+    ) -> delivery_pb2.ExecuteActionResponse:
+        """Carries out one approved action exactly once by its idempotency key."""
+        action = request.action
+        if request.customer_id <= 0 or not action.idempotency_key or not action.target:
+            raise ServiceError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+                "customer_id, action.target and action.idempotency_key are required",
+            )
+        try:
+            kind = policy.ActionKind(types_pb2.ActionType.Name(action.type))
+        except ValueError as exc:
+            raise ServiceError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+                f"unknown action type {action.type}",
+            ) from exc
+        try:
+            amount = Decimal(action.amount.amount) if action.amount.amount else None
+        except InvalidOperation as exc:
+            raise ServiceError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+                f"amount {action.amount.amount!r} is not a decimal",
+            ) from exc
+        done = await self._ledger.get().execute_action(
+            customer_id=request.customer_id,
+            decision_id=request.request_id,
+            kind=kind,
+            target=action.target,
+            amount=amount,
+            idempotency_key=action.idempotency_key,
+            today=self._today(),
+        )
+        if done.already:
+            outcome = delivery_pb2.EXECUTION_OUTCOME_ALREADY_EXECUTED
+        elif done.outcome == "executed":
+            outcome = delivery_pb2.EXECUTION_OUTCOME_EXECUTED
+        else:
+            outcome = delivery_pb2.EXECUTION_OUTCOME_REFUSED
+        return delivery_pb2.ExecuteActionResponse(
+            outcome=outcome,
+            detail=done.detail,
+            refund_id=done.refund_id or 0,
+            coupon_code=done.coupon_code,
+        )
 
     async def AssessComplaint(
         self, request: delivery_pb2.AssessComplaintRequest, context: Any

@@ -6,15 +6,18 @@ security returns that customer's rows only, whatever a query forgets."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
 import asyncpg
 
 from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund
-from services.delivery.policy import Shipment, ShipmentStatus
+from services.delivery.execution import LedgerState, refusal
+from services.delivery.policy import ActionKind, Shipment, ShipmentStatus, coupon_expiry
 from services.delivery.returns import DeliveredItem
 
 _SHIPMENT_COLUMNS = """
@@ -75,6 +78,20 @@ class LedgerReader(Protocol):
         self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
     ) -> CustomerView:
         """The customer's referenced and recent shipments and their coupons."""
+        ...
+
+    async def execute_action(
+        self,
+        *,
+        customer_id: int,
+        decision_id: str,
+        kind: ActionKind,
+        target: str,
+        amount: Decimal | None,
+        idempotency_key: str,
+        today: date,
+    ) -> Execution:
+        """Carries out one approved action exactly once (see `execute_action`)."""
         ...
 
 
@@ -241,6 +258,29 @@ class PostgresLedger:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
+    async def execute_action(
+        self,
+        *,
+        customer_id: int,
+        decision_id: str,
+        kind: ActionKind,
+        target: str,
+        amount: Decimal | None,
+        idempotency_key: str,
+        today: date,
+    ) -> Execution:
+        """Carries out one approved action exactly once (see `execute_action`)."""
+        return await execute_action(
+            self._pool,
+            customer_id=customer_id,
+            decision_id=decision_id,
+            kind=kind,
+            target=target,
+            amount=amount,
+            idempotency_key=idempotency_key,
+            today=today,
+        )
+
     async def sender_verdict(self, customer_id: int, address: str) -> str:
         """Asks the owner-run function (row-level security hides other customers' rows)."""
         async with self._pool.acquire() as conn:
@@ -281,3 +321,181 @@ class PostgresLedger:
                 conn, customer_id, [s.delivery_id for s in referenced]
             )
         return CustomerView(referenced=referenced, recent=recent, coupon_delivery_ids=coupons)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The recorded result of one approved action."""
+
+    outcome: str  # "executed" or "refused"
+    detail: str
+    already: bool = False
+    refund_id: int | None = None
+    coupon_code: str = ""
+
+
+_SHIPMENT_TARGETS = {
+    ActionKind.DELIVERY_FEE_REFUND,
+    ActionKind.DELIVERY_FEE_REFUND_ON_ARRIVAL,
+    ActionKind.EXPEDITED_COUPON,
+    ActionKind.CARRIER_UPDATE_REQUEST,
+}
+
+
+async def _state(
+    conn: asyncpg.Connection, customer_id: int, kind: ActionKind, target: str
+) -> tuple[LedgerState, int | None, int | None]:
+    """The ledger state of the action's target, its order id and (for shipments) its
+    delivery id."""
+    if kind in _SHIPMENT_TARGETS:
+        row = await conn.fetchrow(
+            """
+            SELECT s.delivery_id, s.order_id, o.delivery_fee,
+                   coalesce((SELECT sum(r.amount) FROM refunds r
+                             WHERE r.order_id = s.order_id AND r.customer_id = s.customer_id
+                               AND r.kind = 'delivery_fee' AND r.status <> 'failed'), 0)
+                       AS fee_refunded,
+                   EXISTS (SELECT 1 FROM coupons c
+                           WHERE c.delivery_id = s.delivery_id
+                             AND c.customer_id = s.customer_id) AS coupon_issued
+            FROM shipments s
+            JOIN orders o ON o.order_id = s.order_id AND o.customer_id = s.customer_id
+            WHERE s.customer_id = $1 AND upper(s.tracking_number) = upper($2)
+            """,
+            customer_id,
+            target,
+        )
+        if row is None:
+            return LedgerState(found=False), None, None
+        return (
+            LedgerState(
+                found=True,
+                delivery_fee=row["delivery_fee"],
+                fee_refunded=row["fee_refunded"],
+                coupon_issued=row["coupon_issued"],
+            ),
+            row["order_id"],
+            row["delivery_id"],
+        )
+    if not target.isdigit():
+        return LedgerState(found=False), None, None
+    row = await conn.fetchrow(
+        """
+        SELECT o.order_id,
+               coalesce((SELECT sum(c.amount) FROM charges c WHERE c.order_id = o.order_id
+                         AND c.customer_id = o.customer_id AND c.status = 'captured'), 0)
+                   AS charged,
+               coalesce((SELECT sum(r.amount) FROM refunds r WHERE r.order_id = o.order_id
+                         AND r.customer_id = o.customer_id AND r.status <> 'failed'), 0)
+                   AS refunded
+        FROM orders o WHERE o.customer_id = $1 AND o.order_id = $2
+        """,
+        customer_id,
+        int(target),
+    )
+    if row is None:
+        return LedgerState(found=False), None, None
+    return (
+        LedgerState(found=True, charged=row["charged"], refunded=row["refunded"]),
+        row["order_id"],
+        None,
+    )
+
+
+async def execute_action(
+    pool: asyncpg.Pool,
+    *,
+    customer_id: int,
+    decision_id: str,
+    kind: ActionKind,
+    target: str,
+    amount: Decimal | None,
+    idempotency_key: str,
+    today: date,
+) -> Execution:
+    """Carries out one approved action exactly once: under a lock on its idempotency key,
+    a key executed before returns its first result; otherwise the precondition is checked,
+    the refund or coupon written, and the result recorded, in one transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        await scope_to_customer(conn, customer_id)
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", idempotency_key)
+        done = await conn.fetchrow(
+            "SELECT outcome, detail, refund_id, coalesce(coupon_code, '') AS coupon_code"
+            " FROM action_executions WHERE idempotency_key = $1 AND customer_id = $2",
+            idempotency_key,
+            customer_id,
+        )
+        if done is not None:
+            return Execution(
+                done["outcome"], done["detail"], True, done["refund_id"], done["coupon_code"]
+            )
+        state, order_id, delivery_id = await _state(conn, customer_id, kind, target)
+        reason = refusal(kind, amount, state)
+        refund_id: int | None = None
+        coupon_code = ""
+        if reason:
+            outcome, detail = "refused", reason
+        else:
+            outcome = "executed"
+            if kind in _REFUND_KINDS:
+                refund_id = await conn.fetchval(
+                    """
+                    INSERT INTO refunds (order_id, customer_id, amount, requested_date,
+                                         status, reason, kind)
+                    VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING refund_id
+                    """,
+                    order_id,
+                    customer_id,
+                    amount,
+                    today,
+                    _REFUND_KINDS[kind][1],
+                    _REFUND_KINDS[kind][0],
+                )
+                detail = f"refund {refund_id} of {amount} recorded ({_REFUND_KINDS[kind][1]})"
+            elif kind is ActionKind.EXPEDITED_COUPON:
+                coupon_code = f"EXP-{secrets.token_hex(5).upper()}"
+                await conn.execute(
+                    """
+                    INSERT INTO coupons (customer_id, delivery_id, code, issue_date, expiry_date)
+                    VALUES ($1, $2, $3, $4, $5)
+                    """,
+                    customer_id,
+                    delivery_id,
+                    coupon_code,
+                    today,
+                    coupon_expiry(today),
+                )
+                detail = f"coupon {coupon_code} issued, valid until {coupon_expiry(today)}"
+            elif kind is ActionKind.CARRIER_UPDATE_REQUEST:
+                detail = f"carrier update requested for {target}"
+            else:
+                detail = f"return authorised for order {target}"
+        await conn.execute(
+            """
+            INSERT INTO action_executions (idempotency_key, customer_id, decision_id,
+                action_type, target, amount, outcome, detail, refund_id, coupon_code)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, ''))
+            """,
+            idempotency_key,
+            customer_id,
+            decision_id,
+            kind.value,
+            target,
+            amount,
+            outcome,
+            detail,
+            refund_id,
+            coupon_code,
+        )
+    return Execution(outcome, detail, False, refund_id, coupon_code)
+
+
+# Refund actions: the refund's kind and its reason in the ledger.
+_REFUND_KINDS = {
+    ActionKind.DELIVERY_FEE_REFUND: ("delivery_fee", "delivery fee refund for a late delivery"),
+    ActionKind.DELIVERY_FEE_REFUND_ON_ARRIVAL: (
+        "delivery_fee",
+        "delivery fee refund for a late delivery, credited when it arrives",
+    ),
+    ActionKind.CHARGE_REFUND: ("charge", "refund of an overcharge"),
+}

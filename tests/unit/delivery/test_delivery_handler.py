@@ -14,9 +14,9 @@ from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.delivery.billing import OrderRecords
 from services.delivery.handler import DeliveryHandler
-from services.delivery.policy import Shipment, ShipmentStatus
+from services.delivery.policy import ActionKind, Shipment, ShipmentStatus
 from services.delivery.returns import DeliveredItem
-from services.delivery.store import CustomerView, LedgerReader
+from services.delivery.store import CustomerView, Execution, LedgerReader
 
 TODAY = date(2026, 1, 29)
 
@@ -28,6 +28,19 @@ class FakeLedger:
         self.shipments = shipments
         self.coupons = set(coupons)
         self.calls = 0
+
+    async def execute_action(
+        self,
+        *,
+        customer_id: int,
+        decision_id: str,
+        kind: ActionKind,
+        target: str,
+        amount: Decimal | None,
+        idempotency_key: str,
+        today: date,
+    ) -> Execution:
+        raise AssertionError("assessment never executes anything")
 
     async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
         return []

@@ -93,6 +93,34 @@ SHIPMENT_STATUS_CANCELLED: ShipmentStatus.ValueType  # 6
 """Cancelled before delivery."""
 Global___ShipmentStatus: _TypeAlias = ShipmentStatus  # noqa: Y015
 
+class _ExecutionOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ExecutionOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExecutionOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EXECUTION_OUTCOME_UNSPECIFIED: _ExecutionOutcome.ValueType  # 0
+    """Unknown."""
+    EXECUTION_OUTCOME_EXECUTED: _ExecutionOutcome.ValueType  # 1
+    """Carried out now."""
+    EXECUTION_OUTCOME_ALREADY_EXECUTED: _ExecutionOutcome.ValueType  # 2
+    """Carried out before under the same idempotency key; nothing was done again."""
+    EXECUTION_OUTCOME_REFUSED: _ExecutionOutcome.ValueType  # 3
+    """Not carried out: its precondition no longer holds (see detail)."""
+
+class ExecutionOutcome(_ExecutionOutcome, metaclass=_ExecutionOutcomeEnumTypeWrapper):
+    """ExecutionOutcome is what became of an approved action."""
+
+EXECUTION_OUTCOME_UNSPECIFIED: ExecutionOutcome.ValueType  # 0
+"""Unknown."""
+EXECUTION_OUTCOME_EXECUTED: ExecutionOutcome.ValueType  # 1
+"""Carried out now."""
+EXECUTION_OUTCOME_ALREADY_EXECUTED: ExecutionOutcome.ValueType  # 2
+"""Carried out before under the same idempotency key; nothing was done again."""
+EXECUTION_OUTCOME_REFUSED: ExecutionOutcome.ValueType  # 3
+"""Not carried out: its precondition no longer holds (see detail)."""
+Global___ExecutionOutcome: _TypeAlias = ExecutionOutcome  # noqa: Y015
+
 @_typing.final
 class AssessComplaintRequest(_message.Message):
     """AssessComplaintRequest is a product complaint from one customer."""
@@ -654,3 +682,71 @@ class ShipmentAssessment(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ShipmentAssessment: _TypeAlias = ShipmentAssessment  # noqa: Y015
+
+@_typing.final
+class ExecuteActionRequest(_message.Message):
+    """ExecuteActionRequest is one action a person approved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """The decision that approved it (for the record; the action's idempotency key decides
+    whether it already ran).
+    """
+    customer_id: _builtins.int
+    """The authenticated customer the action is for."""
+    @_builtins.property
+    def action(self) -> _types_pb2.ProposedAction:
+        """The approved action, as proposed (type, target, amount, idempotency key)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        action: _types_pb2.ProposedAction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "customer_id", b"customer_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExecuteActionRequest: _TypeAlias = ExecuteActionRequest  # noqa: Y015
+
+@_typing.final
+class ExecuteActionResponse(_message.Message):
+    """ExecuteActionResponse is the result of one approved action."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    REFUND_ID_FIELD_NUMBER: _builtins.int
+    COUPON_CODE_FIELD_NUMBER: _builtins.int
+    outcome: Global___ExecutionOutcome.ValueType
+    """What became of the action."""
+    detail: _builtins.str
+    """What was done, or why it was refused, in plain words."""
+    refund_id: _builtins.int
+    """The refund recorded, for refund actions."""
+    coupon_code: _builtins.str
+    """The coupon's unique code, for coupon actions."""
+    def __init__(
+        self,
+        *,
+        outcome: Global___ExecutionOutcome.ValueType = ...,
+        detail: _builtins.str = ...,
+        refund_id: _builtins.int = ...,
+        coupon_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_code", b"coupon_code", "detail", b"detail", "outcome", b"outcome", "refund_id", b"refund_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExecuteActionResponse: _TypeAlias = ExecuteActionResponse  # noqa: Y015

@@ -57,6 +57,11 @@ class DeliveryServiceStub:
                 request_serializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintRequest.SerializeToString,
                 response_deserializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintResponse.FromString,
                 _registered_method=True)
+        self.ExecuteAction = channel.unary_unary(
+                '/crm.v1.DeliveryService/ExecuteAction',
+                request_serializer=crm_dot_v1_dot_delivery__pb2.ExecuteActionRequest.SerializeToString,
+                response_deserializer=crm_dot_v1_dot_delivery__pb2.ExecuteActionResponse.FromString,
+                _registered_method=True)
 
 
 class DeliveryServiceServicer:
@@ -97,6 +102,15 @@ class DeliveryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecuteAction(self, request, context):
+        """Carries out one approved action exactly once by its idempotency key: a refund credit,
+        a coupon with a unique code, a carrier follow-up or a return. Executing it again
+        returns the first result; an action whose precondition no longer holds is refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DeliveryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -119,6 +133,11 @@ def add_DeliveryServiceServicer_to_server(servicer, server):
                     servicer.AssessComplaint,
                     request_deserializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintRequest.FromString,
                     response_serializer=crm_dot_v1_dot_delivery__pb2.AssessComplaintResponse.SerializeToString,
+            ),
+            'ExecuteAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExecuteAction,
+                    request_deserializer=crm_dot_v1_dot_delivery__pb2.ExecuteActionRequest.FromString,
+                    response_serializer=crm_dot_v1_dot_delivery__pb2.ExecuteActionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -232,6 +251,33 @@ class DeliveryService:
             '/crm.v1.DeliveryService/AssessComplaint',
             crm_dot_v1_dot_delivery__pb2.AssessComplaintRequest.SerializeToString,
             crm_dot_v1_dot_delivery__pb2.AssessComplaintResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.v1.DeliveryService/ExecuteAction',
+            crm_dot_v1_dot_delivery__pb2.ExecuteActionRequest.SerializeToString,
+            crm_dot_v1_dot_delivery__pb2.ExecuteActionResponse.FromString,
             options,
             channel_credentials,
             insecure,

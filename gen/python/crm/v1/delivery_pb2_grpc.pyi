@@ -52,6 +52,11 @@ class DeliveryServiceStub:
     """Finds the delivered item a product complaint is about among the customer's own
     and proposes a return with replacement or refund within the return window.
     """
+    ExecuteAction: _grpc.UnaryUnaryMultiCallable[_delivery_pb2.ExecuteActionRequest, _delivery_pb2.ExecuteActionResponse]
+    """Carries out one approved action exactly once by its idempotency key: a refund credit,
+    a coupon with a unique code, a carrier follow-up or a return. Executing it again
+    returns the first result; an action whose precondition no longer holds is refused.
+    """
 
 @_typing.type_check_only
 class DeliveryServiceAsyncStub(DeliveryServiceStub):
@@ -76,6 +81,11 @@ class DeliveryServiceAsyncStub(DeliveryServiceStub):
     AssessComplaint: _aio.UnaryUnaryMultiCallable[_delivery_pb2.AssessComplaintRequest, _delivery_pb2.AssessComplaintResponse]  # type: ignore[assignment]
     """Finds the delivered item a product complaint is about among the customer's own
     and proposes a return with replacement or refund within the return window.
+    """
+    ExecuteAction: _aio.UnaryUnaryMultiCallable[_delivery_pb2.ExecuteActionRequest, _delivery_pb2.ExecuteActionResponse]  # type: ignore[assignment]
+    """Carries out one approved action exactly once by its idempotency key: a refund credit,
+    a coupon with a unique code, a carrier follow-up or a return. Executing it again
+    returns the first result; an action whose precondition no longer holds is refused.
     """
 
 class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -122,6 +132,17 @@ class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_delivery_pb2.AssessComplaintResponse, _abc.Awaitable[_delivery_pb2.AssessComplaintResponse]]:
         """Finds the delivered item a product complaint is about among the customer's own
         and proposes a return with replacement or refund within the return window.
+        """
+
+    @_abc_1.abstractmethod
+    def ExecuteAction(
+        self,
+        request: _delivery_pb2.ExecuteActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_delivery_pb2.ExecuteActionResponse, _abc.Awaitable[_delivery_pb2.ExecuteActionResponse]]:
+        """Carries out one approved action exactly once by its idempotency key: a refund credit,
+        a coupon with a unique code, a carrier follow-up or a return. Executing it again
+        returns the first result; an action whose precondition no longer holds is refused.
         """
 
 def add_DeliveryServiceServicer_to_server(servicer: DeliveryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
