@@ -16,6 +16,17 @@ _ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
+class ApprovedAction:
+    """An action a person approved, as the ledger carries it out."""
+
+    decision_id: str
+    kind: ActionKind
+    target: str
+    amount: Decimal | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class LedgerState:
     """What the ledger says about an action's target right now."""
 

@@ -14,6 +14,7 @@ from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.delivery import billing, policy, returns, tracking
+from services.delivery.execution import ApprovedAction
 from services.delivery.order_numbers import find_order_numbers
 from services.delivery.store import LedgerReader
 
@@ -216,15 +217,10 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                 types_pb2.ERROR_CODE_INVALID_ARGUMENT,
                 f"amount {action.amount.amount!r} is not a decimal",
             ) from exc
-        done = await self._ledger.get().execute_action(
-            customer_id=request.customer_id,
-            decision_id=request.request_id,
-            kind=kind,
-            target=action.target,
-            amount=amount,
-            idempotency_key=action.idempotency_key,
-            today=self._today(),
+        approved = ApprovedAction(
+            request.request_id, kind, action.target, amount, action.idempotency_key
         )
+        done = await self._ledger.get().execute_action(request.customer_id, approved, self._today())
         if done.already:
             outcome = delivery_pb2.EXECUTION_OUTCOME_ALREADY_EXECUTED
         elif done.outcome == "executed":

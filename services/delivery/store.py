@@ -10,13 +10,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any, Protocol
 
 import asyncpg
 
 from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund
-from services.delivery.execution import LedgerState, refusal
+from services.delivery.execution import ApprovedAction, LedgerState, refusal
 from services.delivery.policy import ActionKind, Shipment, ShipmentStatus, coupon_expiry
 from services.delivery.returns import DeliveredItem
 
@@ -82,13 +81,8 @@ class LedgerReader(Protocol):
 
     async def execute_action(
         self,
-        *,
         customer_id: int,
-        decision_id: str,
-        kind: ActionKind,
-        target: str,
-        amount: Decimal | None,
-        idempotency_key: str,
+        action: ApprovedAction,
         today: date,
     ) -> Execution:
         """Carries out one approved action exactly once (see `execute_action`)."""
@@ -260,26 +254,12 @@ class PostgresLedger:
 
     async def execute_action(
         self,
-        *,
         customer_id: int,
-        decision_id: str,
-        kind: ActionKind,
-        target: str,
-        amount: Decimal | None,
-        idempotency_key: str,
+        action: ApprovedAction,
         today: date,
     ) -> Execution:
         """Carries out one approved action exactly once (see `execute_action`)."""
-        return await execute_action(
-            self._pool,
-            customer_id=customer_id,
-            decision_id=decision_id,
-            kind=kind,
-            target=target,
-            amount=amount,
-            idempotency_key=idempotency_key,
-            today=today,
-        )
+        return await execute_action(self._pool, customer_id, action, today)
 
     async def sender_verdict(self, customer_id: int, address: str) -> str:
         """Asks the owner-run function (row-level security hides other customers' rows)."""
@@ -403,19 +383,13 @@ async def _state(
 
 
 async def execute_action(
-    pool: asyncpg.Pool,
-    *,
-    customer_id: int,
-    decision_id: str,
-    kind: ActionKind,
-    target: str,
-    amount: Decimal | None,
-    idempotency_key: str,
-    today: date,
+    pool: asyncpg.Pool, customer_id: int, action: ApprovedAction, today: date
 ) -> Execution:
     """Carries out one approved action exactly once: under a lock on its idempotency key,
     a key executed before returns its first result; otherwise the precondition is checked,
     the refund or coupon written, and the result recorded, in one transaction."""
+    kind, target, amount = action.kind, action.target, action.amount
+    idempotency_key = action.idempotency_key
     async with pool.acquire() as conn, conn.transaction():
         await scope_to_customer(conn, customer_id)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", idempotency_key)
@@ -478,7 +452,7 @@ async def execute_action(
             """,
             idempotency_key,
             customer_id,
-            decision_id,
+            action.decision_id,
             kind.value,
             target,
             amount,

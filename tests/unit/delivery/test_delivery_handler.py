@@ -13,8 +13,9 @@ from crm.v1 import delivery_pb2, types_pb2
 from services.common.errors import ServiceError
 from services.common.server import Deferred
 from services.delivery.billing import OrderRecords
+from services.delivery.execution import ApprovedAction
 from services.delivery.handler import DeliveryHandler
-from services.delivery.policy import ActionKind, Shipment, ShipmentStatus
+from services.delivery.policy import Shipment, ShipmentStatus
 from services.delivery.returns import DeliveredItem
 from services.delivery.store import CustomerView, Execution, LedgerReader
 
@@ -30,15 +31,7 @@ class FakeLedger:
         self.calls = 0
 
     async def execute_action(
-        self,
-        *,
-        customer_id: int,
-        decision_id: str,
-        kind: ActionKind,
-        target: str,
-        amount: Decimal | None,
-        idempotency_key: str,
-        today: date,
+        self, customer_id: int, action: ApprovedAction, today: date
     ) -> Execution:
         raise AssertionError("assessment never executes anything")
 
