@@ -25,11 +25,19 @@ DRAFT_READY = "crm.v1.job.draft_ready"
 MANUAL_HANDLING = "crm.v1.job.manual_handling"
 JOB_FAILED = "crm.v1.job.failed"
 JOB_OUTCOMES = "crm.v1.job.>"
+# Reviewers' decisions in (from the CRM or the console), and what they led to out.
+DRAFT_DECIDED = "crm.v1.draft.decided"
+REPLY_APPROVED = "crm.v1.reply.approved"
+ACTIONS_EXECUTED = "crm.v1.actions.executed"
+DECISION_REFUSED = "crm.v1.decision.refused"
 
 # Streams and the durable consumer.
 EMAILS_STREAM = "CRM_EMAILS"
 JOBS_STREAM = "CRM_JOBS"
 ORCHESTRATOR_CONSUMER = "orchestrator"
+DECISIONS_STREAM = "CRM_DECISIONS"
+RESULTS_STREAM = "CRM_RESULTS"
+DECISIONS_CONSUMER = "orchestrator-decisions"
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,12 @@ def streams(limits: ConsumerLimits) -> list[StreamConfig]:
     return [
         StreamConfig(name=EMAILS_STREAM, subjects=[EMAIL_RECEIVED], **common),  # type: ignore[arg-type]
         StreamConfig(name=JOBS_STREAM, subjects=[JOB_OUTCOMES], **common),  # type: ignore[arg-type]
+        StreamConfig(name=DECISIONS_STREAM, subjects=[DRAFT_DECIDED], **common),  # type: ignore[arg-type]
+        StreamConfig(
+            name=RESULTS_STREAM,
+            subjects=[REPLY_APPROVED, ACTIONS_EXECUTED, DECISION_REFUSED],
+            **common,  # type: ignore[arg-type]
+        ),
     ]
 
 
@@ -83,3 +97,17 @@ async def provision(js: JetStreamContext, limits: ConsumerLimits) -> None:
         except NotFoundError:
             await js.add_stream(config)
     await js.add_consumer(EMAILS_STREAM, orchestrator_consumer(limits))
+    await js.add_consumer(DECISIONS_STREAM, decisions_consumer(limits))
+
+
+def decisions_consumer(limits: ConsumerLimits) -> ConsumerConfig:
+    """Durable pull consumer of reviewers' decisions, explicit acks."""
+    return ConsumerConfig(
+        durable_name=DECISIONS_CONSUMER,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=limits.ack_wait_seconds,
+        max_deliver=limits.max_deliver,
+        max_ack_pending=limits.max_ack_pending,
+        filter_subject=DRAFT_DECIDED,
+    )

@@ -33,6 +33,7 @@ from services.common.server import (
 from services.common.settings import DatabaseSettings
 from services.orchestrator import jetstream
 from services.orchestrator.consumer import EmailConsumer
+from services.orchestrator.decision_consumer import DecisionConsumer
 from services.orchestrator.handler import OrchestratorHandler
 from services.orchestrator.intake import DEFAULT_MAX_BODY_CHARS
 from services.orchestrator.phrasing import LlmPhraser
@@ -171,14 +172,17 @@ async def serve(settings: OrchestratorSettings) -> None:
             concurrency=settings.concurrency,
             max_body_chars=settings.max_body_chars,
         )
+        decisions = DecisionConsumer(js=js, pool=db, clients=clients)
         stop = asyncio.Event()
         consuming = asyncio.create_task(consumer.run(stop))
+        deciding = asyncio.create_task(decisions.run(stop))
         await server.set_serving(True)
         log.info("serving")
         await wait_for_stop_signal()
         await server.health.enter_graceful_shutdown()
         stop.set()
         await consuming  # in-flight jobs finish before the connections close
+        await deciding
         await shut_down(server, settings.shutdown_grace_seconds)
         await nc.drain()
         for channel in channels.values():

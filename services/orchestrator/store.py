@@ -126,3 +126,92 @@ async def list_jobs(pool: asyncpg.Pool, *, case_id: str, limit: int) -> list[Job
         limit,
     )
     return [_record(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A decision as stored."""
+
+    decision_id: str
+    job_id: str
+    state: str
+    reason: str
+
+
+async def claim_decision(
+    pool: asyncpg.Pool,
+    *,
+    decision_id: str,
+    job_id: str,
+    customer_id: int,
+    reviewer_id: str,
+    decision: bytes,
+    refused_reason: str = "",
+) -> tuple[DecisionRecord, bool]:
+    """Stores the decision once: as refused (with the reason), or as being carried out
+    (which fails with AlreadyDecided when another decision holds the job). Returns the
+    stored record and whether it is new."""
+    state = "refused" if refused_reason else "carrying_out"
+    async with pool.acquire() as conn, conn.transaction():
+        existing = await conn.fetchrow(
+            "SELECT decision_id, job_id, state, reason FROM decisions WHERE decision_id = $1",
+            decision_id,
+        )
+        if existing is not None:
+            return DecisionRecord(**dict(existing)), False
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    """
+                    INSERT INTO decisions (decision_id, job_id, customer_id, reviewer_id,
+                                           state, reason, decision)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    """,
+                    decision_id,
+                    job_id,
+                    customer_id,
+                    reviewer_id,
+                    state,
+                    refused_reason,
+                    decision,
+                )
+        except asyncpg.UniqueViolationError as exc:
+            raise AlreadyDecided(job_id) from exc
+    return DecisionRecord(decision_id, job_id, state, refused_reason), True
+
+
+class AlreadyDecided(Exception):
+    """Another decision is already carried out (or being carried out) for the job."""
+
+
+async def decided_by_another(pool: asyncpg.Pool, job_id: str, decision_id: str) -> bool:
+    """True when a different decision holds the job."""
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM decisions WHERE job_id = $1 AND decision_id <> $2"
+            " AND state <> 'refused')",
+            job_id,
+            decision_id,
+        )
+    )
+
+
+async def newer_job_in_case(pool: asyncpg.Pool, job: JobRecord) -> bool:
+    """True when the customer wrote again in the job's case after it."""
+    return bool(
+        await pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE case_id = $1 AND job_id <> $2"
+            " AND stream_sequence > $3)",
+            job.case_id,
+            job.job_id,
+            job.stream_sequence,
+        )
+    )
+
+
+async def finish_decision(pool: asyncpg.Pool, decision_id: str) -> None:
+    """Marks a decision carried out."""
+    await pool.execute(
+        "UPDATE decisions SET state = 'done', updated_at = now() WHERE decision_id = $1",
+        decision_id,
+    )

@@ -88,6 +88,94 @@ MANUAL_HANDLING_REASON_EMPTY_BODY: ManualHandlingReason.ValueType  # 3
 """The body is empty once quoted replies and HTML are removed."""
 Global___ManualHandlingReason: _TypeAlias = ManualHandlingReason  # noqa: Y015
 
+class _DecisionVerdict:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DecisionVerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DecisionVerdict.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DECISION_VERDICT_UNSPECIFIED: _DecisionVerdict.ValueType  # 0
+    """Not given; the decision is refused."""
+    DECISION_VERDICT_APPROVE: _DecisionVerdict.ValueType  # 1
+    """Send the reply as drafted and carry out the accepted actions."""
+    DECISION_VERDICT_APPROVE_EDITED: _DecisionVerdict.ValueType  # 2
+    """Send the edited reply and carry out the accepted actions."""
+    DECISION_VERDICT_REJECT: _DecisionVerdict.ValueType  # 3
+    """Send nothing and carry out nothing."""
+
+class DecisionVerdict(_DecisionVerdict, metaclass=_DecisionVerdictEnumTypeWrapper):
+    """DecisionVerdict is what the reviewer decided for the draft as a whole."""
+
+DECISION_VERDICT_UNSPECIFIED: DecisionVerdict.ValueType  # 0
+"""Not given; the decision is refused."""
+DECISION_VERDICT_APPROVE: DecisionVerdict.ValueType  # 1
+"""Send the reply as drafted and carry out the accepted actions."""
+DECISION_VERDICT_APPROVE_EDITED: DecisionVerdict.ValueType  # 2
+"""Send the edited reply and carry out the accepted actions."""
+DECISION_VERDICT_REJECT: DecisionVerdict.ValueType  # 3
+"""Send nothing and carry out nothing."""
+Global___DecisionVerdict: _TypeAlias = DecisionVerdict  # noqa: Y015
+
+class _Thumb:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ThumbEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Thumb.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    THUMB_UNSPECIFIED: _Thumb.ValueType  # 0
+    """Not given."""
+    THUMB_UP: _Thumb.ValueType  # 1
+    """Good."""
+    THUMB_DOWN: _Thumb.ValueType  # 2
+    """Bad."""
+
+class Thumb(_Thumb, metaclass=_ThumbEnumTypeWrapper):
+    """Thumb is a reviewer's quick rating."""
+
+THUMB_UNSPECIFIED: Thumb.ValueType  # 0
+"""Not given."""
+THUMB_UP: Thumb.ValueType  # 1
+"""Good."""
+THUMB_DOWN: Thumb.ValueType  # 2
+"""Bad."""
+Global___Thumb: _TypeAlias = Thumb  # noqa: Y015
+
+class _DecisionRefusalReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DecisionRefusalReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DecisionRefusalReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DECISION_REFUSAL_REASON_UNSPECIFIED: _DecisionRefusalReason.ValueType  # 0
+    """Unknown."""
+    DECISION_REFUSAL_REASON_UNKNOWN_JOB: _DecisionRefusalReason.ValueType  # 1
+    """No job with that id for that customer and case."""
+    DECISION_REFUSAL_REASON_NO_DRAFT: _DecisionRefusalReason.ValueType  # 2
+    """The job has no draft to decide (manual handling, failed or still running)."""
+    DECISION_REFUSAL_REASON_STALE_DRAFT: _DecisionRefusalReason.ValueType  # 3
+    """The customer wrote again in the case since the draft: decide the newer draft."""
+    DECISION_REFUSAL_REASON_ALREADY_DECIDED: _DecisionRefusalReason.ValueType  # 4
+    """Another decision was already carried out for this draft."""
+    DECISION_REFUSAL_REASON_INVALID: _DecisionRefusalReason.ValueType  # 5
+    """The decision is incomplete (no reviewer, no verdict, an empty edited reply)."""
+
+class DecisionRefusalReason(_DecisionRefusalReason, metaclass=_DecisionRefusalReasonEnumTypeWrapper):
+    """DecisionRefusalReason says why a decision was not carried out."""
+
+DECISION_REFUSAL_REASON_UNSPECIFIED: DecisionRefusalReason.ValueType  # 0
+"""Unknown."""
+DECISION_REFUSAL_REASON_UNKNOWN_JOB: DecisionRefusalReason.ValueType  # 1
+"""No job with that id for that customer and case."""
+DECISION_REFUSAL_REASON_NO_DRAFT: DecisionRefusalReason.ValueType  # 2
+"""The job has no draft to decide (manual handling, failed or still running)."""
+DECISION_REFUSAL_REASON_STALE_DRAFT: DecisionRefusalReason.ValueType  # 3
+"""The customer wrote again in the case since the draft: decide the newer draft."""
+DECISION_REFUSAL_REASON_ALREADY_DECIDED: DecisionRefusalReason.ValueType  # 4
+"""Another decision was already carried out for this draft."""
+DECISION_REFUSAL_REASON_INVALID: DecisionRefusalReason.ValueType  # 5
+"""The decision is incomplete (no reviewer, no verdict, an empty edited reply)."""
+Global___DecisionRefusalReason: _TypeAlias = DecisionRefusalReason  # noqa: Y015
+
 @_typing.final
 class EmailReceived(_message.Message):
     """EmailReceived is published by the CRM on `crm.v1.email.received` for every
@@ -408,3 +496,269 @@ class JobFailed(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___JobFailed: _TypeAlias = JobFailed  # noqa: Y015
+
+@_typing.final
+class ActionDecision(_message.Message):
+    """ActionDecision accepts or rejects one proposed action of the draft."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    idempotency_key: _builtins.str
+    """The proposed action's idempotency key."""
+    accepted: _builtins.bool
+    """True to carry it out; actions not listed are not carried out."""
+    def __init__(
+        self,
+        *,
+        idempotency_key: _builtins.str = ...,
+        accepted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "idempotency_key", b"idempotency_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActionDecision: _TypeAlias = ActionDecision  # noqa: Y015
+
+@_typing.final
+class DraftDecided(_message.Message):
+    """DraftDecided is a reviewer's decision on a draft, published by the CRM or the console
+    on crm.v1.draft.decided.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    REVIEWER_ID_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    EDITED_REPLY_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    JOB_THUMB_FIELD_NUMBER: _builtins.int
+    CASE_THUMB_FIELD_NUMBER: _builtins.int
+    CORRECTED_TOPIC_FIELD_NUMBER: _builtins.int
+    CORRECTED_URGENT_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    DECIDE_TIME_FIELD_NUMBER: _builtins.int
+    decision_id: _builtins.str
+    """Unique id of this decision; a redelivered decision with the same id changes nothing."""
+    job_id: _builtins.str
+    """The job whose draft is decided."""
+    case_id: _builtins.str
+    """The support case."""
+    customer_id: _builtins.int
+    """The customer of the case."""
+    reviewer_id: _builtins.str
+    """Who decided; a decision without a reviewer is refused."""
+    verdict: Global___DecisionVerdict.ValueType
+    """Approve, approve with an edited reply, or reject."""
+    edited_reply: _builtins.str
+    """The edited reply, for DECISION_VERDICT_APPROVE_EDITED."""
+    job_thumb: Global___Thumb.ValueType
+    """Rating of this job's draft."""
+    case_thumb: Global___Thumb.ValueType
+    """Rating of the handling of the case so far."""
+    corrected_topic: _types_pb2.Topic.ValueType
+    """The right topic, when the agent got it wrong."""
+    corrected_urgent: _builtins.bool
+    """The right urgency, when the agent got it wrong."""
+    comment: _builtins.str
+    """Free comment."""
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActionDecision]:
+        """Per-action accept or reject."""
+
+    @_builtins.property
+    def decide_time(self) -> _timestamp_pb2.Timestamp:
+        """When the reviewer decided."""
+
+    def __init__(
+        self,
+        *,
+        decision_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        reviewer_id: _builtins.str = ...,
+        verdict: Global___DecisionVerdict.ValueType = ...,
+        edited_reply: _builtins.str = ...,
+        actions: _abc.Iterable[Global___ActionDecision] | None = ...,
+        job_thumb: Global___Thumb.ValueType = ...,
+        case_thumb: Global___Thumb.ValueType = ...,
+        corrected_topic: _types_pb2.Topic.ValueType = ...,
+        corrected_urgent: _builtins.bool | None = ...,
+        comment: _builtins.str = ...,
+        decide_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_corrected_urgent", b"_corrected_urgent", "corrected_urgent", b"corrected_urgent", "decide_time", b"decide_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_corrected_urgent", b"_corrected_urgent", "actions", b"actions", "case_id", b"case_id", "case_thumb", b"case_thumb", "comment", b"comment", "corrected_topic", b"corrected_topic", "corrected_urgent", b"corrected_urgent", "customer_id", b"customer_id", "decide_time", b"decide_time", "decision_id", b"decision_id", "edited_reply", b"edited_reply", "job_id", b"job_id", "job_thumb", b"job_thumb", "reviewer_id", b"reviewer_id", "verdict", b"verdict"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__corrected_urgent: _TypeAlias = _typing.Literal["corrected_urgent"]  # noqa: Y015
+    _WhichOneofArgType__corrected_urgent: _TypeAlias = _typing.Literal["_corrected_urgent", b"_corrected_urgent"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__corrected_urgent) -> _WhichOneofReturnType__corrected_urgent | None: ...
+
+Global___DraftDecided: _TypeAlias = DraftDecided  # noqa: Y015
+
+@_typing.final
+class ReplyApproved(_message.Message):
+    """ReplyApproved is a reply for the CRM to send, on crm.v1.reply.approved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    REVIEWER_ID_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    APPROVE_TIME_FIELD_NUMBER: _builtins.int
+    decision_id: _builtins.str
+    """The decision that approved it."""
+    job_id: _builtins.str
+    """The job it answers."""
+    case_id: _builtins.str
+    """The support case."""
+    customer_id: _builtins.int
+    """The customer to send it to."""
+    reviewer_id: _builtins.str
+    """Who approved it."""
+    body: _builtins.str
+    """The reply text, as approved."""
+    @_builtins.property
+    def approve_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was approved."""
+
+    def __init__(
+        self,
+        *,
+        decision_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        reviewer_id: _builtins.str = ...,
+        body: _builtins.str = ...,
+        approve_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approve_time", b"approve_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approve_time", b"approve_time", "body", b"body", "case_id", b"case_id", "customer_id", b"customer_id", "decision_id", b"decision_id", "job_id", b"job_id", "reviewer_id", b"reviewer_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplyApproved: _TypeAlias = ReplyApproved  # noqa: Y015
+
+@_typing.final
+class ActionResult(_message.Message):
+    """ActionResult is what became of one accepted action."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    COUPON_CODE_FIELD_NUMBER: _builtins.int
+    outcome: _delivery_pb2.ExecutionOutcome.ValueType
+    """Executed now, executed before, or refused."""
+    detail: _builtins.str
+    """What was done, or why it was refused."""
+    coupon_code: _builtins.str
+    """The coupon's code, for a coupon."""
+    @_builtins.property
+    def action(self) -> _types_pb2.ProposedAction:
+        """The action as proposed and approved."""
+
+    def __init__(
+        self,
+        *,
+        action: _types_pb2.ProposedAction | None = ...,
+        outcome: _delivery_pb2.ExecutionOutcome.ValueType = ...,
+        detail: _builtins.str = ...,
+        coupon_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "coupon_code", b"coupon_code", "detail", b"detail", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActionResult: _TypeAlias = ActionResult  # noqa: Y015
+
+@_typing.final
+class ActionsExecuted(_message.Message):
+    """ActionsExecuted reports the accepted actions' results, on crm.v1.actions.executed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    decision_id: _builtins.str
+    """The decision that accepted them."""
+    job_id: _builtins.str
+    """The job that proposed them."""
+    case_id: _builtins.str
+    """The support case."""
+    customer_id: _builtins.int
+    """The customer they are for."""
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActionResult]:
+        """One result per accepted action."""
+
+    def __init__(
+        self,
+        *,
+        decision_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        customer_id: _builtins.int = ...,
+        results: _abc.Iterable[Global___ActionResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "customer_id", b"customer_id", "decision_id", b"decision_id", "job_id", b"job_id", "results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActionsExecuted: _TypeAlias = ActionsExecuted  # noqa: Y015
+
+@_typing.final
+class DecisionRefused(_message.Message):
+    """DecisionRefused says a decision was not carried out and why, on crm.v1.decision.refused."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    decision_id: _builtins.str
+    """The refused decision."""
+    job_id: _builtins.str
+    """The job it was for."""
+    reason: Global___DecisionRefusalReason.ValueType
+    """Why."""
+    detail: _builtins.str
+    """The reason in plain words."""
+    def __init__(
+        self,
+        *,
+        decision_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        reason: Global___DecisionRefusalReason.ValueType = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_id", b"decision_id", "detail", b"detail", "job_id", b"job_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecisionRefused: _TypeAlias = DecisionRefused  # noqa: Y015
