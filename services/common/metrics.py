@@ -53,6 +53,34 @@ MODEL_COST = Counter(
     "Language-model cost in USD by the configured price table, by task and model.",
     ["task", "model"],
 )
+DECISIONS = Counter(
+    "crm_decisions_total",
+    "Reviewers' decisions carried out, by verdict (approve, approve_edited, reject), topic "
+    "and the tier that wrote the reply.",
+    ["verdict", "topic", "tier"],
+)
+DECISION_EDIT_CHARS = Histogram(
+    "crm_decision_edit_chars",
+    "Size of a reviewer's edit: characters changed between the drafted and the sent reply.",
+    ["topic"],
+    buckets=(0, 10, 50, 100, 250, 500, 1000, 2500),
+)
+DECISION_THUMBS = Counter(
+    "crm_decision_thumbs_total",
+    "Reviewers' thumbs, for the job and for the case, by topic.",
+    ["scope", "thumb", "topic"],
+)
+DECISION_SECONDS = Histogram(
+    "crm_decision_seconds",
+    "Time from a draft to its decision, by topic.",
+    ["topic"],
+    buckets=(10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600),
+)
+DECISIONS_REFUSED = Counter(
+    "crm_decisions_refused_total",
+    "Decisions refused, by reason.",
+    ["reason"],
+)
 DEAD_LETTERS = Counter(
     "crm_dead_letters_total",
     "Jobs failed because their event was delivered the maximum number of times.",

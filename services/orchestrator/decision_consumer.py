@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import logging
 from dataclasses import dataclass
 
@@ -22,6 +23,13 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from crm.v1 import delivery_pb2, events_pb2, memory_pb2, types_pb2
+from services.common.metrics import (
+    DECISION_EDIT_CHARS,
+    DECISION_SECONDS,
+    DECISION_THUMBS,
+    DECISIONS,
+    DECISIONS_REFUSED,
+)
 from services.orchestrator import jetstream, store
 from services.orchestrator.decisions import (
     Refusal,
@@ -37,6 +45,28 @@ _CARRIED_OUT = {
     delivery_pb2.EXECUTION_OUTCOME_EXECUTED,
     delivery_pb2.EXECUTION_OUTCOME_ALREADY_EXECUTED,
 }
+
+
+def _measure(decision: events_pb2.DraftDecided, draft: events_pb2.DraftReady, sent: str) -> None:
+    """Measures of effectiveness: verdicts, edit sizes, thumbs and time to decision."""
+    topic = types_pb2.Topic.Name(draft.classification.topic).removeprefix("TOPIC_").lower()
+    verdict = events_pb2.DecisionVerdict.Name(decision.verdict)
+    DECISIONS.labels(
+        verdict.removeprefix("DECISION_VERDICT_").lower(), topic, draft.reply_tier or "0"
+    ).inc()
+    if decision.verdict == events_pb2.DECISION_VERDICT_APPROVE_EDITED:
+        matcher = difflib.SequenceMatcher(a=draft.reply, b=sent, autojunk=False)
+        changed = sum(
+            max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal"
+        )
+        DECISION_EDIT_CHARS.labels(topic).observe(changed)
+    for scope, thumb in (("job", decision.job_thumb), ("case", decision.case_thumb)):
+        if thumb != events_pb2.THUMB_UNSPECIFIED:
+            name = events_pb2.Thumb.Name(thumb).removeprefix("THUMB_").lower()
+            DECISION_THUMBS.labels(scope, name, topic).inc()
+    if decision.HasField("decide_time") and draft.HasField("create_time"):
+        seconds = decision.decide_time.ToSeconds() - draft.create_time.ToSeconds()
+        DECISION_SECONDS.labels(topic).observe(max(0, seconds))
 
 
 def action_label(action: types_pb2.ProposedAction) -> str:
@@ -207,6 +237,7 @@ class DecisionConsumer:
                 ),
             )
         await store.finish_decision(self.pool, decision.decision_id)
+        _measure(decision, draft, reply)
         log.info(
             "decision carried out",
             extra={"decision": decision.decision_id, "actions": len(results), "reply": bool(reply)},
@@ -238,6 +269,11 @@ class DecisionConsumer:
             ),
             f"{decision.decision_id}:refused",
         )
+        DECISIONS_REFUSED.labels(
+            events_pb2.DecisionRefusalReason.Name(refusal.reason)
+            .removeprefix("DECISION_REFUSAL_REASON_")
+            .lower()
+        ).inc()
         log.info(
             "decision refused", extra={"decision": decision.decision_id, "why": refusal.detail}
         )

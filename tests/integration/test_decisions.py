@@ -19,6 +19,7 @@ from crm.v1 import delivery_pb2, events_pb2
 from crmctl.events import publish_email
 from tests.conftest import Mesh
 from tests.integration.test_email_to_draft import new_email
+from tests.integration.test_metrics import scrape_metrics
 
 _TYPES: dict[str, type[Message]] = {
     "crm.v1.reply.approved": events_pb2.ReplyApproved,
@@ -121,6 +122,9 @@ async def test_an_approved_refund_is_credited_once_when_the_decision_arrives_twi
     await mesh.js.publish("crm.v1.draft.decided", second.SerializeToString())
     refused = await results.wait(second.decision_id, "crm.v1.decision.refused")
     assert refused.reason == events_pb2.DECISION_REFUSAL_REASON_ALREADY_DECIDED
+    metrics = await asyncio.to_thread(scrape_metrics, mesh.metrics_ports["orchestrator"])
+    assert 'crm_decisions_total{tier="0",topic="delivery_delay",verdict="approve"}' in metrics
+    assert 'crm_decisions_refused_total{reason="already_decided"}' in metrics
 
 
 async def test_a_decision_on_a_draft_the_customer_has_written_after_is_refused_as_stale(
