@@ -236,6 +236,16 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="health of every service")
 
+    fb = sub.add_parser("feedback", help="reviewers' decisions as data")
+    fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
+    fx = fb_sub.add_parser("export", help="decisions with vouched labels as eval cases")
+    fx.add_argument("--out", type=Path, required=True, help="JSON lines file to write")
+    fx.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5433/crm",
+        help="PostgreSQL with the orchestrator and memory schemas (default: make run's)",
+    )
+
     ev = sub.add_parser("eval", help="evaluate a component in-process on labelled cases")
     ev_sub = ev.add_subparsers(dest="eval_command", required=True)
     for name, what in (
@@ -292,6 +302,15 @@ def main(argv: list[str] | None = None) -> None:
             code = asyncio.run(job_show(settings, args.job_id, args.json))
         elif args.command == "job":
             code = asyncio.run(job_list(settings, args.case, args.limit))
+        elif args.command == "feedback":
+            from crmctl.feedback import export
+
+            written, skipped = asyncio.run(export(args.database_url, args.out))
+            console.print(
+                f"wrote {written} labelled case(s) to {args.out}; left out {skipped} "
+                "decision(s) whose labels no reviewer confirmed or corrected"
+            )
+            code = 0
         elif args.command == "eval" and args.eval_command == "e2e":
             from crmctl.evals import e2e
 

@@ -5,18 +5,23 @@ approved reply is published and remembered."""
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest_asyncio
 from google.protobuf.message import Message
 
-from crm.v1 import delivery_pb2, events_pb2
+from crm.v1 import delivery_pb2, events_pb2, types_pb2
 from crmctl.events import publish_email
+from crmctl.stack import dsn
 from tests.conftest import Mesh
 from tests.integration.test_email_to_draft import new_email
 from tests.integration.test_metrics import scrape_metrics
@@ -65,6 +70,10 @@ async def results(mesh: Mesh) -> AsyncIterator[Results]:
         await owner.execute("DELETE FROM delivery.action_executions")
         await owner.execute("DELETE FROM delivery.refunds WHERE refund_id > $1", mark)
         await owner.close()
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
 async def _draft(mesh: Mesh, case_id: str, body: str) -> events_pb2.DraftReady:
@@ -146,3 +155,39 @@ async def test_a_decision_without_a_reviewer_is_refused(mesh: Mesh, results: Res
     await mesh.js.publish("crm.v1.draft.decided", decision.SerializeToString())
     refused = await results.wait(decision.decision_id, "crm.v1.decision.refused")
     assert refused.reason == events_pb2.DECISION_REFUSAL_REASON_INVALID
+
+
+async def test_feedback_export_keeps_only_vouched_labels_and_runs_as_an_eval(
+    mesh: Mesh, results: Results, tmp_path: Path
+) -> None:
+    vouched = await _draft(mesh, f"case-{uuid.uuid4()}", "Where is my parcel FDX486159753?")
+    corrected = await _draft(mesh, f"case-{uuid.uuid4()}", "I was charged twice for order 1003")
+    unvouched = await _draft(mesh, f"case-{uuid.uuid4()}", "Where is my parcel FDX486159753??")
+    decisions = [_approve(d, f"decision-{uuid.uuid4()}") for d in (vouched, corrected, unvouched)]
+    decisions[0].labels_confirmed = True
+    decisions[1].corrected_topic = types_pb2.TOPIC_TRANSACTION_INQUIRY
+    decisions[1].corrected_urgent = True
+    for d in decisions:
+        d.verdict = events_pb2.DECISION_VERDICT_REJECT  # nothing executed, labels still count
+        await mesh.js.publish("crm.v1.draft.decided", d.SerializeToString())
+        await results.wait(d.decision_id, "crm.v1.actions.executed")
+    out = tmp_path / "feedback.jsonl"
+    crmctl = str(Path(sys.executable).parent / "crmctl")
+    done = await asyncio.to_thread(
+        _run,
+        [crmctl, "feedback", "export", "--out", str(out),
+         "--database-url", dsn(mesh.stack.superuser_dsn, "postgres")],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    cases = {c["id"]: c for c in map(json.loads, out.read_text().splitlines())}
+    assert cases[vouched.job_id]["expected"] == {"topic": "delivery_delay", "urgent": False}
+    assert cases[corrected.job_id]["expected"] == {"topic": "transaction_inquiry", "urgent": True}
+    assert unvouched.job_id not in cases
+    assert cases[vouched.job_id]["email"].startswith("Subject: Late parcel\n")
+    evaluated = await asyncio.to_thread(
+        _run,
+        [crmctl, "eval", "classify", "--cases", str(out), "--out", str(tmp_path / "eval"),
+         "--json"],
+    )  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout.strip().splitlines()[-1])["cases"] >= 2

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from crm.v1 import events_pb2, types_pb2
+from crm.v1 import classifier_pb2, events_pb2, types_pb2
+from crmctl.feedback import expected_labels
 from services.orchestrator.decisions import accepted_actions, approved_reply, refusal_of
 
 R = events_pb2.DecisionRefusalReason
@@ -73,3 +74,20 @@ def test_the_reply_sent_is_the_edited_one_the_drafted_one_or_none() -> None:
     edited = _decision(verdict=events_pb2.DECISION_VERDICT_APPROVE_EDITED, edited_reply=" Edited. ")
     assert approved_reply(edited, draft) == "Edited."
     assert approved_reply(_decision(verdict=events_pb2.DECISION_VERDICT_REJECT), draft) == ""
+
+
+def test_only_labels_a_reviewer_vouched_for_become_expected_values() -> None:
+    draft = events_pb2.DraftReady(
+        classification=classifier_pb2.Classification(
+            topic=types_pb2.TOPIC_DELIVERY_DELAY, urgent=False
+        )
+    )
+    assert expected_labels(_decision(), draft) is None  # approval alone vouches for nothing
+    assert expected_labels(_decision(labels_confirmed=True), draft) == {
+        "topic": "delivery_delay",
+        "urgent": False,
+    }
+    corrected = _decision(labels_confirmed=True, corrected_urgent=True)
+    assert expected_labels(corrected, draft) == {"topic": "delivery_delay", "urgent": True}
+    half = _decision(corrected_topic=types_pb2.TOPIC_OTHER)
+    assert expected_labels(half, draft) is None

@@ -545,6 +545,7 @@ class DraftDecided(_message.Message):
     CORRECTED_URGENT_FIELD_NUMBER: _builtins.int
     COMMENT_FIELD_NUMBER: _builtins.int
     DECIDE_TIME_FIELD_NUMBER: _builtins.int
+    LABELS_CONFIRMED_FIELD_NUMBER: _builtins.int
     decision_id: _builtins.str
     """Unique id of this decision; a redelivered decision with the same id changes nothing."""
     job_id: _builtins.str
@@ -569,6 +570,11 @@ class DraftDecided(_message.Message):
     """The right urgency, when the agent got it wrong."""
     comment: _builtins.str
     """Free comment."""
+    labels_confirmed: _builtins.bool
+    """True when the reviewer checked the agent's topic and urgency and found them right
+    (corrections, when given, take precedence). Only confirmed or corrected labels
+    become evaluation data.
+    """
     @_builtins.property
     def actions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActionDecision]:
         """Per-action accept or reject."""
@@ -594,10 +600,11 @@ class DraftDecided(_message.Message):
         corrected_urgent: _builtins.bool | None = ...,
         comment: _builtins.str = ...,
         decide_time: _timestamp_pb2.Timestamp | None = ...,
+        labels_confirmed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_corrected_urgent", b"_corrected_urgent", "corrected_urgent", b"corrected_urgent", "decide_time", b"decide_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_corrected_urgent", b"_corrected_urgent", "actions", b"actions", "case_id", b"case_id", "case_thumb", b"case_thumb", "comment", b"comment", "corrected_topic", b"corrected_topic", "corrected_urgent", b"corrected_urgent", "customer_id", b"customer_id", "decide_time", b"decide_time", "decision_id", b"decision_id", "edited_reply", b"edited_reply", "job_id", b"job_id", "job_thumb", b"job_thumb", "reviewer_id", b"reviewer_id", "verdict", b"verdict"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_corrected_urgent", b"_corrected_urgent", "actions", b"actions", "case_id", b"case_id", "case_thumb", b"case_thumb", "comment", b"comment", "corrected_topic", b"corrected_topic", "corrected_urgent", b"corrected_urgent", "customer_id", b"customer_id", "decide_time", b"decide_time", "decision_id", b"decision_id", "edited_reply", b"edited_reply", "job_id", b"job_id", "job_thumb", b"job_thumb", "labels_confirmed", b"labels_confirmed", "reviewer_id", b"reviewer_id", "verdict", b"verdict"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__corrected_urgent: _TypeAlias = _typing.Literal["corrected_urgent"]  # noqa: Y015
     _WhichOneofArgType__corrected_urgent: _TypeAlias = _typing.Literal["_corrected_urgent", b"_corrected_urgent"]  # noqa: Y015
