@@ -236,6 +236,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="health of every service")
 
+    rp = sub.add_parser("report", help="approval, edits, thumbs and time to decision")
+    rp.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5433/crm",
+        help="PostgreSQL with the orchestrator schema (default: make run's)",
+    )
+
     fb = sub.add_parser("feedback", help="reviewers' decisions as data")
     fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
     fx = fb_sub.add_parser("export", help="decisions with vouched labels as eval cases")
@@ -302,6 +309,12 @@ def main(argv: list[str] | None = None) -> None:
             code = asyncio.run(job_show(settings, args.job_id, args.json))
         elif args.command == "job":
             code = asyncio.run(job_list(settings, args.case, args.limit))
+        elif args.command == "report":
+            from crmctl.report import report
+
+            read = asyncio.run(report(args.database_url, console))
+            console.print(f"{read} decision(s) read")
+            code = 0
         elif args.command == "feedback":
             from crmctl.feedback import export
 

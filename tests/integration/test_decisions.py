@@ -191,3 +191,10 @@ async def test_feedback_export_keeps_only_vouched_labels_and_runs_as_an_eval(
     )  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout.strip().splitlines()[-1])["cases"] >= 2
+    shown = await asyncio.to_thread(
+        _run,
+        [crmctl, "report", "--database-url", dsn(mesh.stack.superuser_dsn, "postgres")],
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Reviewers' decisions by topic" in shown.stdout
+    assert "Approval rate by topic" in shown.stdout and "delivery_delay" in shown.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crm.v1 import classifier_pb2, events_pb2, types_pb2
 from crmctl.feedback import expected_labels
+from crmctl.report import Tally
 from services.orchestrator.decisions import accepted_actions, approved_reply, refusal_of
 
 R = events_pb2.DecisionRefusalReason
@@ -91,3 +92,21 @@ def test_only_labels_a_reviewer_vouched_for_become_expected_values() -> None:
     assert expected_labels(corrected, draft) == {"topic": "delivery_delay", "urgent": True}
     half = _decision(corrected_topic=types_pb2.TOPIC_OTHER)
     assert expected_labels(half, draft) is None
+
+
+def test_the_report_counts_approvals_edits_and_thumbs_down() -> None:
+    draft = events_pb2.DraftReady(reply="Your parcel is late.")
+    tally = Tally()
+    tally.add(_decision(), draft)
+    tally.add(
+        _decision(
+            verdict=events_pb2.DECISION_VERDICT_APPROVE_EDITED,
+            edited_reply="Your parcel is late, sorry.",
+        ),
+        draft,
+    )
+    tally.add(
+        _decision(verdict=events_pb2.DECISION_VERDICT_REJECT, job_thumb=events_pb2.THUMB_DOWN),
+        draft,
+    )
+    assert tally.row()[:5] == ["3", "67%", "33%", "7", "33%"]
