@@ -146,14 +146,7 @@ class DecisionConsumer:
             await self._refuse(decision, refusal, store_it=True)
             return
         try:
-            record, _ = await store.claim_decision(
-                self.pool,
-                decision_id=decision.decision_id,
-                job_id=decision.job_id,
-                customer_id=decision.customer_id,
-                reviewer_id=decision.reviewer_id,
-                decision=decision.SerializeToString(),
-            )
+            record, _ = await self._claim(decision)
         except store.AlreadyDecided:
             await self._refuse(
                 decision,
@@ -248,15 +241,7 @@ class DecisionConsumer:
     ) -> None:
         if store_it:
             with contextlib.suppress(store.AlreadyDecided):
-                _, created = await store.claim_decision(
-                    self.pool,
-                    decision_id=decision.decision_id,
-                    job_id=decision.job_id,
-                    customer_id=decision.customer_id,
-                    reviewer_id=decision.reviewer_id,
-                    decision=decision.SerializeToString(),
-                    refused_reason=refusal.detail,
-                )
+                _, created = await self._claim(decision, refusal.detail)
                 if not created:
                     return  # refused (or carried out) before: nothing new to say
         await self._publish(
@@ -276,6 +261,20 @@ class DecisionConsumer:
         ).inc()
         log.info(
             "decision refused", extra={"decision": decision.decision_id, "why": refusal.detail}
+        )
+
+    async def _claim(
+        self, decision: events_pb2.DraftDecided, refused_reason: str = ""
+    ) -> tuple[store.DecisionRecord, bool]:
+        """Stores the decision once (see `store.claim_decision`)."""
+        return await store.claim_decision(
+            self.pool,
+            decision_id=decision.decision_id,
+            job_id=decision.job_id,
+            customer_id=decision.customer_id,
+            reviewer_id=decision.reviewer_id,
+            decision=decision.SerializeToString(),
+            refused_reason=refused_reason,
         )
 
     async def _publish(self, subject: str, event: Message, msg_id: str) -> None:

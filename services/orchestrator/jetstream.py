@@ -77,14 +77,18 @@ def orchestrator_consumer(limits: ConsumerLimits) -> ConsumerConfig:
     BackOff list: measured on nats-server 2.15, with a consumer BackOff of (30, 60, 120) s, a
     second 1 s NAK led to no redelivery within the 12 s observed (without BackOff: every 1 s).
     """
+    return _pull_consumer(ORCHESTRATOR_CONSUMER, EMAIL_RECEIVED, limits)
+
+
+def _pull_consumer(name: str, subject: str, limits: ConsumerLimits) -> ConsumerConfig:
     return ConsumerConfig(
-        durable_name=ORCHESTRATOR_CONSUMER,
+        durable_name=name,
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=limits.ack_wait_seconds,
         max_deliver=limits.max_deliver,
         max_ack_pending=limits.max_ack_pending,
-        filter_subject=EMAIL_RECEIVED,
+        filter_subject=subject,
     )
 
 
@@ -102,12 +106,4 @@ async def provision(js: JetStreamContext, limits: ConsumerLimits) -> None:
 
 def decisions_consumer(limits: ConsumerLimits) -> ConsumerConfig:
     """Durable pull consumer of reviewers' decisions, explicit acks."""
-    return ConsumerConfig(
-        durable_name=DECISIONS_CONSUMER,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=limits.ack_wait_seconds,
-        max_deliver=limits.max_deliver,
-        max_ack_pending=limits.max_ack_pending,
-        filter_subject=DRAFT_DECIDED,
-    )
+    return _pull_consumer(DECISIONS_CONSUMER, DRAFT_DECIDED, limits)
