@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test unit proto lint format bench train clean
+.PHONY: install chromium run test unit proto lint format bench train clean
 
 install: $(STAMP)
 
@@ -20,9 +20,24 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/crmctl run
 
-## Unit and integration tests (starts nats-server, PostgreSQL and the services).
-test: $(STAMP)
+## Unit, integration and browser tests (starts nats-server, PostgreSQL, the services,
+## and headless Chromium for the review console).
+test: $(STAMP) chromium
 	$(BIN)/pytest -q
+
+## Debian's Chromium for the browser tests (Playwright's own download is unreachable).
+## Installed when missing and this user can; otherwise those tests fail with the command.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Chromium for the browser tests (apt-get install chromium)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	    echo "could not install Chromium: the browser tests will say how"; \
+	  else \
+	    echo "Chromium is missing: sudo apt-get install -y chromium (the browser tests need it)"; \
+	  fi
 
 ## Only the fast unit tests of pure logic.
 unit: $(STAMP)

@@ -22,6 +22,7 @@ from rich.console import Console
 from crmctl import outcomes
 from crmctl.events import EmailInput, publish_email
 from crmctl.stack import SERVICES, Stack, StackConfig
+from services.orchestrator.demo import DEMO_PASSWORD, DEMO_REVIEWER
 
 console = Console()
 
@@ -65,6 +66,10 @@ async def run_demo(state_dir: Path, today: date | None, *, publish_inbox: bool) 
             + "   ".join(f"{s.name} {stack.address(s.name)}" for s in SERVICES)
         )
         console.print(f"all services SERVING after {time.monotonic() - started:.1f}s")
+        console.print(
+            f"[bold]Review console[/bold] {stack.console_url}   "
+            f"sign in as [bold]{DEMO_REVIEWER}[/bold] / [bold]{DEMO_PASSWORD}[/bold]"
+        )
         nc = await nats.connect(stack.nats_url)
         js = nc.jetstream()
         first_draft_at: float | None = None

@@ -64,7 +64,11 @@ SERVICES: tuple[ServiceDef, ...] = (
 )
 SERVICE_BY_NAME = {s.name: s for s in SERVICES}
 # Demo data loaders: service -> module with `async def load_demo(owner_dsn, today)`.
-DEMO_LOADERS = {"product": "services.product.demo", "delivery": "services.delivery.demo"}
+DEMO_LOADERS = {
+    "product": "services.product.demo",
+    "delivery": "services.delivery.demo",
+    "orchestrator": "services.orchestrator.demo",
+}
 
 
 def free_port() -> int:
@@ -268,6 +272,7 @@ class StackConfig:
     ports: Mapping[str, int] = field(
         default_factory=lambda: {s.name: s.default_port for s in SERVICES}
     )
+    console_port: int = 8080  # the orchestrator's review console (HTTP)
     durable: bool = True
     today: date | None = None  # pinned "today" for policy and demo data (tests)
     load_demo: bool = True
@@ -282,6 +287,7 @@ class StackConfig:
             nats_port=free_port(),
             postgres_port=free_port(),
             ports={s.name: free_port() for s in SERVICES},
+            console_port=free_port(),
             **settings,
         )
 
@@ -302,6 +308,11 @@ class Stack:
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.config.ports[service]}"
 
+    @property
+    def console_url(self) -> str:
+        """Where the review console is served."""
+        return f"http://127.0.0.1:{self.config.console_port}"
+
     def owner_dsn(self, schema: str) -> str:
         return dsn(self.superuser_dsn, role_names(schema)[0])
 
@@ -319,6 +330,8 @@ class Stack:
             env["SHOP_TODAY"] = self.config.today.isoformat()
         if name == "orchestrator":
             env["NATS_URL"] = self.nats_url
+            env["CONSOLE_HOST"] = "127.0.0.1"
+            env["CONSOLE_PORT"] = str(self.config.console_port)
             for dep in ("classifier", "product", "delivery", "memory"):
                 env[f"{dep.upper()}_ADDRESS"] = self.address(dep)
         env.update(self.config.extra_env.get(name, {}))

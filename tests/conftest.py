@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import nats
 import pytest
 import pytest_asyncio
@@ -112,8 +113,28 @@ async def mesh() -> AsyncIterator[Mesh]:
         shutil.rmtree(state, ignore_errors=True)
 
 
+@pytest_asyncio.fixture
+async def ledger_restored(mesh: Mesh) -> AsyncIterator[None]:
+    """Puts the delivery ledger back as it was after a test that carries out actions
+    (refunds and coupons it created, every execution record), so later tests see the
+    demo data."""
+    owner = await asyncpg.connect(mesh.stack.owner_dsn("delivery"))
+    refunds = await owner.fetchval("SELECT coalesce(max(refund_id), 0) FROM delivery.refunds")
+    coupons = await owner.fetchval("SELECT coalesce(max(coupon_id), 0) FROM delivery.coupons")
+    try:
+        yield
+    finally:
+        await owner.execute("DELETE FROM delivery.action_executions")
+        await owner.execute("DELETE FROM delivery.refunds WHERE refund_id > $1", refunds)
+        await owner.execute("DELETE FROM delivery.coupons WHERE coupon_id > $1", coupons)
+        await owner.close()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/integration carry the integration marker."""
+    """Tests under tests/integration carry the integration marker; tests under
+    tests/browser carry both the integration and the browser markers."""
     for item in items:
-        if "integration" in item.path.parts:
+        if "integration" in item.path.parts or "browser" in item.path.parts:
             item.add_marker(pytest.mark.integration)
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)

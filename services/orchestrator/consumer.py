@@ -156,6 +156,10 @@ class EmailConsumer:
                 customer_id=parsed.customer_id,
                 stream_sequence=sequence,
                 delivery_attempts=attempt,
+                sender_address=parsed.sender_address,
+                subject=parsed.subject,
+                body=parsed.body,
+                received_at=parsed.received_at,
             )
             if job.finished:
                 log.info("duplicate delivery; outcome already stored", extra={"attempt": attempt})

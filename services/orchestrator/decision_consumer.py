@@ -184,17 +184,14 @@ class DecisionConsumer:
                     coupon_code=done.coupon_code,
                 )
             )
-        await self._publish(
-            jetstream.ACTIONS_EXECUTED,
-            events_pb2.ActionsExecuted(
-                decision_id=decision.decision_id,
-                job_id=decision.job_id,
-                case_id=decision.case_id,
-                customer_id=decision.customer_id,
-                results=results,
-            ),
-            f"{decision.decision_id}:actions",
+        executed = events_pb2.ActionsExecuted(
+            decision_id=decision.decision_id,
+            job_id=decision.job_id,
+            case_id=decision.case_id,
+            customer_id=decision.customer_id,
+            results=results,
         )
+        await self._publish(jetstream.ACTIONS_EXECUTED, executed, f"{decision.decision_id}:actions")
         reply = approved_reply(decision, draft)
         if reply:
             now = Timestamp()
@@ -229,7 +226,9 @@ class DecisionConsumer:
                     timeout=t,
                 ),
             )
-        await store.finish_decision(self.pool, decision.decision_id)
+        await store.finish_decision(
+            self.pool, decision.decision_id, results=executed.SerializeToString(), reply=reply
+        )
         _measure(decision, draft, reply)
         log.info(
             "decision carried out",

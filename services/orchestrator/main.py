@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import getpass
 import logging
+import os
 from pathlib import Path
 
 import asyncpg
@@ -31,9 +34,10 @@ from services.common.server import (
     wait_for_stop_signal,
 )
 from services.common.settings import DatabaseSettings
-from services.orchestrator import jetstream
+from services.orchestrator import console, jetstream, reviewers, store
 from services.orchestrator.consumer import EmailConsumer
 from services.orchestrator.decision_consumer import DecisionConsumer
+from services.orchestrator.examples import ApprovedExamples
 from services.orchestrator.handler import OrchestratorHandler
 from services.orchestrator.intake import DEFAULT_MAX_BODY_CHARS
 from services.orchestrator.phrasing import LlmPhraser
@@ -88,6 +92,28 @@ class OrchestratorSettings(DatabaseSettings, LlmSettings):
         600.0,
         description="JetStream de-duplicates events with the same Nats-Msg-Id within this window.",
     )
+    llm_few_shot_examples: int = Field(
+        3,
+        description="LLM tier of reply writing: how many replies reviewers approved for the "
+        "same topic are shown as examples (0: none).",
+    )
+    console_host: str = Field("0.0.0.0", description="Address the review console listens on.")
+    console_port: int = Field(
+        8080, description="HTTP port of the review console (0: any free port); -1 turns it off."
+    )
+    console_secure_cookies: bool = Field(
+        False, description="Send the console's cookies over HTTPS only (set it behind TLS)."
+    )
+    console_session_hours: float = Field(12.0, description="How long a reviewer stays signed in.")
+
+    def console_settings(self) -> console.ConsoleSettings:
+        """The review console's settings."""
+        return console.ConsoleSettings(
+            host=self.console_host,
+            port=self.console_port,
+            secure_cookies=self.console_secure_cookies,
+            session_hours=self.console_session_hours,
+        )
 
     def consumer_limits(self) -> jetstream.ConsumerLimits:
         """The JetStream stream and consumer settings derived from this environment."""
@@ -99,10 +125,14 @@ class OrchestratorSettings(DatabaseSettings, LlmSettings):
         )
 
 
-def _phraser(settings: OrchestratorSettings) -> LlmPhraser | None:
-    """The LLM tier of reply writing when a key or endpoint is configured."""
+def _phraser(settings: OrchestratorSettings, pool: asyncpg.Pool) -> LlmPhraser | None:
+    """The LLM tier of reply writing when a key or endpoint is configured, shown the
+    latest approved replies of the topic as examples."""
     client = make_client(settings)
-    return None if client is None else LlmPhraser(client, settings.llm_model_reply, settings.prices)
+    if client is None:
+        return None
+    examples = ApprovedExamples(pool, settings.llm_few_shot_examples)
+    return LlmPhraser(client, settings.llm_model_reply, settings.prices, examples)
 
 
 async def _connect_nats(settings: OrchestratorSettings) -> NATS:
@@ -147,16 +177,16 @@ async def serve(settings: OrchestratorSettings) -> None:
             "memory": settings.memory_address,
         }.items()
     }
-    clients = MeshClients(
-        classifier=classifier_pb2_grpc.ClassifierServiceStub(channels["classifier"]),
-        product=product_pb2_grpc.ProductServiceStub(channels["product"]),
-        delivery=delivery_pb2_grpc.DeliveryServiceStub(channels["delivery"]),
-        memory=memory_pb2_grpc.MemoryServiceStub(channels["memory"]),
-        timeout_seconds=settings.call_timeout_seconds,
-        phraser=_phraser(settings),
-    )
     async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
         pool.set(db)
+        clients = MeshClients(
+            classifier=classifier_pb2_grpc.ClassifierServiceStub(channels["classifier"]),
+            product=product_pb2_grpc.ProductServiceStub(channels["product"]),
+            delivery=delivery_pb2_grpc.DeliveryServiceStub(channels["delivery"]),
+            memory=memory_pb2_grpc.MemoryServiceStub(channels["memory"]),
+            timeout_seconds=settings.call_timeout_seconds,
+            phraser=_phraser(settings, db),
+        )
         nc = await _connect_nats(settings)
         js = nc.jetstream()
         await jetstream.provision(js, settings.consumer_limits())
@@ -176,10 +206,13 @@ async def serve(settings: OrchestratorSettings) -> None:
         stop = asyncio.Event()
         consuming = asyncio.create_task(consumer.run(stop))
         deciding = asyncio.create_task(decisions.run(stop))
-        await server.set_serving(True)
-        log.info("serving")
-        await wait_for_stop_signal()
-        await server.health.enter_graceful_shutdown()
+        async with contextlib.AsyncExitStack() as web:
+            if settings.console_port >= 0:
+                await web.enter_async_context(console.serving(db, nc, settings.console_settings()))
+            await server.set_serving(True)
+            log.info("serving")
+            await wait_for_stop_signal()
+            await server.health.enter_graceful_shutdown()
         stop.set()
         await consuming  # in-flight jobs finish before the connections close
         await deciding
@@ -189,13 +222,52 @@ async def serve(settings: OrchestratorSettings) -> None:
             await channel.close()
 
 
+async def add_reviewer(
+    settings: OrchestratorSettings, reviewer_id: str, display_name: str, password: str
+) -> None:
+    """Creates a reviewer of the console, or sets a new password (also unlocks)."""
+    reviewers.check_new_account(reviewer_id, password)
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=1, max_size=1, server_settings={"search_path": SCHEMA}
+    )
+    try:
+        await store.save_reviewer(
+            pool,
+            reviewer_id=reviewer_id,
+            display_name=display_name,
+            password_hash=reviewers.hash_password(password),
+        )
+    finally:
+        await pool.close()
+
+
+def _add_reviewer_command(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="crm-orchestrator add-reviewer",
+        description="Creates a reviewer of the review console (or resets its password). The "
+        "password is read from REVIEWER_PASSWORD, or asked for.",
+    )
+    parser.add_argument("reviewer_id", help="sign-in name: lower-case letters, digits, . _ -")
+    parser.add_argument("--name", default="", help="name shown in the console")
+    args = parser.parse_args(argv)
+    password = os.environ.get("REVIEWER_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        asyncio.run(add_reviewer(OrchestratorSettings(), args.reviewer_id, args.name, password))
+    except reviewers.InvalidReviewer as exc:
+        raise SystemExit(f"crm-orchestrator add-reviewer: {exc}") from exc
+    print(f"reviewer {args.reviewer_id} saved")
+
+
 def main() -> None:
-    """`crm-orchestrator [serve|migrate|provision]`."""
+    """`crm-orchestrator [serve|migrate|provision|add-reviewer]`."""
     import sys
 
     if len(sys.argv) > 1 and sys.argv[1] == "provision":
         argparse.ArgumentParser(prog="crm-orchestrator provision").parse_args(sys.argv[2:])
         asyncio.run(provision(OrchestratorSettings()))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "add-reviewer":
+        _add_reviewer_command(sys.argv[2:])
         return
     service_main(SERVICE, OrchestratorSettings, serve, schema=SCHEMA, migrations=MIGRATIONS)
 

@@ -361,6 +361,7 @@ async def _run_workflow(
             [str(draft.facts), *(str(a) for a in draft.actions)],
             _product_names(draft.facts),
             calls,
+            topic=types_pb2.Topic.Name(draft.classification.topic),
         )
         draft.reply = phrasing.text
         draft.reply_tier = phrasing.tier

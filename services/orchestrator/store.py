@@ -8,7 +8,10 @@ from datetime import datetime
 import asyncpg
 
 _COLUMNS = """job_id, case_id, customer_id, state, topic, urgent, stream_sequence,
-    delivery_attempts, outcome_subject, outcome, outcome_published_at, created_at, updated_at"""
+    delivery_attempts, outcome_subject, outcome, outcome_published_at, created_at, updated_at,
+    sender_address, subject, body, received_at"""
+# Longest body kept for the review console (longer e-mails go to manual handling anyway).
+_MAX_STORED_BODY_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class JobRecord:
     outcome_published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    sender_address: str = ""
+    subject: str = ""
+    body: str = ""
+    received_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
@@ -47,12 +54,18 @@ async def begin_job(
     customer_id: int,
     stream_sequence: int,
     delivery_attempts: int,
+    sender_address: str = "",
+    subject: str = "",
+    body: str = "",
+    received_at: datetime | None = None,
 ) -> JobRecord:
-    """Registers a delivery of the job (first or repeated) and returns its current record."""
+    """Registers a delivery of the job (first or repeated) and returns its current record;
+    the e-mail is kept for the reviewers."""
     row = await pool.fetchrow(
         f"""
-        INSERT INTO jobs (job_id, case_id, customer_id, stream_sequence, delivery_attempts)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO jobs (job_id, case_id, customer_id, stream_sequence, delivery_attempts,
+                          sender_address, subject, body, received_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (job_id) DO UPDATE
             SET delivery_attempts = GREATEST(jobs.delivery_attempts, EXCLUDED.delivery_attempts),
                 updated_at = now()
@@ -63,6 +76,10 @@ async def begin_job(
         customer_id,
         stream_sequence,
         delivery_attempts,
+        sender_address,
+        subject,
+        body[:_MAX_STORED_BODY_CHARS],
+        received_at,
     )
     assert row is not None
     return _record(row)
@@ -209,9 +226,235 @@ async def newer_job_in_case(pool: asyncpg.Pool, job: JobRecord) -> bool:
     )
 
 
-async def finish_decision(pool: asyncpg.Pool, decision_id: str) -> None:
-    """Marks a decision carried out."""
+async def finish_decision(
+    pool: asyncpg.Pool, decision_id: str, *, results: bytes, reply: str
+) -> None:
+    """Marks a decision carried out, with what it did (crm.v1.ActionsExecuted) and the
+    reply it approved."""
     await pool.execute(
-        "UPDATE decisions SET state = 'done', updated_at = now() WHERE decision_id = $1",
+        "UPDATE decisions SET state = 'done', results = $2, reply = $3, updated_at = now()"
+        " WHERE decision_id = $1",
         decision_id,
+        results,
+        reply,
     )
+
+
+# The review console's reads.
+
+
+@dataclass(frozen=True)
+class PendingDraft:
+    """A draft waiting for a reviewer (the newest of its case, not yet decided)."""
+
+    job_id: str
+    case_id: str
+    customer_id: int
+    topic: str
+    urgent: bool
+    sender_address: str
+    subject: str
+    created_at: datetime
+
+
+async def pending_drafts(pool: asyncpg.Pool, *, limit: int = 200) -> list[PendingDraft]:
+    """Drafts to review, urgent first, then oldest first. A draft the customer wrote after
+    again is left out (its newer job is the one to decide), as is a draft a decision
+    already holds."""
+    rows = await pool.fetch(
+        """
+        SELECT j.job_id, j.case_id, j.customer_id, j.topic, j.urgent, j.sender_address,
+               j.subject, j.created_at
+        FROM jobs j
+        WHERE j.state = 'draft_ready'
+          AND NOT EXISTS (SELECT 1 FROM decisions d
+                          WHERE d.job_id = j.job_id AND d.state <> 'refused')
+          AND NOT EXISTS (SELECT 1 FROM jobs n
+                          WHERE n.case_id = j.case_id AND n.job_id <> j.job_id
+                            AND n.stream_sequence > j.stream_sequence)
+        ORDER BY j.urgent DESC, j.created_at, j.job_id
+        LIMIT $1
+        """,
+        limit,
+    )
+    return [PendingDraft(**dict(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class DecisionDetail:
+    """A decision as the console shows it."""
+
+    decision_id: str
+    job_id: str
+    reviewer_id: str
+    state: str
+    reason: str
+    decision: bytes
+    results: bytes | None
+    reply: str
+    created_at: datetime
+
+
+_DECISION_COLUMNS = (
+    "decision_id, job_id, reviewer_id, state, reason, decision, results, reply, created_at"
+)
+
+
+async def get_decision(pool: asyncpg.Pool, decision_id: str) -> DecisionDetail | None:
+    """One decision by id."""
+    row = await pool.fetchrow(
+        f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE decision_id = $1", decision_id
+    )
+    return DecisionDetail(**dict(row)) if row else None
+
+
+async def decisions_of_job(pool: asyncpg.Pool, job_id: str) -> list[DecisionDetail]:
+    """Every decision taken on a job (refused ones included), newest first."""
+    rows = await pool.fetch(
+        f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE job_id = $1 ORDER BY created_at DESC",
+        job_id,
+    )
+    return [DecisionDetail(**dict(r)) for r in rows]
+
+
+async def jobs_of_case(pool: asyncpg.Pool, case_id: str, *, limit: int = 50) -> list[JobRecord]:
+    """The case's jobs, oldest first."""
+    rows = await pool.fetch(
+        f"SELECT {_COLUMNS} FROM jobs WHERE case_id = $1 ORDER BY stream_sequence, created_at"
+        " LIMIT $2",
+        case_id,
+        limit,
+    )
+    return [_record(r) for r in rows]
+
+
+async def approved_examples(pool: asyncpg.Pool, *, topic: str, limit: int) -> list[tuple[str, str]]:
+    """Recent e-mails of a topic with the reply a reviewer approved for them (the edited
+    one when edited): (e-mail body, approved reply), newest first."""
+    rows = await pool.fetch(
+        """
+        SELECT j.body, d.reply FROM decisions d JOIN jobs j USING (job_id)
+        WHERE d.state = 'done' AND d.reply <> '' AND j.topic = $1 AND j.body <> ''
+        ORDER BY d.updated_at DESC LIMIT $2
+        """,
+        topic,
+        limit,
+    )
+    return [(r["body"], r["reply"]) for r in rows]
+
+
+# Reviewer accounts and sessions.
+
+
+@dataclass(frozen=True)
+class ReviewerAccount:
+    """A reviewer as stored (the password only as its hash)."""
+
+    reviewer_id: str
+    display_name: str
+    password_hash: str
+    active: bool
+    failed_logins: int
+    locked_until: datetime | None
+
+
+async def save_reviewer(
+    pool: asyncpg.Pool, *, reviewer_id: str, display_name: str, password_hash: str
+) -> None:
+    """Creates a reviewer, or sets a new name and password (and unlocks) an existing one."""
+    await pool.execute(
+        """
+        INSERT INTO reviewers (reviewer_id, display_name, password_hash) VALUES ($1, $2, $3)
+        ON CONFLICT (reviewer_id) DO UPDATE
+            SET display_name = EXCLUDED.display_name, password_hash = EXCLUDED.password_hash,
+                active = true, failed_logins = 0, locked_until = NULL
+        """,
+        reviewer_id,
+        display_name,
+        password_hash,
+    )
+
+
+async def get_reviewer(pool: asyncpg.Pool, reviewer_id: str) -> ReviewerAccount | None:
+    """One reviewer account."""
+    row = await pool.fetchrow(
+        "SELECT reviewer_id, display_name, password_hash, active, failed_logins, locked_until"
+        " FROM reviewers WHERE reviewer_id = $1",
+        reviewer_id,
+    )
+    return ReviewerAccount(**dict(row)) if row else None
+
+
+async def record_login(
+    pool: asyncpg.Pool,
+    reviewer_id: str,
+    *,
+    succeeded: bool,
+    locked_until: datetime | None = None,
+    password_hash: str | None = None,
+) -> None:
+    """Counts a failed sign-in (locking the account until `locked_until`), or clears the
+    count after a good one (storing a re-hashed password when the parameters changed)."""
+    if succeeded:
+        await pool.execute(
+            "UPDATE reviewers SET failed_logins = 0, locked_until = NULL,"
+            " password_hash = COALESCE($2, password_hash) WHERE reviewer_id = $1",
+            reviewer_id,
+            password_hash,
+        )
+    else:
+        await pool.execute(
+            "UPDATE reviewers SET failed_logins = failed_logins + 1,"
+            " locked_until = COALESCE($2, locked_until) WHERE reviewer_id = $1",
+            reviewer_id,
+            locked_until,
+        )
+
+
+@dataclass(frozen=True)
+class ReviewerSession:
+    """A signed-in reviewer."""
+
+    reviewer_id: str
+    display_name: str
+    csrf_token: str
+    expires_at: datetime
+
+
+async def create_session(
+    pool: asyncpg.Pool,
+    *,
+    token_sha256: bytes,
+    reviewer_id: str,
+    csrf_token: str,
+    expires_at: datetime,
+) -> None:
+    """Stores a new session (and drops expired ones)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM reviewer_sessions WHERE expires_at < now()")
+        await conn.execute(
+            "INSERT INTO reviewer_sessions (token_sha256, reviewer_id, csrf_token, expires_at)"
+            " VALUES ($1, $2, $3, $4)",
+            token_sha256,
+            reviewer_id,
+            csrf_token,
+            expires_at,
+        )
+
+
+async def get_session(pool: asyncpg.Pool, token_sha256: bytes) -> ReviewerSession | None:
+    """The live session of a token: unexpired, of an active reviewer."""
+    row = await pool.fetchrow(
+        """
+        SELECT s.reviewer_id, r.display_name, s.csrf_token, s.expires_at
+        FROM reviewer_sessions s JOIN reviewers r USING (reviewer_id)
+        WHERE s.token_sha256 = $1 AND s.expires_at > now() AND r.active
+        """,
+        token_sha256,
+    )
+    return ReviewerSession(**dict(row)) if row else None
+
+
+async def delete_session(pool: asyncpg.Pool, token_sha256: bytes) -> None:
+    """Signs a session out."""
+    await pool.execute("DELETE FROM reviewer_sessions WHERE token_sha256 = $1", token_sha256)

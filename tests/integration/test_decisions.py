@@ -49,8 +49,8 @@ class Results:
 
 
 @pytest_asyncio.fixture
-async def results(mesh: Mesh) -> AsyncIterator[Results]:
-    """Subscribes to the decision results; the ledger is put back as it was afterwards."""
+async def results(mesh: Mesh, ledger_restored: None) -> AsyncIterator[Results]:
+    """Subscribes to the decision results (the ledger is put back afterwards)."""
     found = Results()
 
     async def on_msg(msg: Any) -> None:
@@ -58,8 +58,6 @@ async def results(mesh: Mesh) -> AsyncIterator[Results]:
         event.ParseFromString(msg.data)
         found.by_decision[event.decision_id].append((msg.subject, event))
 
-    owner = await asyncpg.connect(mesh.stack.owner_dsn("delivery"))
-    mark = await owner.fetchval("SELECT coalesce(max(refund_id), 0) FROM delivery.refunds")
     sub = await mesh.js.subscribe(
         "crm.v1.>", cb=on_msg, ordered_consumer=True, stream="CRM_RESULTS"
     )
@@ -67,9 +65,6 @@ async def results(mesh: Mesh) -> AsyncIterator[Results]:
         yield found
     finally:
         await sub.unsubscribe()
-        await owner.execute("DELETE FROM delivery.action_executions")
-        await owner.execute("DELETE FROM delivery.refunds WHERE refund_id > $1", mark)
-        await owner.close()
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:

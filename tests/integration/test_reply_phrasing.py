@@ -1,14 +1,26 @@
 """The LLM tier of reply writing against a local OpenAI-compatible server: a grounded
-rephrasing is used, one that invents a fact is rejected, a failing model changes nothing."""
+rephrasing is used, one that invents a fact is rejected, a failing model changes nothing,
+and replies reviewers approved are shown as examples."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
+
+import asyncpg
 import openai
 import pytest
 
+from crm.v1 import events_pb2
+from crmctl.events import publish_email
 from services.common.model_calls import ModelCallRecord
+from services.orchestrator import store
+from services.orchestrator.examples import ApprovedExamples
 from services.orchestrator.phrasing import LlmPhraser
+from tests.conftest import Mesh
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.integration.test_email_to_draft import new_email
 
 DRAFT = (
     "Hello,\n\nTracking number FDX486159753 (FedEx, Nike Air Max): it is 2 days past the "
@@ -66,3 +78,44 @@ async def test_the_phrasing_call_is_recorded_with_its_tokens() -> None:
         fake.stop()
     assert [(c.task, c.model, c.succeeded) for c in calls] == [("reply", "gpt-4.1-mini", True)]
     assert calls[0].input_tokens > 0 and calls[0].cost_usd > 0
+
+
+async def test_replies_reviewers_approved_for_the_topic_are_shown_as_examples(
+    mesh: Mesh,
+) -> None:
+    email = new_email(4, "Late", "Where is my parcel FDX486159753? It is late.")
+    await publish_email(mesh.js, email)
+    _, draft = await mesh.outcomes.wait_for(email.job_id)
+    assert isinstance(draft, events_pb2.DraftReady)
+    approved = "Hi Thomas! Dreadfully sorry about FDX486159753. Warmly, the Shoe Team"
+    decision = events_pb2.DraftDecided(
+        decision_id=f"decision-{uuid.uuid4()}",
+        job_id=draft.job_id,
+        case_id=draft.case_id,
+        customer_id=draft.customer_id,
+        reviewer_id="reviewer-1",
+        verdict=events_pb2.DECISION_VERDICT_APPROVE_EDITED,
+        edited_reply=approved,
+    )  # no action accepted: the ledger stays as it is
+    await mesh.js.publish("crm.v1.draft.decided", decision.SerializeToString())
+    pool = await asyncpg.create_pool(
+        mesh.stack.runtime_dsn("orchestrator"), server_settings={"search_path": "orchestrator"}
+    )
+    fake = FakeOpenAI().start()
+    try:
+        for _ in range(200):
+            stored = await store.get_decision(pool, decision.decision_id)
+            if stored is not None and stored.state == "done":
+                break
+            await asyncio.sleep(0.05)
+        client = openai.AsyncOpenAI(api_key="test", base_url=fake.base_url, max_retries=0)
+        for count in (2, 0):
+            fake.replies.append(Reply({"reply": DRAFT}))
+            phraser = LlmPhraser(client, "fake-model", examples=ApprovedExamples(pool, count=count))
+            await phraser.phrase(DRAFT, "where?", FACTS, topic="TOPIC_DELIVERY_DELAY")
+    finally:
+        fake.stop()
+        await pool.close()
+    with_examples, without = (json.dumps(r["messages"]) for r in fake.requests)
+    assert "Dreadfully sorry" in with_examples and "<approved_examples>" in with_examples
+    assert "Dreadfully sorry" not in without and "<approved_examples>" not in without

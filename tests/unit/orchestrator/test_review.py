@@ -1,0 +1,131 @@
+"""What a reviewer's form decides (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from crm.v1 import classifier_pb2, events_pb2, types_pb2
+from services.orchestrator.review import (
+    FormError,
+    decision_from,
+    decision_id,
+    label,
+    normalised,
+    parse_form,
+)
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+FORM_ID = "f" * 32
+
+
+def _draft() -> events_pb2.DraftReady:
+    return events_pb2.DraftReady(
+        job_id="job-1",
+        case_id="case-1",
+        customer_id=8,
+        reply="Hello,\n\nYour refund is on its way.\n\nKind regards,\nCustomer Support",
+        classification=classifier_pb2.Classification(topic=types_pb2.TOPIC_DELIVERY_DELAY),
+        actions=[
+            types_pb2.ProposedAction(
+                type=types_pb2.ACTION_TYPE_DELIVERY_FEE_REFUND, idempotency_key="k-refund"
+            ),
+            types_pb2.ProposedAction(
+                type=types_pb2.ACTION_TYPE_EXPEDITED_COUPON, idempotency_key="k-coupon"
+            ),
+        ],
+    )
+
+
+def _decide(**fields: str) -> events_pb2.DraftDecided:
+    draft = _draft()
+    form = parse_form({"form_id": FORM_ID, **fields}, [a.idempotency_key for a in draft.actions])
+    return decision_from(form, draft, job_id="job-1", reviewer_id="ana", decided_at=NOW)
+
+
+def test_an_unchanged_reply_is_approved_as_drafted_with_the_chosen_actions() -> None:
+    reply = _draft().reply.replace("\n", "\r\n") + "  \r\n"  # as a browser sends it
+    decision = _decide(
+        verdict="approve", reply=reply, **{"action:k-refund": "accept", "action:k-coupon": "reject"}
+    )
+    assert decision.verdict == events_pb2.DECISION_VERDICT_APPROVE
+    assert not decision.edited_reply
+    assert [(a.idempotency_key, a.accepted) for a in decision.actions] == [
+        ("k-refund", True),
+        ("k-coupon", False),
+    ]
+    assert decision.reviewer_id == "ana" and decision.customer_id == 8
+    assert decision.decision_id == decision_id("job-1", FORM_ID)
+    assert decision.decide_time.ToDatetime(tzinfo=UTC) == NOW
+
+
+def test_a_changed_reply_is_approved_as_edited() -> None:
+    decision = _decide(verdict="approve", reply="Hello,\n\nDone.\n")
+    assert decision.verdict == events_pb2.DECISION_VERDICT_APPROVE_EDITED
+    assert decision.edited_reply == "Hello,\n\nDone."
+
+
+def test_an_action_without_a_choice_is_not_carried_out() -> None:
+    decision = _decide(verdict="approve", reply=_draft().reply, **{"action:k-refund": "accept"})
+    assert {a.idempotency_key: a.accepted for a in decision.actions} == {
+        "k-refund": True,
+        "k-coupon": False,
+    }
+
+
+def test_rejecting_the_draft_rejects_every_action() -> None:
+    decision = _decide(
+        verdict="reject", **{"action:k-refund": "accept", "action:k-coupon": "accept"}
+    )
+    assert decision.verdict == events_pb2.DECISION_VERDICT_REJECT
+    assert not any(a.accepted for a in decision.actions)
+
+
+def test_approving_an_emptied_reply_asks_to_reject_instead() -> None:
+    with pytest.raises(FormError, match="reject"):
+        _decide(verdict="approve", reply="  \r\n ")
+
+
+def test_labels_are_corrections_only_when_they_differ_from_the_agents() -> None:
+    same = _decide(
+        verdict="reject", corrected_topic="delivery_delay", corrected_urgency="not_urgent"
+    )
+    assert same.corrected_topic == types_pb2.TOPIC_UNSPECIFIED
+    assert not same.HasField("corrected_urgent")
+    changed = _decide(
+        verdict="reject",
+        corrected_topic="billing_dispute",
+        corrected_urgency="urgent",
+        labels_confirmed="yes",
+        job_thumb="down",
+        case_thumb="up",
+        comment="  wrong topic  ",
+    )
+    assert changed.corrected_topic == types_pb2.TOPIC_BILLING_DISPUTE
+    assert changed.HasField("corrected_urgent") and changed.corrected_urgent
+    assert changed.labels_confirmed
+    assert (changed.job_thumb, changed.case_thumb) == (events_pb2.THUMB_DOWN, events_pb2.THUMB_UP)
+    assert changed.comment == "wrong topic"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"verdict": "approve", "form_id": "short"},
+        {"verdict": "maybe"},
+        {"verdict": "reject", "corrected_topic": "shoes"},
+        {"verdict": "reject", "corrected_urgency": "very"},
+        {"verdict": "reject", "job_thumb": "sideways"},
+        {"verdict": "reject", "comment": "x" * 2001},
+    ],
+)
+def test_values_the_form_cannot_produce_are_refused(fields: dict[str, str]) -> None:
+    with pytest.raises(FormError):
+        parse_form({"form_id": FORM_ID, **fields}, ["k-refund"])
+
+
+def test_names_read_as_words() -> None:
+    assert label("TOPIC_DELIVERY_DELAY") == "delivery delay"
+    assert label("ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL") == "delivery fee refund on arrival"
+    assert normalised("a  \r\nb\r\n\r\n") == "a\nb"
