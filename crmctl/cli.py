@@ -236,6 +236,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="health of every service")
 
+    dlq = sub.add_parser("dlq", help="events the orchestrator gave up on (dead letters)")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True)
+    dl = dlq_sub.add_parser("list", help="the dead letters with where they came from and why")
+    dl.add_argument("--json", action="store_true", help="one JSON object per line")
+    dr = dlq_sub.add_parser("replay", help="publish dead letters again on their subjects")
+    dr.add_argument("sequences", nargs="*", type=int, help="dead-letter sequence numbers")
+    dr.add_argument("--all", action="store_true", help="every dead letter")
+
     rp = sub.add_parser("report", help="approval, edits, thumbs and time to decision")
     rp.add_argument(
         "--database-url",
@@ -309,6 +317,23 @@ def main(argv: list[str] | None = None) -> None:
             code = asyncio.run(job_show(settings, args.job_id, args.json))
         elif args.command == "job":
             code = asyncio.run(job_list(settings, args.case, args.limit))
+        elif args.command == "dlq" and args.dlq_command == "list":
+            from crmctl.dlq import list_dead_letters
+
+            asyncio.run(list_dead_letters(settings.nats_url, console, json_out=args.json))
+            code = 0
+        elif args.command == "dlq":
+            from crmctl.dlq import replay
+
+            if not args.sequences and not args.all:
+                console.print("name the dead letters to replay (see `crmctl dlq list`), or --all")
+                code = 2
+            else:
+                count = asyncio.run(
+                    replay(settings.nats_url, None if args.all else args.sequences, console)
+                )
+                console.print(f"{count} dead letter(s) replayed")
+                code = 0
         elif args.command == "report":
             from crmctl.report import report
 

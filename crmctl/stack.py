@@ -153,11 +153,20 @@ def _nats_binary() -> str:
     return found
 
 
-def nats_process(state_dir: Path, port: int) -> ManagedProcess:
-    """nats-server with JetStream and its file store under the state folder."""
-    store = state_dir / "nats"
+def nats_process(state_dir: Path, port: int, *, durable: bool = True) -> ManagedProcess:
+    """nats-server with JetStream and its file store under the state folder. Durable: every
+    write is flushed to disk before it is acknowledged (sync_interval: always), so an
+    acknowledged event survives a crash of the machine, not only of the process."""
+    store = (state_dir / "nats").resolve()
     store.mkdir(parents=True, exist_ok=True)
-    argv = [_nats_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)]
+    config = state_dir / "nats.conf"
+    config.write_text(
+        "jetstream {\n"
+        f"  store_dir: {json.dumps(str(store))}\n"
+        + ("  sync_interval: always\n" if durable else "")
+        + "}\n"
+    )
+    argv = [_nats_binary(), "-a", "127.0.0.1", "-p", str(port), "-c", str(config)]
     return ManagedProcess("nats", argv, state_dir / "logs" / "nats.log")
 
 
@@ -372,7 +381,7 @@ class Stack:
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self._stop_leftovers)
         if not cfg.nats_url:
-            self.nats = nats_process(cfg.state_dir, cfg.nats_port)
+            self.nats = nats_process(cfg.state_dir, cfg.nats_port, durable=cfg.durable)
             self.nats.start()
         if not cfg.database_url:
             self.postgres = postgres_process(cfg.state_dir, cfg.postgres_port, durable=cfg.durable)

@@ -65,6 +65,21 @@ def strip_quoted_reply(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", cleaned).strip()
 
 
+# C0 control characters but tab, line feed and carriage return; DEL and C1 controls. NUL
+# cannot be stored in PostgreSQL text at all, and terminal escapes mean nothing in an e-mail.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(text: str) -> str:
+    """The text without control characters (line breaks and tabs kept)."""
+    return _CONTROL.sub("", text)
+
+
+def has_controls(text: str) -> bool:
+    """True when the text holds a control character (other than line breaks and tabs)."""
+    return _CONTROL.search(text) is not None
+
+
 def clean_body(body: str) -> str:
-    """The customer's own words: HTML removed, quoted replies removed."""
-    return strip_quoted_reply(html_to_text(body))
+    """The customer's own words: control characters, HTML and quoted replies removed."""
+    return strip_quoted_reply(html_to_text(without_controls(body)))

@@ -83,7 +83,9 @@ DECISIONS_REFUSED = Counter(
 )
 DEAD_LETTERS = Counter(
     "crm_dead_letters_total",
-    "Jobs failed because their event was delivered the maximum number of times.",
+    "Events put on the dead-letter stream (last delivery, or a service down past the retry "
+    "horizon), by original subject.",
+    ["subject"],
 )
 
 

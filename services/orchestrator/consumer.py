@@ -28,7 +28,6 @@ from services.common.context import case_id_var, job_id_var
 from services.common.metrics import (
     CONSUMER_PENDING,
     CONSUMER_UNACKED,
-    DEAD_LETTERS,
     EMAILS,
     STAGE_SECONDS,
 )
@@ -161,6 +160,11 @@ class EmailConsumer:
                 body=parsed.body,
                 received_at=parsed.received_at,
             )
+            if job.finished and (msg.headers or {}).get(jetstream.REPLAY):
+                reopened = await store.reopen_failed_job(self.pool, job.job_id)
+                if reopened is not None:
+                    log.info("failed job re-driven from the dead letters")
+                    job = reopened
             if job.finished:
                 log.info("duplicate delivery; outcome already stored", extra={"attempt": attempt})
                 await self._publish(job)
@@ -187,12 +191,12 @@ class EmailConsumer:
                     )
                     await msg.nak(delay=delay)
                     return
+                detail = (
+                    f"{exc} for longer than the retry horizon ({self.retry.horizon_seconds:g}s)"
+                )
+                await self._dead_letter(msg, parsed.job_id, detail)
                 await self._fail(
-                    parsed,
-                    types_pb2.ERROR_CODE_DEPENDENCY_UNAVAILABLE,
-                    f"{exc} for longer than the retry horizon ({self.retry.horizon_seconds:g}s)",
-                    sequence,
-                    attempt,
+                    parsed, types_pb2.ERROR_CODE_DEPENDENCY_UNAVAILABLE, detail, sequence, attempt
                 )
                 await msg.ack()
                 return
@@ -235,15 +239,15 @@ class EmailConsumer:
             extra={"reason": events_pb2.ManualHandlingReason.Name(rejection.reason)},
         )
 
-    async def _fail(
-        self,
+    @staticmethod
+    def _failure(
         job: Email | IntakeFailure,
         code: types_pb2.ErrorCode.ValueType,
         detail: str,
         sequence: int,
         attempt: int,
-    ) -> None:
-        event = events_pb2.JobFailed(
+    ) -> events_pb2.JobFailed:
+        return events_pb2.JobFailed(
             job_id=job.job_id,
             case_id=job.case_id,
             customer_id=job.customer_id,
@@ -253,6 +257,16 @@ class EmailConsumer:
             delivery_attempts=attempt,
             create_time=_now(),
         )
+
+    async def _fail(
+        self,
+        job: Email | IntakeFailure,
+        code: types_pb2.ErrorCode.ValueType,
+        detail: str,
+        sequence: int,
+        attempt: int,
+    ) -> None:
+        event = self._failure(job, code, detail, sequence, attempt)
         # An event rejected at intake has no job row yet.
         await store.begin_job(
             self.pool,
@@ -293,6 +307,10 @@ class EmailConsumer:
             await self._publish(record)
         EMAILS.labels(state, topic.removeprefix("TOPIC_").lower() or "none").inc()
 
+    async def _dead_letter(self, msg: Msg, job_id: str, reason: str) -> None:
+        """Keeps the event as it arrived on the dead-letter stream (once per event)."""
+        await jetstream.dead_letter(self.js, msg, job_id, reason)
+
     async def _publish(self, record: store.JobRecord) -> None:
         """Publishes the stored outcome; the Nats-Msg-Id makes a re-publish a no-op."""
         if record.outcome_published_at is not None:
@@ -310,25 +328,38 @@ class EmailConsumer:
             await self.js.publish(
                 record.outcome_subject,
                 record.outcome,
-                headers=inject_headers({"Nats-Msg-Id": f"{record.job_id}:outcome"}),
+                headers=inject_headers({"Nats-Msg-Id": record.outcome_msg_id}),
             )
         await store.mark_published(self.pool, record.job_id)
 
-    async def _last_resort(self, msg: Msg, parsed: object, sequence: int, attempt: int) -> None:
+    async def _last_resort(
+        self, msg: Msg, parsed: Email | IntakeFailure, sequence: int, attempt: int
+    ) -> None:
+        """After a failed delivery: retry later, or, on the last delivery, keep the event on
+        the dead-letter stream and fail the job, so nothing is lost silently."""
         try:
-            if attempt >= self.retry.max_deliver and not isinstance(parsed, IntakeFailure):
-                assert isinstance(parsed, Email)
-                await self._fail(
-                    parsed,
-                    types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED,
-                    f"no outcome after {attempt} deliveries",
-                    sequence,
-                    attempt,
-                )
-                DEAD_LETTERS.inc()
-                await msg.ack()
-            else:
+            if attempt < self.retry.max_deliver:
                 await msg.nak(delay=self.retry.next_delay(attempt, 0.0) or 1.0)
+                return
+            detail = f"no outcome after {attempt} deliveries"
+            await self._dead_letter(msg, parsed.job_id, detail)
+            try:
+                await self._fail(
+                    parsed, types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED, detail, sequence, attempt
+                )
+            except Exception:
+                # The failure cannot be stored (the database is down): announce it anyway
+                # under its own message id; the dead letter keeps the event for a replay.
+                log.exception("job failure not stored; announced without the outbox")
+                event = self._failure(
+                    parsed, types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED, detail, sequence, attempt
+                )
+                await self.js.publish(
+                    jetstream.JOB_FAILED,
+                    event.SerializeToString(),
+                    headers={"Nats-Msg-Id": f"{parsed.job_id}:outcome:unstored"},
+                )
+            await msg.ack()
         except Exception:
             log.exception("could not settle the event; JetStream will redeliver it after ack_wait")
 

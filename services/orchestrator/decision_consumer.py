@@ -83,6 +83,7 @@ class DecisionConsumer:
     pool: asyncpg.Pool
     clients: MeshClients
     retry_delay_seconds: float = 2.0
+    max_deliver: int = 100
 
     async def run(self, stop: asyncio.Event) -> None:
         """Handles decisions one at a time until `stop` is set."""
@@ -128,7 +129,14 @@ class DecisionConsumer:
             await msg.nak(delay=self.retry_delay_seconds)
         except Exception:
             log.exception("decision handling failed", extra={"decision": decision.decision_id})
-            await msg.nak(delay=self.retry_delay_seconds)
+            if (msg.metadata.num_delivered or 1) >= self.max_deliver:
+                # JetStream would stop delivering it silently: keep it for an operator.
+                await jetstream.dead_letter(
+                    self.js, msg, decision.job_id, f"decision {decision.decision_id} failed"
+                )
+                await msg.ack()
+            else:
+                await msg.nak(delay=self.retry_delay_seconds)
 
     async def _decide(self, decision: events_pb2.DraftDecided) -> None:
         job = await store.get_job(self.pool, decision.job_id)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from google.protobuf.message import DecodeError
 
 from crm.v1 import events_pb2, types_pb2
-from services.common.mail import clean_body
+from services.common.mail import clean_body, has_controls, without_controls
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,14 @@ def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | In
             "the event names no authenticated customer (customer_id must be positive)",
             case_id=event.case_id,
         )
+    with_controls = [name for name in ("job_id", "case_id") if has_controls(getattr(event, name))]
+    if with_controls:
+        return IntakeFailure(
+            job_id if "job_id" not in with_controls else fallback_id,
+            types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+            f"{', '.join(with_controls)} holds a control character",
+            customer_id=event.customer_id,
+        )
     if not event.job_id or not event.case_id:
         missing = [name for name in ("job_id", "case_id") if not getattr(event, name)]
         return IntakeFailure(
@@ -107,8 +115,8 @@ def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | In
         job_id=event.job_id,
         case_id=event.case_id,
         customer_id=event.customer_id,
-        sender_address=event.sender_address,
-        subject=event.subject.strip(),
+        sender_address=without_controls(event.sender_address).strip(),
+        subject=without_controls(event.subject).strip(),
         body=clean_body(event.body),
         received_at=received,
     )

@@ -6,8 +6,10 @@ same function serves a Kubernetes Job (`crm-orchestrator provision`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -18,6 +20,10 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import NotFoundError
+
+from services.common.metrics import DEAD_LETTERS
+
+log = logging.getLogger(__name__)
 
 # Subjects (the contract with the CRM).
 EMAIL_RECEIVED = "crm.v1.email.received"
@@ -30,6 +36,17 @@ DRAFT_DECIDED = "crm.v1.draft.decided"
 REPLY_APPROVED = "crm.v1.reply.approved"
 ACTIONS_EXECUTED = "crm.v1.actions.executed"
 DECISION_REFUSED = "crm.v1.decision.refused"
+# Events the orchestrator gave up on (last delivery, or a service down past the retry
+# horizon), kept as they arrived for an operator to inspect and re-drive (`crmctl dlq`).
+DEAD_LETTER_PREFIX = "crm.v1.dead_letter"
+DEAD_LETTER_SUBJECTS = f"{DEAD_LETTER_PREFIX}.>"
+# Headers of a dead letter, and of an event re-driven from one.
+ORIGINAL_SUBJECT = "Crm-Original-Subject"
+ORIGINAL_SEQUENCE = "Crm-Original-Sequence"
+DEAD_LETTER_REASON = "Crm-Dead-Letter-Reason"
+DEAD_LETTER_JOB = "Crm-Job-Id"
+DELIVERIES = "Crm-Deliveries"
+REPLAY = "Crm-Replay"
 
 # Streams and the durable consumer.
 EMAILS_STREAM = "CRM_EMAILS"
@@ -37,6 +54,7 @@ JOBS_STREAM = "CRM_JOBS"
 ORCHESTRATOR_CONSUMER = "orchestrator"
 DECISIONS_STREAM = "CRM_DECISIONS"
 RESULTS_STREAM = "CRM_RESULTS"
+DEAD_LETTERS_STREAM = "CRM_DEAD_LETTERS"
 DECISIONS_CONSUMER = "orchestrator-decisions"
 
 
@@ -51,7 +69,8 @@ class ConsumerLimits:
 
 
 def streams(limits: ConsumerLimits) -> list[StreamConfig]:
-    """Both streams: e-mails in (from the CRM) and job outcomes out (to the CRM)."""
+    """The streams: e-mails and decisions in (from the CRM), outcomes and results out (to
+    the CRM), and the dead letters."""
     common = {
         "retention": RetentionPolicy.LIMITS,
         "storage": StorageType.FILE,
@@ -67,7 +86,18 @@ def streams(limits: ConsumerLimits) -> list[StreamConfig]:
             subjects=[REPLY_APPROVED, ACTIONS_EXECUTED, DECISION_REFUSED],
             **common,  # type: ignore[arg-type]
         ),
+        StreamConfig(
+            name=DEAD_LETTERS_STREAM,
+            subjects=[DEAD_LETTER_SUBJECTS],
+            **{**common, "max_age": 30 * 24 * 3600.0},  # type: ignore[arg-type]
+        ),
     ]
+
+
+def dead_letter_subject(original_subject: str) -> str:
+    """Where an event of `original_subject` is dead-lettered: crm.v1.dead_letter.<subject
+    without the crm.v1 prefix>."""
+    return f"{DEAD_LETTER_PREFIX}.{original_subject.removeprefix('crm.v1.')}"
 
 
 def orchestrator_consumer(limits: ConsumerLimits) -> ConsumerConfig:
@@ -107,3 +137,24 @@ async def provision(js: JetStreamContext, limits: ConsumerLimits) -> None:
 def decisions_consumer(limits: ConsumerLimits) -> ConsumerConfig:
     """Durable pull consumer of reviewers' decisions, explicit acks."""
     return _pull_consumer(DECISIONS_CONSUMER, DRAFT_DECIDED, limits)
+
+
+async def dead_letter(js: JetStreamContext, msg: Msg, job_id: str, reason: str) -> None:
+    """Publishes an event the orchestrator gave up on to the dead-letter stream, with where
+    it came from and why; its message id makes a second attempt a no-op."""
+    meta = msg.metadata
+    sequence = meta.sequence.stream if meta.sequence else 0
+    await js.publish(
+        dead_letter_subject(msg.subject),
+        msg.data,
+        headers={
+            "Nats-Msg-Id": f"dead:{msg.subject}:{sequence}",
+            ORIGINAL_SUBJECT: msg.subject,
+            ORIGINAL_SEQUENCE: str(sequence),
+            DELIVERIES: str(meta.num_delivered or 1),
+            DEAD_LETTER_JOB: job_id,
+            DEAD_LETTER_REASON: reason[:500],
+        },
+    )
+    DEAD_LETTERS.labels(msg.subject).inc()
+    log.warning("event dead-lettered", extra={"subject": msg.subject, "why": reason[:200]})

@@ -202,7 +202,9 @@ async def serve(settings: OrchestratorSettings) -> None:
             concurrency=settings.concurrency,
             max_body_chars=settings.max_body_chars,
         )
-        decisions = DecisionConsumer(js=js, pool=db, clients=clients)
+        decisions = DecisionConsumer(
+            js=js, pool=db, clients=clients, max_deliver=settings.max_deliver
+        )
         stop = asyncio.Event()
         consuming = asyncio.create_task(consumer.run(stop))
         deciding = asyncio.create_task(decisions.run(stop))

@@ -9,7 +9,7 @@ import asyncpg
 
 _COLUMNS = """job_id, case_id, customer_id, state, topic, urgent, stream_sequence,
     delivery_attempts, outcome_subject, outcome, outcome_published_at, created_at, updated_at,
-    sender_address, subject, body, received_at"""
+    sender_address, subject, body, received_at, replays"""
 # Longest body kept for the review console (longer e-mails go to manual handling anyway).
 _MAX_STORED_BODY_CHARS = 20_000
 
@@ -35,6 +35,12 @@ class JobRecord:
     subject: str = ""
     body: str = ""
     received_at: datetime | None = None
+    replays: int = 0
+
+    @property
+    def outcome_msg_id(self) -> str:
+        """The Nats-Msg-Id of the job's outcome (a re-driven job's new outcome gets its own)."""
+        return f"{self.job_id}:outcome" + (f":replay-{self.replays}" if self.replays else "")
 
     @property
     def finished(self) -> bool:
@@ -115,6 +121,21 @@ async def finish_job(
         assert existing is not None
         return existing
     return _record(row)
+
+
+async def reopen_failed_job(pool: asyncpg.Pool, job_id: str) -> JobRecord | None:
+    """Clears a failed job's outcome so a re-driven event runs it again; None (nothing
+    changed) unless the job had failed."""
+    row = await pool.fetchrow(
+        f"""
+        UPDATE jobs SET state = 'running', outcome = NULL, outcome_subject = NULL,
+                        outcome_published_at = NULL, replays = replays + 1, updated_at = now()
+        WHERE job_id = $1 AND state = 'failed'
+        RETURNING {_COLUMNS}
+        """,
+        job_id,
+    )
+    return _record(row) if row else None
 
 
 async def mark_published(pool: asyncpg.Pool, job_id: str) -> None:

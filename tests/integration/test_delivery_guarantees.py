@@ -103,3 +103,28 @@ async def test_event_naming_no_customer_fails_with_customer_missing(mesh: Mesh) 
     await settle(mesh)
     assert mesh.outcomes.count(event.job_id) == 1
     assert (await consumer_info(mesh)).num_ack_pending == 0
+
+
+async def test_control_characters_in_an_email_are_dropped_and_it_is_drafted(mesh: Mesh) -> None:
+    email = stock_question()
+    email.subject = "Stock\x00?"
+    email.body = "Do you have Nike Air Max\x00 in red, size 10?\x07\x1b[31m"
+    email.sender_address = "customer2@example.com\x00"
+    await publish_email(mesh.js, email)
+    subject, draft = await mesh.outcomes.wait_for(email.job_id, timeout=15)
+    assert subject == DRAFT_READY
+    assert "\x00" not in draft.reply
+
+
+async def test_an_id_with_control_characters_fails_as_invalid(mesh: Mesh) -> None:
+    job_id = f"job-{uuid.uuid4()}"
+    event = events_pb2.EmailReceived(
+        job_id=job_id, case_id="case\x00-1", customer_id=2, subject="hi", body="Stock?"
+    )
+    await mesh.js.publish(
+        "crm.v1.email.received", event.SerializeToString(), headers={"Nats-Msg-Id": job_id}
+    )
+    subject, failed = await mesh.outcomes.wait_for(job_id, timeout=15)
+    assert subject == JOB_FAILED
+    assert failed.code == types_pb2.ERROR_CODE_INVALID_ARGUMENT
+    assert "control character" in failed.detail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -68,7 +69,9 @@ async def test_email_waits_for_a_briefly_stopped_service_and_completes_once_it_i
     assert job.delivery_attempts > 1
 
 
-async def test_email_fails_with_dependency_unavailable_past_the_retry_horizon(mesh: Mesh) -> None:
+async def test_email_fails_past_the_retry_horizon_and_is_redriven_from_the_dead_letters(
+    mesh: Mesh,
+) -> None:
     await asyncio.to_thread(mesh.stack.stop_service, "delivery")
     try:
         status = await asyncio.to_thread(crmctl_status, mesh)
@@ -87,3 +90,32 @@ async def test_email_fails_with_dependency_unavailable_past_the_retry_horizon(me
         await mesh.stack.wait_serving("delivery")
     status = await asyncio.to_thread(crmctl_status, mesh)
     assert status.returncode == 0, status.stdout
+
+    # The event waits on the dead-letter stream; once the service is back, an operator
+    # re-drives it and the job gets its draft (under a new message id).
+    listed = await asyncio.to_thread(crmctl, mesh, "dlq", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    letters = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
+    (letter,) = [x for x in letters if x["job_id"] == email.job_id]
+    assert letter["subject"] == "crm.v1.email.received"
+    assert "retry horizon" in letter["reason"]
+    replayed = await asyncio.to_thread(crmctl, mesh, "dlq", "replay", str(letter["sequence"]))
+    assert replayed.returncode == 0, replayed.stderr
+    for _ in range(400):
+        if mesh.outcomes.count(email.job_id) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert [s for s, _ in mesh.outcomes.by_job[email.job_id]] == [JOB_FAILED, DRAFT_READY]
+    after = await asyncio.to_thread(crmctl, mesh, "dlq", "list", "--json")
+    assert email.job_id not in after.stdout
+
+
+def crmctl(mesh: Mesh, *args: str) -> subprocess.CompletedProcess[str]:
+    """Runs crmctl against the test mesh's NATS."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "crmctl"), "--nats-url", mesh.stack.nats_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
