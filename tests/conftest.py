@@ -28,6 +28,9 @@ from services.common.tracing import configure_tracing
 REFERENCE_TODAY = date(2026, 1, 29)
 # Short enough for tests to wait it out; production default is 5 minutes.
 TEST_RETRY_HORIZON_SECONDS = 6.0
+# E-mails per customer per hour the test mesh drafts for: above what the other tests send
+# for one customer, low enough for a test to exceed it quickly.
+TEST_RATE_LIMIT = 150
 
 
 @dataclass
@@ -87,6 +90,7 @@ async def mesh() -> AsyncIterator[Mesh]:
             "RETRY_HORIZON_SECONDS": str(TEST_RETRY_HORIZON_SECONDS),
             "RETRY_DELAYS_SECONDS": "[0.5, 1.0]",
             "CALL_TIMEOUT_SECONDS": "2",
+            "RATE_LIMIT_PER_CUSTOMER": str(TEST_RATE_LIMIT),
         }
     )
     config = StackConfig.on_free_ports(

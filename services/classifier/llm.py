@@ -14,7 +14,14 @@ from pydantic import BaseModel, Field, ValidationError
 
 from services.classifier.cues import TOPIC_OTHER, TopicName
 from services.classifier.triage import REPEAT_THRESHOLD, Triage, Triager, model_text
-from services.common.model_calls import DEFAULT_PRICES, ModelCaller, ModelCallRecord, Price
+from services.common.model_calls import (
+    DEFAULT_BUDGET,
+    DEFAULT_PRICES,
+    ModelCaller,
+    ModelCallRecord,
+    Price,
+    TokenBudget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +74,9 @@ class LlmTriager:
         model: str,
         fallback: Triager,
         prices: Mapping[str, Price] = DEFAULT_PRICES,
+        budget: TokenBudget = DEFAULT_BUDGET,
     ) -> None:
-        self.caller = ModelCaller(client, prices)
+        self.caller = ModelCaller(client, prices, budget)
         self.model = model
         self.fallback = fallback
 

@@ -47,7 +47,9 @@ async def serve(settings: ClassifierSettings) -> None:
     log.info("listening", extra={"port": server.port, "llm_tier": settings.llm_enabled})
     local = Triager(await asyncio.to_thread(topic_model.load))
     llm = (
-        LlmTriager(client, settings.llm_model_classify, local, settings.prices)
+        LlmTriager(
+            client, settings.llm_model_classify, local, settings.prices, settings.token_budget
+        )
         if client is not None
         else None
     )

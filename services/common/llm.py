@@ -9,7 +9,7 @@ from openai import AsyncOpenAI
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.model_calls import Price, prices_from
+from services.common.model_calls import Price, TokenBudget, prices_from
 
 
 class LlmSettings(BaseSettings):
@@ -42,6 +42,11 @@ class LlmSettings(BaseSettings):
     llm_model_summarise: str = Field(
         "gpt-4.1-nano", description="Cheap model summarising case messages for the memory."
     )
+    llm_max_input_tokens: int = Field(
+        8_000,
+        description="Per model call: a prompt longer than this is not sent (tier 0 answers).",
+    )
+    llm_max_output_tokens: int = Field(1_000, description="Per model call: longest answer.")
     llm_prices: dict[str, dict[str, float]] = Field(
         default_factory=dict,
         description='Price table overrides, USD per million tokens, JSON: {"model": {"input": '
@@ -52,6 +57,11 @@ class LlmSettings(BaseSettings):
     def prices(self) -> dict[str, Price]:
         """The price table: built-in list prices with LLM_PRICES applied."""
         return prices_from(self.llm_prices)
+
+    @property
+    def token_budget(self) -> TokenBudget:
+        """The per-call token budget."""
+        return TokenBudget(self.llm_max_input_tokens, self.llm_max_output_tokens)
 
     @property
     def llm_enabled(self) -> bool:

@@ -48,6 +48,12 @@ MODEL_TOKENS = Counter(
     "Language-model tokens, by task, model and kind (input, cached_input, output).",
     ["task", "model", "kind"],
 )
+MODEL_OVER_BUDGET = Counter(
+    "crm_model_calls_over_budget_total",
+    "Model calls not made because they would exceed a token budget (per call, or the job's "
+    "remaining tokens); tier 0 answered instead.",
+    ["task", "budget"],
+)
 MODEL_COST = Counter(
     "crm_model_cost_usd_total",
     "Language-model cost in USD by the configured price table, by task and model.",
@@ -80,6 +86,10 @@ DECISIONS_REFUSED = Counter(
     "crm_decisions_refused_total",
     "Decisions refused, by reason.",
     ["reason"],
+)
+RATE_LIMITED = Counter(
+    "crm_rate_limited_total",
+    "E-mails sent to a person because their customer exceeded the per-customer rate limit.",
 )
 DEAD_LETTERS = Counter(
     "crm_dead_letters_total",

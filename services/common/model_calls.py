@@ -29,7 +29,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from crm.v1 import types_pb2
-from services.common.metrics import MODEL_COST, MODEL_TOKENS
+from services.common.metrics import MODEL_COST, MODEL_OVER_BUDGET, MODEL_TOKENS
 
 log = logging.getLogger(__name__)
 _TRACER = trace.get_tracer(__name__)
@@ -113,12 +113,35 @@ def total_cost(calls: Sequence[types_pb2.ModelCall]) -> str:
     return str(sum((Decimal(c.cost_usd or "0") for c in calls), Decimal("0.000000")))
 
 
-class ModelCaller:
-    """Structured-output calls to an OpenAI-compatible model, each one recorded."""
+@dataclass(frozen=True)
+class TokenBudget:
+    """Limits of one model call: a longer prompt is not sent (tier 0 answers), and the
+    answer is cut at `max_output_tokens`."""
 
-    def __init__(self, client: openai.AsyncOpenAI, prices: Mapping[str, Price]) -> None:
+    max_input_tokens: int = 8_000
+    max_output_tokens: int = 1_000
+
+
+DEFAULT_BUDGET = TokenBudget()
+
+
+class OverBudget(ValueError):
+    """A model call not made because it would exceed its token budget."""
+
+
+class ModelCaller:
+    """Structured-output calls to an OpenAI-compatible model, each one recorded and each
+    held to a token budget."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        prices: Mapping[str, Price],
+        budget: TokenBudget = DEFAULT_BUDGET,
+    ) -> None:
         self.client = client
         self.prices = prices
+        self.budget = budget
 
     async def parse(
         self,
@@ -129,9 +152,25 @@ class ModelCaller:
         messages: list[dict[str, str]],
         response_format: type[T],
         temperature: float = 0.0,
+        tokens_left: int | None = None,
     ) -> T | None:
         """The parsed answer (None when the model gave none); the call is appended to
-        `calls` whether it succeeds or raises."""
+        `calls` whether it succeeds or raises. Raises OverBudget, without calling, when the
+        prompt is longer than the per-call budget allows, or when the prompt and the longest
+        answer could exceed `tokens_left` (what the job's budget still allows)."""
+        prompt_tokens = count_message_tokens(messages, model)
+        if prompt_tokens > self.budget.max_input_tokens:
+            MODEL_OVER_BUDGET.labels(task, "call").inc()
+            raise OverBudget(
+                f"the prompt has {prompt_tokens} tokens; the per-call budget is "
+                f"{self.budget.max_input_tokens}"
+            )
+        if tokens_left is not None and prompt_tokens + self.budget.max_output_tokens > tokens_left:
+            MODEL_OVER_BUDGET.labels(task, "job").inc()
+            raise OverBudget(
+                f"the call could use {prompt_tokens + self.budget.max_output_tokens} tokens; "
+                f"the job's budget has {max(0, tokens_left)} left"
+            )
         record = ModelCallRecord(task, model, succeeded=False)
         with _TRACER.start_as_current_span(
             f"chat {model}",
@@ -147,6 +186,7 @@ class ModelCaller:
                     messages=messages,  # type: ignore[arg-type]
                     response_format=response_format,
                     temperature=temperature,
+                    max_completion_tokens=self.budget.max_output_tokens,
                 )
                 record = self._record(task, model, completion.usage, succeeded=True)
                 return completion.choices[0].message.parsed

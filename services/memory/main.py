@@ -48,7 +48,9 @@ def _summariser(settings: MemorySettings) -> ModelSummariser | None:
     client = make_client(settings)
     if client is None:
         return None
-    return ModelSummariser(client, settings.llm_model_summarise, settings.prices)
+    return ModelSummariser(
+        client, settings.llm_model_summarise, settings.prices, budget=settings.token_budget
+    )
 
 
 async def serve(settings: MemorySettings) -> None:

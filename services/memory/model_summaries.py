@@ -14,7 +14,14 @@ from collections.abc import Mapping
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
-from services.common.model_calls import DEFAULT_PRICES, ModelCaller, ModelCallRecord, Price
+from services.common.model_calls import (
+    DEFAULT_BUDGET,
+    DEFAULT_PRICES,
+    ModelCaller,
+    ModelCallRecord,
+    Price,
+    TokenBudget,
+)
 from services.memory.summaries import SUMMARY_MAX_CHARS
 
 log = logging.getLogger(__name__)
@@ -42,8 +49,9 @@ class ModelSummariser:
         client: openai.AsyncOpenAI,
         model: str,
         prices: Mapping[str, Price] = DEFAULT_PRICES,
+        budget: TokenBudget = DEFAULT_BUDGET,
     ) -> None:
-        self.caller = ModelCaller(client, prices)
+        self.caller = ModelCaller(client, prices, budget)
         self.model = model
 
     async def summarise(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
@@ -29,6 +29,7 @@ from services.common.metrics import (
     CONSUMER_PENDING,
     CONSUMER_UNACKED,
     EMAILS,
+    RATE_LIMITED,
     STAGE_SECONDS,
 )
 from services.common.tracing import (
@@ -43,7 +44,14 @@ from services.common.tracing import (
     tracer,
 )
 from services.orchestrator import jetstream, store
-from services.orchestrator.intake import Email, IntakeFailure, Rejection, gate, parse_event
+from services.orchestrator.intake import (
+    Email,
+    IntakeFailure,
+    Rejection,
+    gate,
+    parse_event,
+    rate_limit,
+)
 from services.orchestrator.pipeline import (
     DependencyUnavailable,
     JobError,
@@ -57,6 +65,14 @@ log = logging.getLogger(__name__)
 _TRACER = tracer(__name__)
 
 
+@dataclass(frozen=True)
+class CustomerLimits:
+    """How many e-mails of one customer the agent drafts for within a window."""
+
+    per_customer: int = 20
+    window_seconds: float = 3600.0
+
+
 @dataclass
 class EmailConsumer:
     """Pulls e-mail events and turns each into exactly one outcome."""
@@ -67,6 +83,7 @@ class EmailConsumer:
     retry: RetryPolicy
     concurrency: int
     max_body_chars: int
+    limits: CustomerLimits = field(default_factory=lambda: CustomerLimits())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetches and handles events until `stop` is set, then lets in-flight jobs finish."""
@@ -171,8 +188,10 @@ class EmailConsumer:
                 await msg.ack()
                 return
             try:
-                rejection = gate(parsed, self.max_body_chars) or await check_sender(
-                    parsed, self.clients
+                rejection = (
+                    gate(parsed, self.max_body_chars)
+                    or await self._rate_limit(job)
+                    or await check_sender(parsed, self.clients)
                 )
                 if rejection is not None:
                     await self._manual_handling(parsed, rejection)
@@ -223,6 +242,15 @@ class EmailConsumer:
         finally:
             case_id_var.reset(case_token)
             job_id_var.reset(job_token)
+
+    async def _rate_limit(self, job: store.JobRecord) -> Rejection | None:
+        if self.limits.per_customer <= 0:
+            return None
+        earlier = await store.earlier_jobs_of_customer(self.pool, job, self.limits.window_seconds)
+        rejection = rate_limit(earlier, self.limits.per_customer, self.limits.window_seconds)
+        if rejection is not None:
+            RATE_LIMITED.inc()
+        return rejection
 
     async def _manual_handling(self, email: Email, rejection: Rejection) -> None:
         event = events_pb2.ManualHandling(

@@ -67,6 +67,18 @@ def gate(email: Email, max_body_chars: int = DEFAULT_MAX_BODY_CHARS) -> Rejectio
     return None
 
 
+def rate_limit(earlier_in_window: int, limit: int, window_seconds: float) -> Rejection | None:
+    """The per-customer rate limit: beyond `limit` e-mails of one customer within the
+    window (this one included), the rest go to a person. A limit of 0 turns it off."""
+    if limit <= 0 or earlier_in_window + 1 <= limit:
+        return None
+    return Rejection(
+        events_pb2.MANUAL_HANDLING_REASON_RATE_LIMITED,
+        f"e-mail {earlier_in_window + 1} of this customer within {window_seconds:g}s; the agent"
+        f" drafts for at most {limit}",
+    )
+
+
 def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | IntakeFailure:
     """Parses and validates an e-mail event; failures name the job by Nats-Msg-Id or sequence."""
     fallback_id = msg_id or f"seq-{stream_sequence}"

@@ -35,7 +35,7 @@ from services.common.server import (
 )
 from services.common.settings import DatabaseSettings
 from services.orchestrator import console, jetstream, reviewers, store
-from services.orchestrator.consumer import EmailConsumer
+from services.orchestrator.consumer import CustomerLimits, EmailConsumer
 from services.orchestrator.decision_consumer import DecisionConsumer
 from services.orchestrator.examples import ApprovedExamples
 from services.orchestrator.handler import OrchestratorHandler
@@ -92,11 +92,22 @@ class OrchestratorSettings(DatabaseSettings, LlmSettings):
         600.0,
         description="JetStream de-duplicates events with the same Nats-Msg-Id within this window.",
     )
+    llm_max_tokens_per_job: int = Field(
+        20_000,
+        description="Tokens all model calls of one job may use (classification, product, "
+        "reply); a call that could go beyond is not made and tier 0 answers.",
+    )
     llm_few_shot_examples: int = Field(
         3,
         description="LLM tier of reply writing: how many replies reviewers approved for the "
         "same topic are shown as examples (0: none).",
     )
+    rate_limit_per_customer: int = Field(
+        20,
+        description="E-mails of one customer the agent drafts for within the window; the "
+        "rest go to a person (manual handling, RATE_LIMITED). 0 turns the limit off.",
+    )
+    rate_limit_window_seconds: float = Field(3600.0, description="The rate limit's window.")
     console_host: str = Field("0.0.0.0", description="Address the review console listens on.")
     console_port: int = Field(
         8080, description="HTTP port of the review console (0: any free port); -1 turns it off."
@@ -132,7 +143,13 @@ def _phraser(settings: OrchestratorSettings, pool: asyncpg.Pool) -> LlmPhraser |
     if client is None:
         return None
     examples = ApprovedExamples(pool, settings.llm_few_shot_examples)
-    return LlmPhraser(client, settings.llm_model_reply, settings.prices, examples)
+    return LlmPhraser(
+        client,
+        settings.llm_model_reply,
+        settings.prices,
+        budget=settings.token_budget,
+        examples=examples,
+    )
 
 
 async def _connect_nats(settings: OrchestratorSettings) -> NATS:
@@ -186,6 +203,7 @@ async def serve(settings: OrchestratorSettings) -> None:
             memory=memory_pb2_grpc.MemoryServiceStub(channels["memory"]),
             timeout_seconds=settings.call_timeout_seconds,
             phraser=_phraser(settings, db),
+            job_token_budget=settings.llm_max_tokens_per_job,
         )
         nc = await _connect_nats(settings)
         js = nc.jetstream()
@@ -201,6 +219,9 @@ async def serve(settings: OrchestratorSettings) -> None:
             ),
             concurrency=settings.concurrency,
             max_body_chars=settings.max_body_chars,
+            limits=CustomerLimits(
+                settings.rate_limit_per_customer, settings.rate_limit_window_seconds
+            ),
         )
         decisions = DecisionConsumer(
             js=js, pool=db, clients=clients, max_deliver=settings.max_deliver

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
-from services.common.model_calls import DEFAULT_PRICES, ModelCaller, ModelCallRecord, Price
+from services.common.model_calls import (
+    DEFAULT_BUDGET,
+    DEFAULT_PRICES,
+    ModelCaller,
+    ModelCallRecord,
+    Price,
+    TokenBudget,
+)
 from services.orchestrator.examples import ApprovedExamples, Example
 from services.orchestrator.grounding import check
 
@@ -49,9 +56,10 @@ class LlmPhraser:
         client: openai.AsyncOpenAI,
         model: str,
         prices: Mapping[str, Price] = DEFAULT_PRICES,
+        budget: TokenBudget = DEFAULT_BUDGET,
         examples: ApprovedExamples | None = None,
     ) -> None:
-        self.caller = ModelCaller(client, prices)
+        self.caller = ModelCaller(client, prices, budget)
         self.model = model
         self.examples = examples
 
@@ -63,10 +71,11 @@ class LlmPhraser:
         products: Iterable[str] = (),
         calls: list[ModelCallRecord] | None = None,
         topic: str = "",
+        tokens_left: int | None = None,
     ) -> Phrasing:
         """The model's reply when grounded, else the tier-0 draft; the model call is
         appended to `calls`. Approved replies of the topic are shown as examples when
-        configured."""
+        configured. `tokens_left` is what the job's token budget still allows."""
         examples = await self.examples.for_topic(topic) if self.examples else []
         try:
             phrased = await self.caller.parse(
@@ -83,6 +92,7 @@ class LlmPhraser:
                 ],
                 response_format=PhrasedReply,
                 temperature=0.3,
+                tokens_left=tokens_left,
             )
         except (openai.OpenAIError, ValidationError, ValueError) as exc:
             log.warning("LLM phrasing failed; tier 0 reply kept", extra={"error": str(exc)[:300]})

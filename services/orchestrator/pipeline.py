@@ -85,6 +85,8 @@ class MeshClients:
     timeout_seconds: float
     # The LLM tier of reply writing; None when no model is configured.
     phraser: LlmPhraser | None = None
+    # Tokens all model calls of one job may use (classification, product, reply).
+    job_token_budget: int = 20_000
 
 
 async def call(service: str, rpc: Callable[[], Awaitable[R]]) -> R:
@@ -355,6 +357,7 @@ async def _run_workflow(
     draft.reply_tier = "0"
     if clients.phraser is not None:
         calls: list[ModelCallRecord] = []
+        spent = sum(c.input_tokens + c.output_tokens for c in draft.model_calls)
         phrasing = await clients.phraser.phrase(
             reply.text,
             text,
@@ -362,6 +365,7 @@ async def _run_workflow(
             _product_names(draft.facts),
             calls,
             topic=types_pb2.Topic.Name(draft.classification.topic),
+            tokens_left=clients.job_token_budget - spent,
         )
         draft.reply = phrasing.text
         draft.reply_tier = phrasing.tier

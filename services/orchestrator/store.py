@@ -123,6 +123,26 @@ async def finish_job(
     return _record(row)
 
 
+async def earlier_jobs_of_customer(
+    pool: asyncpg.Pool, job: JobRecord, window_seconds: float
+) -> int:
+    """The customer's jobs that arrived within the window before this one (so the answer
+    for a job never changes when its event is redelivered)."""
+    return int(
+        await pool.fetchval(
+            """
+            SELECT count(*) FROM jobs
+            WHERE customer_id = $1 AND job_id <> $2
+              AND created_at <= $3 AND created_at > $3 - make_interval(secs => $4)
+            """,
+            job.customer_id,
+            job.job_id,
+            job.created_at,
+            window_seconds,
+        )
+    )
+
+
 async def reopen_failed_job(pool: asyncpg.Pool, job_id: str) -> JobRecord | None:
     """Clears a failed job's outcome so a re-driven event runs it again; None (nothing
     changed) unless the job had failed."""

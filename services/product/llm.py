@@ -20,7 +20,14 @@ import sqlglot
 from pydantic import BaseModel, Field, ValidationError
 from sqlglot import exp
 
-from services.common.model_calls import DEFAULT_PRICES, ModelCaller, ModelCallRecord, Price
+from services.common.model_calls import (
+    DEFAULT_BUDGET,
+    DEFAULT_PRICES,
+    ModelCaller,
+    ModelCallRecord,
+    Price,
+    TokenBudget,
+)
 from services.product.guard import MAX_LIMIT, PRODUCTS_TABLE, RESULT_COLUMNS, check_query
 from services.product.vocabulary import Vocabulary
 
@@ -105,8 +112,9 @@ class LlmProductReader:
         model: str,
         match_model: str = "",
         prices: Mapping[str, Price] = DEFAULT_PRICES,
+        budget: TokenBudget = DEFAULT_BUDGET,
     ) -> None:
-        self.caller = ModelCaller(client, prices)
+        self.caller = ModelCaller(client, prices, budget)
         self.model = model
         self.match_model = match_model or model
 

@@ -76,7 +76,11 @@ def _llm_reader(settings: ProductSettings) -> LlmProductReader | None:
         None
         if client is None
         else LlmProductReader(
-            client, settings.llm_model_product, settings.llm_model_match, settings.prices
+            client,
+            settings.llm_model_product,
+            settings.llm_model_match,
+            settings.prices,
+            settings.token_budget,
         )
     )
 

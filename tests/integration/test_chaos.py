@@ -77,6 +77,7 @@ async def chaos_stack() -> AsyncIterator[Stack]:
                 "CALL_TIMEOUT_SECONDS": "2",
                 "MAX_DELIVER": "25",
                 "CONSOLE_PORT": "-1",
+                "RATE_LIMIT_PER_CUSTOMER": "0",
             }
         },
     )

@@ -12,7 +12,8 @@ from crm.v1 import events_pb2, types_pb2
 from crmctl.events import EmailInput, publish_email
 from crmctl.outcomes import DRAFT_READY, JOB_FAILED
 from services.orchestrator import jetstream
-from tests.conftest import Mesh
+from tests.conftest import TEST_RATE_LIMIT, Mesh
+from tests.integration.test_metrics import scrape_metrics
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -128,3 +129,28 @@ async def test_an_id_with_control_characters_fails_as_invalid(mesh: Mesh) -> Non
     assert subject == JOB_FAILED
     assert failed.code == types_pb2.ERROR_CODE_INVALID_ARGUMENT
     assert "control character" in failed.detail
+
+
+async def test_a_customer_flooding_the_inbox_is_drafted_for_up_to_the_limit_then_sent_to_a_person(
+    mesh: Mesh,
+) -> None:
+    customer = 900_000 + uuid.uuid4().int % 99_999  # no other test writes as this customer
+    emails = [
+        EmailInput(
+            job_id=f"flood-{n:03d}-{uuid.uuid4().hex[:6]}",
+            customer_id=customer,
+            subject="hello",
+            body=f"Question number {n}: do you sell socks?",
+        )
+        for n in range(TEST_RATE_LIMIT + 3)
+    ]
+    for email in emails:
+        await publish_email(mesh.js, email)
+    reasons = []
+    for email in emails:
+        subject, outcome = await mesh.outcomes.wait_for(email.job_id, timeout=60)
+        reasons.append(outcome.reason if subject == "crm.v1.job.manual_handling" else None)
+    limited = [r for r in reasons if r == events_pb2.MANUAL_HANDLING_REASON_RATE_LIMITED]
+    assert len(limited) == 3
+    metrics = await asyncio.to_thread(scrape_metrics, mesh.metrics_ports["orchestrator"])
+    assert "crm_rate_limited_total 3.0" in metrics

@@ -14,7 +14,7 @@ import pytest
 
 from crm.v1 import events_pb2
 from crmctl.events import publish_email
-from services.common.model_calls import ModelCallRecord
+from services.common.model_calls import ModelCallRecord, TokenBudget
 from services.orchestrator import store
 from services.orchestrator.examples import ApprovedExamples
 from services.orchestrator.phrasing import LlmPhraser
@@ -119,3 +119,33 @@ async def test_replies_reviewers_approved_for_the_topic_are_shown_as_examples(
     with_examples, without = (json.dumps(r["messages"]) for r in fake.requests)
     assert "Dreadfully sorry" in with_examples and "<approved_examples>" in with_examples
     assert "Dreadfully sorry" not in without and "<approved_examples>" not in without
+
+
+async def test_a_prompt_over_the_per_call_token_budget_is_not_sent() -> None:
+    fake = FakeOpenAI().start()
+    fake.replies.append(Reply({"reply": DRAFT}))
+    try:
+        client = openai.AsyncOpenAI(api_key="test", base_url=fake.base_url, max_retries=0)
+        phraser = LlmPhraser(client, "fake-model", budget=TokenBudget(max_input_tokens=50))
+        result = await phraser.phrase(DRAFT, "where is my parcel? " * 40, FACTS)
+    finally:
+        fake.stop()
+    assert fake.requests == []
+    assert (result.text, result.tier) == (DRAFT, "0")
+    assert "per-call budget is 50" in result.fallback_reason
+
+
+async def test_a_call_that_could_overrun_the_jobs_token_budget_is_not_sent() -> None:
+    fake = FakeOpenAI().start()
+    fake.replies.append(Reply({"reply": DRAFT}))
+    try:
+        client = openai.AsyncOpenAI(api_key="test", base_url=fake.base_url, max_retries=0)
+        phraser = LlmPhraser(client, "fake-model")
+        result = await phraser.phrase(DRAFT, "where?", FACTS, tokens_left=600)
+        allowed = await phraser.phrase(DRAFT, "where?", FACTS, tokens_left=5_000)
+    finally:
+        fake.stop()
+    assert len(fake.requests) == 1  # only the second call was made
+    assert fake.requests[0]["max_completion_tokens"] == 1_000
+    assert result.tier == "0" and "job's budget has 600 left" in result.fallback_reason
+    assert allowed.tier == "llm"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crm.v1 import events_pb2, types_pb2
 from services.common.mail import clean_body
-from services.orchestrator.intake import Email, IntakeFailure, gate, parse_event
+from services.orchestrator.intake import Email, IntakeFailure, gate, parse_event, rate_limit
 
 
 def event(**fields: object) -> bytes:
@@ -106,3 +106,12 @@ def test_email_with_no_text_goes_to_manual_handling() -> None:
     )
     assert rejection is not None
     assert rejection.reason == events_pb2.MANUAL_HANDLING_REASON_EMPTY_BODY
+
+
+def test_the_rate_limit_lets_the_first_emails_through_and_sends_the_rest_to_a_person() -> None:
+    assert rate_limit(earlier_in_window=19, limit=20, window_seconds=3600) is None
+    limited = rate_limit(earlier_in_window=20, limit=20, window_seconds=3600)
+    assert limited is not None
+    assert limited.reason == events_pb2.MANUAL_HANDLING_REASON_RATE_LIMITED
+    assert "e-mail 21" in limited.detail and "at most 20" in limited.detail
+    assert rate_limit(earlier_in_window=10_000, limit=0, window_seconds=3600) is None

@@ -74,6 +74,10 @@ class _ManualHandlingReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_
     """The sender address belongs to another customer than the authenticated one."""
     MANUAL_HANDLING_REASON_EMPTY_BODY: _ManualHandlingReason.ValueType  # 3
     """The body is empty once quoted replies and HTML are removed."""
+    MANUAL_HANDLING_REASON_RATE_LIMITED: _ManualHandlingReason.ValueType  # 4
+    """The customer sent more e-mails within the rate-limit window than the agent drafts
+    for (a flood, or someone probing the agent); a person reads the rest.
+    """
 
 class ManualHandlingReason(_ManualHandlingReason, metaclass=_ManualHandlingReasonEnumTypeWrapper):
     """ManualHandlingReason says why an e-mail was not given to the agent at all."""
@@ -86,6 +90,10 @@ MANUAL_HANDLING_REASON_SENDER_MISMATCH: ManualHandlingReason.ValueType  # 2
 """The sender address belongs to another customer than the authenticated one."""
 MANUAL_HANDLING_REASON_EMPTY_BODY: ManualHandlingReason.ValueType  # 3
 """The body is empty once quoted replies and HTML are removed."""
+MANUAL_HANDLING_REASON_RATE_LIMITED: ManualHandlingReason.ValueType  # 4
+"""The customer sent more e-mails within the rate-limit window than the agent drafts
+for (a flood, or someone probing the agent); a person reads the rest.
+"""
 Global___ManualHandlingReason: _TypeAlias = ManualHandlingReason  # noqa: Y015
 
 class _DecisionVerdict:
