@@ -116,7 +116,8 @@ def predicted_of(subject: str, outcome: Any) -> dict[str, Any]:
     }
 
 
-def _action_key(action: dict[str, Any]) -> tuple[str, str, str]:
+def action_key(action: dict[str, Any]) -> tuple[str, str, str]:
+    """An action as compared: (type, target, amount)."""
     return (action["type"], action["target"], action.get("amount") or "")
 
 
@@ -129,8 +130,8 @@ def e2e_metrics(scenarios: list[Scenario], predicted: list[dict[str, Any]]) -> d
     failures: Counter[str] = Counter()
     for scenario, got in labelled:
         assert scenario.expected is not None
-        want = Counter(_action_key(a.model_dump()) for a in scenario.expected.actions)
-        have = Counter(_action_key(a) for a in got["actions"])
+        want = Counter(action_key(a.model_dump()) for a in scenario.expected.actions)
+        have = Counter(action_key(a) for a in got["actions"])
         tp += sum((want & have).values())
         fp += sum((have - want).values())
         fn += sum((want - have).values())
@@ -151,7 +152,8 @@ def e2e_metrics(scenarios: list[Scenario], predicted: list[dict[str, Any]]) -> d
     }
 
 
-async def _record_history(memory: MemoryStub, scenario: Scenario, case_id: str) -> None:
+async def record_history(memory: MemoryStub, scenario: Scenario, case_id: str) -> None:
+    """Stores the scenario's earlier messages in case memory, oldest first."""
     for n, line in enumerate(scenario.history):
         await memory.RecordInboundEmail(
             memory_pb2.RecordInboundEmailRequest(
@@ -208,7 +210,7 @@ async def run(
                 task = progress.add_task("eval e2e", total=len(scenarios))
                 for scenario in scenarios:
                     case_id = f"case-{uuid.uuid4()}"
-                    await _record_history(memory, scenario, case_id)
+                    await record_history(memory, scenario, case_id)
                     subject, body = subject_and_body(scenario.email)
                     email = EmailInput(
                         case_id=case_id,

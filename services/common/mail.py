@@ -38,7 +38,11 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-_LOOKS_HTML = re.compile(r"<(?:html|body|div|p|br|span|table|blockquote)\b", re.I)
+_LOOKS_HTML = re.compile(
+    r"<(?:!doctype|html|head|body|div|p|br|hr|span|table|tr|td|th|blockquote|img|a|b|i|u|em"
+    r"|strong|font|center|ul|ol|li|h[1-6]|style|script|meta|pre|svg|iframe|form|input)\b",
+    re.I,
+)
 _QUOTE_HEADER = re.compile(
     r"^(?:On .{4,200}wrote:|-{2,}\s*Original Message\s*-{2,}|From: .+|Le .+ a écrit ?:|Am .+ schrieb .+:)\s*$",
     re.I | re.M,
@@ -68,11 +72,14 @@ def strip_quoted_reply(text: str) -> str:
 # C0 control characters but tab, line feed and carriage return; DEL and C1 controls. NUL
 # cannot be stored in PostgreSQL text at all, and terminal escapes mean nothing in an e-mail.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Invisible characters (zero-width spaces and joiners, word joiner, byte-order mark, soft
+# hyphen): an e-mail made only of them is empty.
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 
 
 def without_controls(text: str) -> str:
-    """The text without control characters (line breaks and tabs kept)."""
-    return _CONTROL.sub("", text)
+    """The text without control and invisible characters (line breaks and tabs kept)."""
+    return _INVISIBLE.sub("", _CONTROL.sub("", text))
 
 
 def has_controls(text: str) -> bool:

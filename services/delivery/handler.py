@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from email.utils import parseaddr
 from typing import Any
 
 import grpc
@@ -134,7 +135,8 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                 types_pb2.ERROR_CODE_CUSTOMER_MISSING,
                 "customer_id must be a positive customer id",
             )
-        address = request.sender_address.strip()
+        # "Ana Lopez <ana@example.com>" and "<ana@example.com>" name the same address.
+        address = parseaddr(request.sender_address)[1].strip() or request.sender_address.strip()
         if not address:
             return delivery_pb2.CheckSenderResponse(
                 verdict=delivery_pb2.SENDER_VERDICT_UNKNOWN_ADDRESS

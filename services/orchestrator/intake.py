@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from crm.v1 import events_pb2, types_pb2
 from services.common.mail import clean_body, has_controls, without_controls
@@ -79,6 +80,15 @@ def rate_limit(earlier_in_window: int, limit: int, window_seconds: float) -> Rej
     )
 
 
+def _mistyped_fields(event: events_pb2.EmailReceived) -> list[str]:
+    """Names of EmailReceived fields that arrived with another wire type (protobuf keeps
+    them as unknown fields)."""
+    known = event.DESCRIPTOR.fields_by_number
+    unknown = UnknownFieldSet(event)
+    numbers = {unknown[i].field_number for i in range(len(unknown))}
+    return sorted(known[n].name for n in numbers if n in known)
+
+
 def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | IntakeFailure:
     """Parses and validates an e-mail event; failures name the job by Nats-Msg-Id or sequence."""
     fallback_id = msg_id or f"seq-{stream_sequence}"
@@ -89,6 +99,14 @@ def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | In
             fallback_id, types_pb2.ERROR_CODE_INVALID_PAYLOAD, f"not a crm.v1.EmailReceived: {exc}"
         )
     job_id = event.job_id or fallback_id
+    if mistyped := _mistyped_fields(event):
+        # A field of ours with another wire type: some other message (or a broken
+        # encoder), not an e-mail. Unknown field numbers are tolerated (newer CRM versions).
+        return IntakeFailure(
+            job_id,
+            types_pb2.ERROR_CODE_INVALID_PAYLOAD,
+            f"not a crm.v1.EmailReceived: field(s) {', '.join(mistyped)} have the wrong type",
+        )
     if not event.ListFields():
         # Arbitrary bytes can parse as a message made only of unknown fields.
         return IntakeFailure(

@@ -115,3 +115,19 @@ def test_the_rate_limit_lets_the_first_emails_through_and_sends_the_rest_to_a_pe
     assert limited.reason == events_pb2.MANUAL_HANDLING_REASON_RATE_LIMITED
     assert "e-mail 21" in limited.detail and "at most 20" in limited.detail
     assert rate_limit(earlier_in_window=10_000, limit=0, window_seconds=3600) is None
+
+
+def test_another_message_published_as_an_email_is_an_invalid_payload() -> None:
+    # JobFailed's field 4 is a number where EmailReceived's field 4 is a string.
+    other = events_pb2.JobFailed(
+        job_id="j-1", case_id="c-1", customer_id=4, code=types_pb2.ERROR_CODE_INTERNAL, detail="x"
+    )
+    parsed = parse_event(other.SerializeToString(), "msg-1", 7)
+    assert isinstance(parsed, IntakeFailure)
+    assert parsed.code == types_pb2.ERROR_CODE_INVALID_PAYLOAD
+    assert "sender_address" in parsed.detail
+
+
+def test_invisible_characters_and_bare_markup_leave_an_empty_body() -> None:
+    assert clean_body("\u200b\u200b \ufeff \u2060") == ""
+    assert clean_body('<img src=x onerror="alert(1)">') == ""
