@@ -121,12 +121,12 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         except store.CaseOwnedByAnotherCustomer as exc:
             raise _scope_violation(case_id) from exc
 
-    async def _summary(self, subject: str, body: str) -> str:
-        """Tier 0's extractive summary, or the cheap model's when one is configured."""
+    async def _summary(self, subject: str, body: str, calls: list[ModelCallRecord]) -> str:
+        """Tier 0's extractive summary, or the cheap model's when one is configured (its
+        call appended to `calls`)."""
         extractive = summarise_email(subject, body)
         if self._summariser is None:
             return extractive
-        calls: list[ModelCallRecord] = []
         return await self._summariser.summarise(subject, body, extractive, calls)
 
     async def RecordInboundEmail(
@@ -144,6 +144,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
             if request.HasField("received_time")
             else datetime.now(UTC)
         )
+        calls: list[ModelCallRecord] = []
         try:
             message, created = await store.record_message(
                 self._pool.get(),
@@ -153,13 +154,17 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
                 direction="inbound",
                 subject=request.subject,
                 body=request.body,
-                summary=await self._summary(request.subject, request.body),
+                summary=await self._summary(request.subject, request.body, calls),
                 occurred_at=received,
                 facts=facts_in_text(f"{request.subject}\n{request.body}"),
             )
         except store.CaseOwnedByAnotherCustomer as exc:
             raise _scope_violation(request.case_id) from exc
-        return memory_pb2.RecordInboundEmailResponse(message=_to_proto(message), created=created)
+        return memory_pb2.RecordInboundEmailResponse(
+            message=_to_proto(message),
+            created=created,
+            model_calls=[c.to_proto() for c in calls],
+        )
 
     async def GetCaseHistory(
         self, request: memory_pb2.GetCaseHistoryRequest, context: Any
@@ -215,7 +220,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
                 direction="outbound",
                 subject=request.subject,
                 body=request.body,
-                summary=await self._summary("", request.body),
+                summary=await self._summary("", request.body, []),
                 occurred_at=approved,
                 facts=facts,
             )

@@ -147,7 +147,7 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
     t = clients.timeout_seconds
     received = Timestamp()
     received.FromDatetime(email.received_at)
-    await call(
+    recorded = await call(
         "memory",
         lambda: clients.memory.RecordInboundEmail(
             memory_pb2.RecordInboundEmailRequest(
@@ -197,7 +197,7 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
         escalation_detail=decision.detail if decision.escalation else "",
         facts=events_pb2.Facts(case_history=summaries),
         create_time=_now(),
-        model_calls=verdict.model_calls,
+        model_calls=[*recorded.model_calls, *verdict.model_calls],
     )
     await _run_workflow(decision, email, clients, draft, case.facts)
     draft.model_cost_usd = total_cost(draft.model_calls)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from crm.v1 import types_pb2 as crm_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63rm/v1/memory.proto\x12\x06\x63rm.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\x01\n\x19RecordInboundEmailRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\x03\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x31\n\rreceived_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"S\n\x1aRecordInboundEmailResponse\x12$\n\x07message\x18\x01 \x01(\x0b\x32\x13.crm.v1.CaseMessage\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"U\n\x15GetCaseHistoryRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x16\n\x0e\x65xclude_job_id\x18\x03 \x01(\t\"?\n\x16GetCaseHistoryResponse\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.crm.v1.CaseMessage\"\xc7\x01\n\x0b\x43\x61seMessage\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12+\n\tdirection\x18\x02 \x01(\x0e\x32\x18.crm.v1.MessageDirection\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\r\n\x05topic\x18\x06 \x01(\t\x12 \n\x05\x66\x61\x63ts\x18\x07 \x01(\x0b\x32\x11.crm.v1.CaseFacts\"\x91\x01\n\tCaseFacts\x12\x18\n\x10tracking_numbers\x18\x01 \x03(\t\x12\x15\n\rorder_numbers\x18\x02 \x03(\t\x12\x10\n\x08products\x18\x03 \x03(\t\x12\x18\n\x10\x61\x63tions_proposed\x18\x04 \x03(\t\x12\x15\n\ractions_taken\x18\x05 \x03(\t\x12\x10\n\x08promises\x18\x06 \x03(\t\"\x7f\n\x12RecordDraftRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\x03\x12\r\n\x05topic\x18\x04 \x01(\t\x12 \n\x05\x66\x61\x63ts\x18\x05 \x01(\x0b\x32\x11.crm.v1.CaseFacts\";\n\x13RecordDraftResponse\x12$\n\x07message\x18\x01 \x01(\x0b\x32\x13.crm.v1.CaseMessage\"\xcf\x01\n\x1aRecordApprovedReplyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\x03\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\t\x12\x31\n\rapproved_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\ractions_taken\x18\x08 \x03(\t\"T\n\x1bRecordApprovedReplyResponse\x12$\n\x07message\x18\x01 \x01(\x0b\x32\x13.crm.v1.CaseMessage\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"k\n\x15GetCaseContextRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x16\n\x0e\x65xclude_job_id\x18\x03 \x01(\t\x12\x14\n\x0ctoken_budget\x18\x04 \x01(\x05\"\x86\x02\n\x16GetCaseContextResponse\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.crm.v1.CaseMessage\x12\x18\n\x10omitted_messages\x18\x02 \x01(\x05\x12 \n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\x11.crm.v1.CaseFacts\x12\x0e\n\x06tokens\x18\x04 \x01(\x05\x12\x45\n\x0ctopic_counts\x18\x05 \x03(\x0b\x32/.crm.v1.GetCaseContextResponse.TopicCountsEntry\x1a\x32\n\x10TopicCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01*t\n\x10MessageDirection\x12!\n\x1dMESSAGE_DIRECTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_DIRECTION_INBOUND\x10\x01\x12\x1e\n\x1aMESSAGE_DIRECTION_OUTBOUND\x10\x02\x32\xb6\x03\n\rMemoryService\x12[\n\x12RecordInboundEmail\x12!.crm.v1.RecordInboundEmailRequest\x1a\".crm.v1.RecordInboundEmailResponse\x12O\n\x0eGetCaseHistory\x12\x1d.crm.v1.GetCaseHistoryRequest\x1a\x1e.crm.v1.GetCaseHistoryResponse\x12\x46\n\x0bRecordDraft\x12\x1a.crm.v1.RecordDraftRequest\x1a\x1b.crm.v1.RecordDraftResponse\x12^\n\x13RecordApprovedReply\x12\".crm.v1.RecordApprovedReplyRequest\x1a#.crm.v1.RecordApprovedReplyResponse\x12O\n\x0eGetCaseContext\x12\x1d.crm.v1.GetCaseContextRequest\x1a\x1e.crm.v1.GetCaseContextResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63rm/v1/memory.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\x01\n\x19RecordInboundEmailRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\x03\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x31\n\rreceived_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"{\n\x1aRecordInboundEmailResponse\x12$\n\x07message\x18\x01 \x01(\x0b\x32\x13.crm.v1.CaseMessage\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12&\n\x0bmodel_calls\x18\x03 \x03(\x0b\x32\x11.crm.v1.ModelCall\"U\n\x15GetCaseHistoryRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x16\n\x0e\x65xclude_job_id\x18\x03 \x01(\t\"?\n\x16GetCaseHistoryResponse\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.crm.v1.CaseMessage\"\xc7\x01\n\x0b\x43\x61seMessage\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12+\n\tdirection\x18\x02 \x01(\x0e\x32\x18.crm.v1.MessageDirection\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\r\n\x05topic\x18\x06 \x01(\t\x12 \n\x05\x66\x61\x63ts\x18\x07 \x01(\x0b\x32\x11.crm.v1.CaseFacts\"\x91\x01\n\tCaseFacts\x12\x18\n\x10tracking_numbers\x18\x01 \x03(\t\x12\x15\n\rorder_numbers\x18\x02 \x03(\t\x12\x10\n\x08products\x18\x03 \x03(\t\x12\x18\n\x10\x61\x63tions_proposed\x18\x04 \x03(\t\x12\x15\n\ractions_taken\x18\x05 \x03(\t\x12\x10\n\x08promises\x18\x06 \x03(\t\"\x7f\n\x12RecordDraftRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\x03\x12\r\n\x05topic\x18\x04 \x01(\t\x12 \n\x05\x66\x61\x63ts\x18\x05 \x01(\x0b\x32\x11.crm.v1.CaseFacts\";\n\x13RecordDraftResponse\x12$\n\x07message\x18\x01 \x01(\x0b\x32\x13.crm.v1.CaseMessage\"\xcf\x01\n\x1aRecordApprovedReplyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\x03\x12\x0e\n\x06job_id\x18\x04 \x01(\t\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\t\x12\x31\n\rapproved_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\ractions_taken\x18\x08 \x03(\t\"T\n\x1bRecordApprovedReplyResponse\x12$\n\x07message\x18\x01 \x01(\x0b\x32\x13.crm.v1.CaseMessage\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"k\n\x15GetCaseContextRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x16\n\x0e\x65xclude_job_id\x18\x03 \x01(\t\x12\x14\n\x0ctoken_budget\x18\x04 \x01(\x05\"\x86\x02\n\x16GetCaseContextResponse\x12%\n\x08messages\x18\x01 \x03(\x0b\x32\x13.crm.v1.CaseMessage\x12\x18\n\x10omitted_messages\x18\x02 \x01(\x05\x12 \n\x05\x66\x61\x63ts\x18\x03 \x01(\x0b\x32\x11.crm.v1.CaseFacts\x12\x0e\n\x06tokens\x18\x04 \x01(\x05\x12\x45\n\x0ctopic_counts\x18\x05 \x03(\x0b\x32/.crm.v1.GetCaseContextResponse.TopicCountsEntry\x1a\x32\n\x10TopicCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01*t\n\x10MessageDirection\x12!\n\x1dMESSAGE_DIRECTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_DIRECTION_INBOUND\x10\x01\x12\x1e\n\x1aMESSAGE_DIRECTION_OUTBOUND\x10\x02\x32\xb6\x03\n\rMemoryService\x12[\n\x12RecordInboundEmail\x12!.crm.v1.RecordInboundEmailRequest\x1a\".crm.v1.RecordInboundEmailResponse\x12O\n\x0eGetCaseHistory\x12\x1d.crm.v1.GetCaseHistoryRequest\x1a\x1e.crm.v1.GetCaseHistoryResponse\x12\x46\n\x0bRecordDraft\x12\x1a.crm.v1.RecordDraftRequest\x1a\x1b.crm.v1.RecordDraftResponse\x12^\n\x13RecordApprovedReply\x12\".crm.v1.RecordApprovedReplyRequest\x1a#.crm.v1.RecordApprovedReplyResponse\x12O\n\x0eGetCaseContext\x12\x1d.crm.v1.GetCaseContextRequest\x1a\x1e.crm.v1.GetCaseContextResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,34 +35,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETCASECONTEXTRESPONSE_TOPICCOUNTSENTRY']._loaded_options = None
   _globals['_GETCASECONTEXTRESPONSE_TOPICCOUNTSENTRY']._serialized_options = b'8\001'
-  _globals['_MESSAGEDIRECTION']._serialized_start=1681
-  _globals['_MESSAGEDIRECTION']._serialized_end=1797
-  _globals['_RECORDINBOUNDEMAILREQUEST']._serialized_start=65
-  _globals['_RECORDINBOUNDEMAILREQUEST']._serialized_end=232
-  _globals['_RECORDINBOUNDEMAILRESPONSE']._serialized_start=234
-  _globals['_RECORDINBOUNDEMAILRESPONSE']._serialized_end=317
-  _globals['_GETCASEHISTORYREQUEST']._serialized_start=319
-  _globals['_GETCASEHISTORYREQUEST']._serialized_end=404
-  _globals['_GETCASEHISTORYRESPONSE']._serialized_start=406
-  _globals['_GETCASEHISTORYRESPONSE']._serialized_end=469
-  _globals['_CASEMESSAGE']._serialized_start=472
-  _globals['_CASEMESSAGE']._serialized_end=671
-  _globals['_CASEFACTS']._serialized_start=674
-  _globals['_CASEFACTS']._serialized_end=819
-  _globals['_RECORDDRAFTREQUEST']._serialized_start=821
-  _globals['_RECORDDRAFTREQUEST']._serialized_end=948
-  _globals['_RECORDDRAFTRESPONSE']._serialized_start=950
-  _globals['_RECORDDRAFTRESPONSE']._serialized_end=1009
-  _globals['_RECORDAPPROVEDREPLYREQUEST']._serialized_start=1012
-  _globals['_RECORDAPPROVEDREPLYREQUEST']._serialized_end=1219
-  _globals['_RECORDAPPROVEDREPLYRESPONSE']._serialized_start=1221
-  _globals['_RECORDAPPROVEDREPLYRESPONSE']._serialized_end=1305
-  _globals['_GETCASECONTEXTREQUEST']._serialized_start=1307
-  _globals['_GETCASECONTEXTREQUEST']._serialized_end=1414
-  _globals['_GETCASECONTEXTRESPONSE']._serialized_start=1417
-  _globals['_GETCASECONTEXTRESPONSE']._serialized_end=1679
-  _globals['_GETCASECONTEXTRESPONSE_TOPICCOUNTSENTRY']._serialized_start=1629
-  _globals['_GETCASECONTEXTRESPONSE_TOPICCOUNTSENTRY']._serialized_end=1679
-  _globals['_MEMORYSERVICE']._serialized_start=1800
-  _globals['_MEMORYSERVICE']._serialized_end=2238
+  _globals['_MESSAGEDIRECTION']._serialized_start=1741
+  _globals['_MESSAGEDIRECTION']._serialized_end=1857
+  _globals['_RECORDINBOUNDEMAILREQUEST']._serialized_start=85
+  _globals['_RECORDINBOUNDEMAILREQUEST']._serialized_end=252
+  _globals['_RECORDINBOUNDEMAILRESPONSE']._serialized_start=254
+  _globals['_RECORDINBOUNDEMAILRESPONSE']._serialized_end=377
+  _globals['_GETCASEHISTORYREQUEST']._serialized_start=379
+  _globals['_GETCASEHISTORYREQUEST']._serialized_end=464
+  _globals['_GETCASEHISTORYRESPONSE']._serialized_start=466
+  _globals['_GETCASEHISTORYRESPONSE']._serialized_end=529
+  _globals['_CASEMESSAGE']._serialized_start=532
+  _globals['_CASEMESSAGE']._serialized_end=731
+  _globals['_CASEFACTS']._serialized_start=734
+  _globals['_CASEFACTS']._serialized_end=879
+  _globals['_RECORDDRAFTREQUEST']._serialized_start=881
+  _globals['_RECORDDRAFTREQUEST']._serialized_end=1008
+  _globals['_RECORDDRAFTRESPONSE']._serialized_start=1010
+  _globals['_RECORDDRAFTRESPONSE']._serialized_end=1069
+  _globals['_RECORDAPPROVEDREPLYREQUEST']._serialized_start=1072
+  _globals['_RECORDAPPROVEDREPLYREQUEST']._serialized_end=1279
+  _globals['_RECORDAPPROVEDREPLYRESPONSE']._serialized_start=1281
+  _globals['_RECORDAPPROVEDREPLYRESPONSE']._serialized_end=1365
+  _globals['_GETCASECONTEXTREQUEST']._serialized_start=1367
+  _globals['_GETCASECONTEXTREQUEST']._serialized_end=1474
+  _globals['_GETCASECONTEXTRESPONSE']._serialized_start=1477
+  _globals['_GETCASECONTEXTRESPONSE']._serialized_end=1739
+  _globals['_GETCASECONTEXTRESPONSE_TOPICCOUNTSENTRY']._serialized_start=1689
+  _globals['_GETCASECONTEXTRESPONSE_TOPICCOUNTSENTRY']._serialized_end=1739
+  _globals['_MEMORYSERVICE']._serialized_start=1860
+  _globals['_MEMORYSERVICE']._serialized_end=2298
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from crm.v1 import types_pb2 as _types_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -96,21 +97,29 @@ class RecordInboundEmailResponse(_message.Message):
 
     MESSAGE_FIELD_NUMBER: _builtins.int
     CREATED_FIELD_NUMBER: _builtins.int
+    MODEL_CALLS_FIELD_NUMBER: _builtins.int
     created: _builtins.bool
     """False when the request_id had been recorded before and nothing changed."""
     @_builtins.property
     def message(self) -> Global___CaseMessage:
         """The stored entry."""
 
+    @_builtins.property
+    def model_calls(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ModelCall]:
+        """The model calls made for the entry (its summary, when the LLM tier is on), so the
+        job's cost includes them.
+        """
+
     def __init__(
         self,
         *,
         message: Global___CaseMessage | None = ...,
         created: _builtins.bool = ...,
+        model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "message", b"message"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "message", b"message", "model_calls", b"model_calls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
