@@ -142,6 +142,9 @@ class ModelCaller:
         self.client = client
         self.prices = prices
         self.budget = budget
+        # Budgets count every prompt: load the token tables at start-up, not in the first
+        # request (about half a second).
+        count_tokens("warm up")
 
     async def parse(
         self,

@@ -56,6 +56,9 @@ class FakeOpenAI:
 
     def start(self) -> FakeOpenAI:
         fake = self
+        # Load the token tables now, not inside the first request (half a second, which
+        # a client's short timeout would count against the model).
+        count_tokens("warm up")
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
