@@ -30,12 +30,17 @@ from rich.console import Console
 from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from crmctl import outcomes
 from crmctl.events import EmailInput, load_file, publish_email
+from services.common.nats_client import connect_nats
+from services.common.server import client_channel
+from services.common.settings import GrpcClientSettings
 
 console = Console()
 
 
 class CtlSettings(BaseSettings):
-    """Where crmctl finds the mesh (environment variables, overridable by flags)."""
+    """Where crmctl finds the mesh (environment variables, overridable by flags). NATS
+    authentication and TLS (NATS_USER, NATS_TLS_CA_FILE...) and gRPC TLS (GRPC_TLS_CA_FILE...)
+    are read from the environment too (services/common/settings.py)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
@@ -66,7 +71,7 @@ async def follow(
     json_out: bool = False,
 ) -> int:
     """Prints outcomes as they are published; stops after `count` (or the given jobs)."""
-    nc = await nats.connect(nats_url)
+    nc = await connect_nats(nats_url, name="crmctl")
     js = nc.jetstream()
     seen = 0
     done = asyncio.Event()
@@ -110,7 +115,7 @@ async def follow(
 
 async def send(settings: CtlSettings, item: EmailInput, wait: float) -> int:
     """Publishes one e-mail; with `wait`, prints its outcome."""
-    nc = await nats.connect(settings.nats_url)
+    nc = await connect_nats(settings.nats_url, name="crmctl")
     try:
         waiter = (
             asyncio.create_task(follow(settings.nats_url, job_ids={item.job_id}, timeout=wait))
@@ -132,7 +137,7 @@ async def status(settings: CtlSettings) -> int:
     """Checks every service's standard health; 1 when any is not SERVING."""
     failures = 0
     for name, address in settings.addresses().items():
-        async with grpc.aio.insecure_channel(address) as channel:
+        async with client_channel(address, GrpcClientSettings().client_tls) as channel:
             try:
                 reply = await health_pb2_grpc.HealthStub(channel).Check(
                     health_pb2.HealthCheckRequest(), timeout=2
@@ -148,7 +153,8 @@ async def status(settings: CtlSettings) -> int:
 
 async def job_show(settings: CtlSettings, job_id: str, json_out: bool) -> int:
     """Prints one job and its outcome."""
-    async with grpc.aio.insecure_channel(settings.orchestrator_address) as channel:
+    tls = GrpcClientSettings().client_tls
+    async with client_channel(settings.orchestrator_address, tls) as channel:
         stub = orchestrator_pb2_grpc.OrchestratorServiceStub(channel)
         try:
             reply = await stub.GetJob(orchestrator_pb2.GetJobRequest(job_id=job_id), timeout=5)
@@ -177,7 +183,8 @@ async def job_show(settings: CtlSettings, job_id: str, json_out: bool) -> int:
 
 async def job_list(settings: CtlSettings, case_id: str, limit: int) -> int:
     """Prints recent jobs, newest first."""
-    async with grpc.aio.insecure_channel(settings.orchestrator_address) as channel:
+    tls = GrpcClientSettings().client_tls
+    async with client_channel(settings.orchestrator_address, tls) as channel:
         stub = orchestrator_pb2_grpc.OrchestratorServiceStub(channel)
         reply = await stub.ListJobs(
             orchestrator_pb2.ListJobsRequest(case_id=case_id, page_size=limit), timeout=5

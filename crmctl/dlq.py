@@ -14,12 +14,12 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-import nats
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
 
+from services.common.nats_client import connect_nats
 from services.orchestrator import jetstream
 
 
@@ -70,7 +70,7 @@ def _time(value: object) -> str:
 
 async def list_dead_letters(nats_url: str, console: Console, *, json_out: bool) -> int:
     """Prints the dead letters; returns how many there are."""
-    nc = await nats.connect(nats_url)
+    nc = await connect_nats(nats_url, name="crmctl")
     try:
         letters = await dead_letters(nc.jetstream(), None)
     finally:
@@ -90,7 +90,7 @@ async def list_dead_letters(nats_url: str, console: Console, *, json_out: bool) 
 
 async def replay(nats_url: str, sequences: list[int] | None, console: Console) -> int:
     """Re-drives dead letters (all when `sequences` is None); returns how many."""
-    nc = await nats.connect(nats_url)
+    nc = await connect_nats(nats_url, name="crmctl")
     js = nc.jetstream()
     replayed = 0
     try:

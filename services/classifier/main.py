@@ -43,6 +43,8 @@ async def serve(settings: ClassifierSettings) -> None:
     server = await create_server(
         settings.grpc_address,
         [Servicer(handler, classifier_pb2_grpc.add_ClassifierServiceServicer_to_server, FULL_NAME)],
+        tls=settings.server_tls,
+        health_address=settings.grpc_health_address,
     )
     log.info("listening", extra={"port": server.port, "llm_tier": settings.llm_enabled})
     local = Triager(await asyncio.to_thread(topic_model.load))

@@ -3,23 +3,34 @@
 Migrations are plain SQL files named NNNN_what.sql in the service's migrations/ folder.
 They run in order, once each, as the schema owner role, under an advisory lock so that
 several replicas (or a Kubernetes Job and a replica) can start at the same time.
+
+TLS to PostgreSQL is set in the DSN and passed through to asyncpg as it is, e.g.
+`postgresql://orchestrator_app@db:5432/crm?sslmode=verify-full&sslrootcert=/etc/crm/pg/ca.crt`
+(also `sslcert`/`sslkey` for client certificates); see docs/runbook.md.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import zlib
 from pathlib import Path
 from urllib.parse import urlparse
 
 import asyncpg
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
 log = logging.getLogger(__name__)
 
 # Token in migration files replaced by the quoted runtime role name.
 RUNTIME_ROLE_TOKEN = "{{runtime_role}}"
 _CONNECT_ERRORS = (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+
+
+def retryable_connect_error(exc: BaseException) -> bool:
+    """True for errors worth retrying while PostgreSQL starts or is unreachable; a server
+    certificate that fails verification is a configuration error and fails at once."""
+    return isinstance(exc, _CONNECT_ERRORS) and not isinstance(exc, ssl.SSLCertVerificationError)
 
 
 def role_of(dsn: str) -> str:
@@ -31,7 +42,7 @@ async def connect(dsn: str, timeout_seconds: float) -> asyncpg.Connection:
     """Connects, retrying while the server is starting or unreachable."""
 
     @retry(
-        retry=retry_if_exception_type(_CONNECT_ERRORS),
+        retry=retry_if_exception(retryable_connect_error),
         wait=wait_exponential(multiplier=0.2, max=3),
         stop=stop_after_delay(timeout_seconds),
         reraise=True,
@@ -48,7 +59,7 @@ async def create_pool(
     """Opens the process's pool, retrying while PostgreSQL is not reachable yet."""
 
     @retry(
-        retry=retry_if_exception_type(_CONNECT_ERRORS),
+        retry=retry_if_exception(retryable_connect_error),
         wait=wait_exponential(multiplier=0.2, max=3),
         stop=stop_after_delay(timeout_seconds),
         reraise=True,

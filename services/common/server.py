@@ -3,6 +3,11 @@
 A service's entry point builds its servicers, calls `create_server`, starts its
 dependencies (pools, migrations, models), flips health to SERVING, and waits for
 SIGTERM; then health says NOT_SERVING again before the graceful stop.
+
+Security in transit is configured by settings (services/common/tls.py): a server with a
+certificate speaks TLS only (mutual TLS with a client CA), health and reflection included;
+a channel with a CA bundle speaks TLS. An optional plaintext port serves only the health
+service, for probes that cannot speak TLS.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from crm.v1 import types_pb2
 from services.common.context import METADATA_KEYS, outgoing_metadata
 from services.common.errors import ServiceError
 from services.common.metrics import GRPC_CALLS, GRPC_SECONDS
+from services.common.tls import ClientTls, ServerTls, channel_credentials, server_credentials
 from services.common.tracing import CUSTOMER_ID
 
 log = logging.getLogger(__name__)
@@ -129,6 +135,9 @@ class GrpcServer:
     port: int
     health: health_aio.HealthServicer
     service_names: list[str] = field(default_factory=list)
+    # The plaintext health-only listener (GRPC_HEALTH_PORT), when there is one.
+    health_server: grpc.aio.Server | None = None
+    health_port: int | None = None
 
     async def set_serving(self, serving: bool) -> None:
         """Sets overall health and every service's health to SERVING or NOT_SERVING."""
@@ -141,8 +150,16 @@ class GrpcServer:
             await self.health.set(name, status)
 
 
-async def create_server(address: str, servicers: Sequence[Servicer]) -> GrpcServer:
-    """Binds and starts a server with health (NOT_SERVING), reflection and the call interceptor."""
+async def create_server(
+    address: str,
+    servicers: Sequence[Servicer],
+    *,
+    tls: ServerTls | None = None,
+    health_address: str | None = None,
+) -> GrpcServer:
+    """Binds and starts a server with health (NOT_SERVING), reflection and the call
+    interceptor: over TLS when `tls` is given (mutual TLS with a client CA), plaintext
+    otherwise; plus, with `health_address`, a plaintext listener serving only health."""
     server = grpc.aio.server(interceptors=[CallContextInterceptor()])
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -152,11 +169,40 @@ async def create_server(address: str, servicers: Sequence[Servicer]) -> GrpcServ
     reflection.enable_server_reflection(
         [*names, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME], server
     )
-    port = server.add_insecure_port(address)
+    if tls is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, server_credentials(tls))
     if port == 0:
         raise RuntimeError(f"cannot bind gRPC server to {address}")
+    health_server: grpc.aio.Server | None = None
+    health_port: int | None = None
+    if health_address is not None:
+        # The same health servicer: both listeners say SERVING and NOT_SERVING together.
+        health_server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health, health_server)
+        health_port = health_server.add_insecure_port(health_address)
+        if health_port == 0:
+            raise RuntimeError(f"cannot bind the health listener to {health_address}")
     await server.start()
-    grpc_server = GrpcServer(server=server, port=port, health=health, service_names=names)
+    if health_server is not None:
+        await health_server.start()
+    log.info(
+        "gRPC transport",
+        extra={
+            "tls": tls is not None,
+            "mutual_tls": tls is not None and tls.mutual,
+            "health_port": health_port,
+        },
+    )
+    grpc_server = GrpcServer(
+        server=server,
+        port=port,
+        health=health,
+        service_names=names,
+        health_server=health_server,
+        health_port=health_port,
+    )
     await grpc_server.set_serving(False)
     return grpc_server
 
@@ -174,6 +220,8 @@ async def shut_down(grpc_server: GrpcServer, grace_seconds: float) -> None:
     """NOT_SERVING first so load balancers drain, then a graceful stop."""
     await grpc_server.health.enter_graceful_shutdown()
     await grpc_server.server.stop(grace_seconds)
+    if grpc_server.health_server is not None:
+        await grpc_server.health_server.stop(None)
 
 
 class Deferred(Generic[T]):
@@ -240,17 +288,31 @@ class _OutgoingIdsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(client_call_details, request)
 
 
-def open_channel(target: str) -> grpc.aio.Channel:
-    """One channel per target per process, reused by every job."""
-    return grpc.aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.service_config", _SERVICE_CONFIG),
-            ("grpc.enable_retries", 1),
-            ("grpc.keepalive_time_ms", 30_000),
-            # Reconnect quickly after a dependency restarts.
-            ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.max_reconnect_backoff_ms", 2_000),
-        ],
-        interceptors=[_OutgoingIdsInterceptor()],
+def open_channel(target: str, tls: ClientTls | None = None) -> grpc.aio.Channel:
+    """One channel per target per process, reused by every job: over TLS when `tls` is
+    given (verifying the server against its CA, presenting a client certificate when it
+    has one), plaintext otherwise."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.service_config", _SERVICE_CONFIG),
+        ("grpc.enable_retries", 1),
+        ("grpc.keepalive_time_ms", 30_000),
+        # Reconnect quickly after a dependency restarts.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
+    ]
+    interceptors = [_OutgoingIdsInterceptor()]
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    if tls.server_name:
+        options.append(("grpc.ssl_target_name_override", tls.server_name))
+    return grpc.aio.secure_channel(
+        target, channel_credentials(tls), options=options, interceptors=interceptors
     )
+
+
+def client_channel(target: str, tls: ClientTls | None) -> grpc.aio.Channel:
+    """A bare channel for one-off calls by tools (crmctl): TLS when `tls` is given."""
+    if tls is None:
+        return grpc.aio.insecure_channel(target)
+    options = [("grpc.ssl_target_name_override", tls.server_name)] if tls.server_name else None
+    return grpc.aio.secure_channel(target, channel_credentials(tls), options=options)

@@ -46,6 +46,8 @@ async def serve(settings: DeliverySettings) -> None:
                 FULL_NAME,
             )
         ],
+        tls=settings.server_tls,
+        health_address=settings.grpc_health_address,
     )
     log.info("listening", extra={"port": server.port, "shop_today": str(settings.shop_today)})
     async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:

@@ -65,6 +65,8 @@ async def serve(settings: MemorySettings) -> None:
                 FULL_NAME,
             )
         ],
+        tls=settings.server_tls,
+        health_address=settings.grpc_health_address,
     )
     log.info("listening", extra={"port": server.port})
     # Load the token tables now rather than on the first context request.

@@ -66,6 +66,8 @@ class ConsumerLimits:
     max_deliver: int
     max_ack_pending: int
     duplicate_window_seconds: float
+    # Copies of each stream in a NATS cluster (3 in production; 1 on a single server).
+    replicas: int = 1
 
 
 def streams(limits: ConsumerLimits) -> list[StreamConfig]:
@@ -76,6 +78,7 @@ def streams(limits: ConsumerLimits) -> list[StreamConfig]:
         "storage": StorageType.FILE,
         "duplicate_window": limits.duplicate_window_seconds,
         "max_age": 14 * 24 * 3600.0,
+        "num_replicas": limits.replicas,
     }
     return [
         StreamConfig(name=EMAILS_STREAM, subjects=[EMAIL_RECEIVED], **common),  # type: ignore[arg-type]

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import asyncpg
-import nats
 from nats.aio.client import Client as NATS
 from pydantic import Field
 
@@ -24,6 +23,7 @@ from crm.v1 import (
     product_pb2_grpc,
 )
 from services.common.llm import LlmSettings, make_client
+from services.common.nats_client import connect_nats
 from services.common.runtime import database, service_main
 from services.common.server import (
     Deferred,
@@ -33,7 +33,7 @@ from services.common.server import (
     shut_down,
     wait_for_stop_signal,
 )
-from services.common.settings import DatabaseSettings
+from services.common.settings import DatabaseSettings, GrpcClientSettings, NatsClientSettings
 from services.orchestrator import console, jetstream, reviewers, store
 from services.orchestrator.consumer import CustomerLimits, EmailConsumer
 from services.orchestrator.decision_consumer import DecisionConsumer
@@ -52,8 +52,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
 
 
-class OrchestratorSettings(DatabaseSettings, LlmSettings):
-    """Environment of the orchestrator."""
+class OrchestratorSettings(DatabaseSettings, LlmSettings, NatsClientSettings, GrpcClientSettings):
+    """Environment of the orchestrator (NATS authentication and TLS, and TLS to the
+    services, come from NatsClientSettings and GrpcClientSettings)."""
 
     grpc_port: int = Field(50055, description="gRPC port of the orchestrator.")
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated.")
@@ -102,6 +103,9 @@ class OrchestratorSettings(DatabaseSettings, LlmSettings):
         description="LLM tier of reply writing: how many replies reviewers approved for the "
         "same topic are shown as examples (0: none).",
     )
+    jetstream_replicas: int = Field(
+        1, description="Copies of each stream in the NATS cluster (3 in production)."
+    )
     rate_limit_per_customer: int = Field(
         20,
         description="E-mails of one customer the agent drafts for within the window; the "
@@ -133,6 +137,7 @@ class OrchestratorSettings(DatabaseSettings, LlmSettings):
             max_deliver=self.max_deliver,
             max_ack_pending=self.max_ack_pending,
             duplicate_window_seconds=self.duplicate_window_seconds,
+            replicas=self.jetstream_replicas,
         )
 
 
@@ -153,9 +158,10 @@ def _phraser(settings: OrchestratorSettings, pool: asyncpg.Pool) -> LlmPhraser |
 
 
 async def _connect_nats(settings: OrchestratorSettings) -> NATS:
-    return await nats.connect(
-        servers=settings.nats_url.split(","),
+    return await connect_nats(
+        settings.nats_url,
         name=SERVICE,
+        auth=settings,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=2,
@@ -183,10 +189,12 @@ async def serve(settings: OrchestratorSettings) -> None:
                 FULL_NAME,
             )
         ],
+        tls=settings.server_tls,
+        health_address=settings.grpc_health_address,
     )
     log.info("listening", extra={"port": server.port})
     channels = {
-        name: open_channel(address)
+        name: open_channel(address, settings.client_tls)
         for name, address in {
             "classifier": settings.classifier_address,
             "product": settings.product_address,

@@ -101,6 +101,8 @@ async def serve(settings: ProductSettings) -> None:
     server = await create_server(
         settings.grpc_address,
         [Servicer(handler, product_pb2_grpc.add_ProductServiceServicer_to_server, FULL_NAME)],
+        tls=settings.server_tls,
+        health_address=settings.grpc_health_address,
     )
     log.info("listening", extra={"port": server.port})
     async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
