@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from services.memory.summaries import summarise_email
+from tests.fakes.openai_server import chat_completion
 
 _TASKS = (
     ("You triage", "classify"),
@@ -155,25 +156,9 @@ class SlowModel:
                 content = json.dumps(answer(task, messages))
                 # Tokens roughly (4 characters each): exact counts are not what is measured.
                 prompt = sum(len(str(m.get("content", ""))) for m in messages) // 4
-                payload = {
-                    "id": "chatcmpl-bench",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": body.get("model", "bench"),
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": content},
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": prompt,
-                        "completion_tokens": len(content) // 4,
-                        "total_tokens": prompt + len(content) // 4,
-                        "prompt_tokens_details": {"cached_tokens": 0},
-                    },
-                }
+                payload = chat_completion(
+                    body.get("model", "bench"), content, prompt, len(content) // 4
+                )
                 time.sleep(max(0.0, fake.latency_seconds - (time.perf_counter() - started)))
                 data = json.dumps(payload).encode()
                 try:

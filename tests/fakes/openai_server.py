@@ -20,6 +20,31 @@ from typing import Any
 from services.common.model_calls import count_message_tokens, count_tokens
 
 
+def chat_completion(
+    model: str, content: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0
+) -> dict[str, Any]:
+    """An OpenAI chat-completion response body with one answer and its usage."""
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens},
+        },
+    }
+
+
 @dataclass
 class Reply:
     """One queued answer."""
@@ -81,25 +106,9 @@ class FakeOpenAI:
                     prompt = count_message_tokens(messages)
                     cached = fake.cached_tokens(messages)
                     completion = count_tokens(content)
-                    payload = {
-                        "id": "chatcmpl-fake",
-                        "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": body.get("model", "fake"),
-                        "choices": [
-                            {
-                                "index": 0,
-                                "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": content},
-                            }
-                        ],
-                        "usage": {
-                            "prompt_tokens": prompt,
-                            "completion_tokens": completion,
-                            "total_tokens": prompt + completion,
-                            "prompt_tokens_details": {"cached_tokens": cached},
-                        },
-                    }
+                    payload = chat_completion(
+                        body.get("model", "fake"), content, prompt, completion, cached
+                    )
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(reply.status)
