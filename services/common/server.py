@@ -160,7 +160,14 @@ async def create_server(
     """Binds and starts a server with health (NOT_SERVING), reflection and the call
     interceptor: over TLS when `tls` is given (mutual TLS with a client CA), plaintext
     otherwise; plus, with `health_address`, a plaintext listener serving only health."""
-    server = grpc.aio.server(interceptors=[CallContextInterceptor()])
+    server = grpc.aio.server(
+        interceptors=[CallContextInterceptor()],
+        # Clients reconnect now and then, and so re-resolve DNS and find new replicas.
+        options=[
+            ("grpc.max_connection_age_ms", 300_000),
+            ("grpc.max_connection_age_grace_ms", 30_000),
+        ],
+    )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = [s.full_name for s in servicers]
@@ -250,9 +257,12 @@ class Deferred(Generic[T]):
         return self._value
 
 
-# Retries inside one call for brief blips (a pod restarting); longer outages are the
-# orchestrator's business (it redelivers the job with backoff).
+# Calls spread over every address the target resolves to (round robin: with
+# dns:///<headless service>:<port>, every pod of a service); retries inside one call for
+# brief blips (a pod restarting); longer outages are the orchestrator's business (it
+# redelivers the job with backoff).
 _SERVICE_CONFIG = """{
+  "loadBalancingConfig": [{"round_robin": {}}],
   "methodConfig": [{
     "name": [{}],
     "retryPolicy": {

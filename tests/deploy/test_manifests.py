@@ -904,8 +904,18 @@ def test_prod_grpc_is_mutual_tls() -> None:
         assert "server auth" in certificate["usages"] and "client auth" in certificate["usages"]
         assert f"{name}.{NAMESPACES['prod']}.svc" in certificate["dnsNames"]
         if name != "orchestrator":
-            host = calls[f"{name.upper()}_ADDRESS"].rsplit(":", 1)[0]
+            host = calls[f"{name.upper()}_ADDRESS"].removeprefix("dns:///").rsplit(":", 1)[0]
             assert host in certificate["dnsNames"], f"{name}: {host} not in its certificate"
     for overlay in OVERLAYS:
         if overlay != "prod":
             assert not objects(overlay, "Certificate"), "dev speaks plaintext gRPC"
+
+
+def test_the_orchestrator_spreads_its_calls_over_every_pod_of_a_service(overlay: str) -> None:
+    """Headless Services and dns:/// targets: the orchestrator's round-robin channels see
+    every replica, so scaling a service out spreads the load."""
+    orchestrator = get(overlay, "Deployment", "orchestrator")["spec"]["template"]["spec"]
+    calls = environment(overlay, orchestrator["containers"][0])
+    for name in ("classifier", "product", "delivery", "memory"):
+        assert get(overlay, "Service", name)["spec"].get("clusterIP") == "None", name
+        assert str(calls[f"{name.upper()}_ADDRESS"]).startswith(f"dns:///{name}:"), name

@@ -207,3 +207,13 @@ def test_a_certificate_that_fails_verification_is_not_retried() -> None:
     assert db.retryable_connect_error(asyncpg.CannotConnectNowError())
     assert not db.retryable_connect_error(ssl.SSLCertVerificationError("self-signed"))
     assert not db.retryable_connect_error(ValueError())
+
+
+def test_channels_balance_round_robin_and_retry_brief_outages() -> None:
+    import json
+
+    from services.common.server import _SERVICE_CONFIG
+
+    config = json.loads(_SERVICE_CONFIG)
+    assert config["loadBalancingConfig"] == [{"round_robin": {}}]
+    assert config["methodConfig"][0]["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
