@@ -38,6 +38,13 @@ class DeadLetter:
 
 async def dead_letters(js: JetStreamContext, sequences: list[int] | None) -> list[DeadLetter]:
     """The dead letters still on the stream (all, or those of the given sequences)."""
+    return [letter for letter, _ in await _read(js, sequences)]
+
+
+async def _read(
+    js: JetStreamContext, sequences: list[int] | None
+) -> list[tuple[DeadLetter, bytes]]:
+    """Each dead letter with the event as it arrived."""
     info = await js.stream_info(jetstream.DEAD_LETTERS_STREAM)
     first, last = info.state.first_seq, info.state.last_seq
     wanted = sequences if sequences is not None else range(first, last + 1)
@@ -48,17 +55,16 @@ async def dead_letters(js: JetStreamContext, sequences: list[int] | None) -> lis
         except NotFoundError:
             continue  # replayed (deleted) or aged out
         headers = raw.headers or {}
-        found.append(
-            DeadLetter(
-                sequence=seq,
-                time=_time(raw.time),
-                subject=headers.get(jetstream.ORIGINAL_SUBJECT, ""),
-                job_id=headers.get(jetstream.DEAD_LETTER_JOB, ""),
-                deliveries=headers.get(jetstream.DELIVERIES, ""),
-                reason=headers.get(jetstream.DEAD_LETTER_REASON, ""),
-                size=len(raw.data or b""),
-            )
+        letter = DeadLetter(
+            sequence=seq,
+            time=_time(raw.time),
+            subject=headers.get(jetstream.ORIGINAL_SUBJECT, ""),
+            job_id=headers.get(jetstream.DEAD_LETTER_JOB, ""),
+            deliveries=headers.get(jetstream.DELIVERIES, ""),
+            reason=headers.get(jetstream.DEAD_LETTER_REASON, ""),
+            size=len(raw.data or b""),
         )
+        found.append((letter, raw.data or b""))
     return found
 
 
@@ -94,14 +100,13 @@ async def replay(nats_url: str, sequences: list[int] | None, console: Console) -
     js = nc.jetstream()
     replayed = 0
     try:
-        for letter in await dead_letters(js, sequences):
-            raw = await js.get_msg(jetstream.DEAD_LETTERS_STREAM, letter.sequence)
+        for letter, event in await _read(js, sequences):
             if not letter.subject:
                 console.print(f"[red]dead letter {letter.sequence} has no original subject[/red]")
                 continue
             await js.publish(
                 letter.subject,
-                raw.data or b"",
+                event,
                 headers={
                     # A new id: JetStream would drop the original one as a duplicate.
                     "Nats-Msg-Id": f"{letter.job_id or letter.sequence}:replay:{letter.sequence}",

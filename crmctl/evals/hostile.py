@@ -31,6 +31,7 @@ from crm.v1 import events_pb2, types_pb2
 from crmctl.evals.e2e import ExpectedAction, action_key, action_name, predicted_of
 from crmctl.events import EmailInput
 from crmctl.outcomes import DRAFT_READY, JOB_FAILED, MANUAL_HANDLING
+from services.classifier.cues import TopicName
 from services.common.jsonl import read_jsonl
 from services.delivery.demo import DemoLedger
 
@@ -55,14 +56,6 @@ Category = Literal[
     "data_dump",
     "multiple_requests",
     "legitimate",
-]
-TopicName = Literal[
-    "product_availability_or_recommendation",
-    "delivery_delay",
-    "billing_dispute",
-    "transaction_inquiry",
-    "product_complaint",
-    "other",
 ]
 EscalationName = Literal[
     "NONE", "URGENT", "REPEATED_REQUEST", "MULTIPLE_REQUESTS", "UNCLEAR", "NEEDS_REVIEW"

@@ -374,15 +374,15 @@ class Console:
             reply_text=draft.reply if reply_text is None and draft else (reply_text or ""),
             topics=review.topic_choices(),
             error=error,
-            version=_version(job, decisions, newer),
+            version=_version(job, decisions, stale=bool(newer)),
         )
 
     async def draft_state(self, request: web.Request) -> web.StreamResponse:
         """What the draft page needs to know whether it is out of date."""
         job = await self._job(request)
         decisions = await store.decisions_of_job(self.pool, job.job_id)
-        newer = await store.newer_job_in_case(self.pool, job) if job.case_id else False
-        return web.json_response({"version": _version(job, decisions, [job] if newer else [])})
+        stale = await store.newer_job_in_case(self.pool, job) if job.case_id else False
+        return web.json_response({"version": _version(job, decisions, stale=stale)})
 
     async def decide(self, request: web.Request) -> web.StreamResponse:
         job = await self._job(request)
@@ -477,10 +477,11 @@ def _decision_view(record: store.DecisionDetail) -> dict[str, Any]:
     }
 
 
-def _version(job: store.JobRecord, decisions: list[store.DecisionDetail], newer: list[Any]) -> str:
-    """Changes whenever what the draft page shows changes."""
+def _version(job: store.JobRecord, decisions: list[store.DecisionDetail], *, stale: bool) -> str:
+    """Changes whenever what the draft page shows changes (the page and its state poll
+    compute it the same way)."""
     states = ",".join(f"{d.decision_id}={d.state}" for d in decisions)
-    return f"{job.state}|{len(newer)}|{states}"
+    return f"{job.state}|{stale}|{states}"
 
 
 def create_app(console: Console) -> web.Application:

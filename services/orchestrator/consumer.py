@@ -83,7 +83,7 @@ class EmailConsumer:
     retry: RetryPolicy
     concurrency: int
     max_body_chars: int
-    limits: CustomerLimits = field(default_factory=lambda: CustomerLimits())
+    limits: CustomerLimits = field(default_factory=CustomerLimits)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetches and handles events until `stop` is set, then lets in-flight jobs finish."""
@@ -213,7 +213,7 @@ class EmailConsumer:
                 detail = (
                     f"{exc} for longer than the retry horizon ({self.retry.horizon_seconds:g}s)"
                 )
-                await self._dead_letter(msg, parsed.job_id, detail)
+                await jetstream.dead_letter(self.js, msg, parsed.job_id, detail)
                 await self._fail(
                     parsed, types_pb2.ERROR_CODE_DEPENDENCY_UNAVAILABLE, detail, sequence, attempt
                 )
@@ -335,10 +335,6 @@ class EmailConsumer:
             await self._publish(record)
         EMAILS.labels(state, topic.removeprefix("TOPIC_").lower() or "none").inc()
 
-    async def _dead_letter(self, msg: Msg, job_id: str, reason: str) -> None:
-        """Keeps the event as it arrived on the dead-letter stream (once per event)."""
-        await jetstream.dead_letter(self.js, msg, job_id, reason)
-
     async def _publish(self, record: store.JobRecord) -> None:
         """Publishes the stored outcome; the Nats-Msg-Id makes a re-publish a no-op."""
         if record.outcome_published_at is not None:
@@ -370,7 +366,7 @@ class EmailConsumer:
                 await msg.nak(delay=self.retry.next_delay(attempt, 0.0) or 1.0)
                 return
             detail = f"no outcome after {attempt} deliveries"
-            await self._dead_letter(msg, parsed.job_id, detail)
+            await jetstream.dead_letter(self.js, msg, parsed.job_id, detail)
             try:
                 await self._fail(
                     parsed, types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED, detail, sequence, attempt

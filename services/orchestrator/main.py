@@ -34,7 +34,7 @@ from services.common.server import (
     wait_for_stop_signal,
 )
 from services.common.settings import DatabaseSettings, GrpcClientSettings, NatsClientSettings
-from services.orchestrator import console, jetstream, reviewers, store
+from services.orchestrator import console, demo, jetstream, reviewers
 from services.orchestrator.consumer import CustomerLimits, EmailConsumer
 from services.orchestrator.decision_consumer import DecisionConsumer
 from services.orchestrator.examples import ApprovedExamples
@@ -253,25 +253,6 @@ async def serve(settings: OrchestratorSettings) -> None:
             await channel.close()
 
 
-async def add_reviewer(
-    settings: OrchestratorSettings, reviewer_id: str, display_name: str, password: str
-) -> None:
-    """Creates a reviewer of the console, or sets a new password (also unlocks)."""
-    reviewers.check_new_account(reviewer_id, password)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=1, max_size=1, server_settings={"search_path": SCHEMA}
-    )
-    try:
-        await store.save_reviewer(
-            pool,
-            reviewer_id=reviewer_id,
-            display_name=display_name,
-            password_hash=reviewers.hash_password(password),
-        )
-    finally:
-        await pool.close()
-
-
 def _add_reviewer_command(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
         prog="crm-orchestrator add-reviewer",
@@ -283,7 +264,12 @@ def _add_reviewer_command(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     password = os.environ.get("REVIEWER_PASSWORD") or getpass.getpass("Password: ")
     try:
-        asyncio.run(add_reviewer(OrchestratorSettings(), args.reviewer_id, args.name, password))
+        reviewers.check_new_account(args.reviewer_id, password)
+        asyncio.run(
+            demo.save_account(
+                OrchestratorSettings().database_url, args.reviewer_id, args.name, password
+            )
+        )
     except reviewers.InvalidReviewer as exc:
         raise SystemExit(f"crm-orchestrator add-reviewer: {exc}") from exc
     print(f"reviewer {args.reviewer_id} saved")

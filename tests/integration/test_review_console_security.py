@@ -157,3 +157,23 @@ async def test_five_wrong_passwords_lock_the_account_until_it_is_reset(
     reset = await asyncio.to_thread(_add_reviewer, mesh, reviewer, "correct horse battery")
     assert reset.returncode == 0
     assert await _sign_in(http, reviewer, "correct horse battery") == 303
+
+
+async def test_a_draft_page_is_current_even_when_the_customer_wrote_twice_since(
+    mesh: Mesh, http: aiohttp.ClientSession
+) -> None:
+    case_id = f"case-{uuid.uuid4()}"
+    jobs = []
+    for n in range(3):
+        email = new_email(2, f"Stock {n}", "Do you have the Adidas Ultraboost in size 10?")
+        email.case_id = case_id
+        await publish_email(mesh.js, email)
+        await mesh.outcomes.wait_for(email.job_id)
+        jobs.append(email.job_id)
+    assert await _sign_in(http, DEMO_REVIEWER, DEMO_PASSWORD) == 303
+    async with http.get(f"/drafts/{jobs[0]}") as page:
+        shown = re.search(r'data-version="([^"]*)"', await page.text())
+    async with http.get(f"/drafts/{jobs[0]}/state") as state:
+        polled = (await state.json())["version"]
+    # The page's poll must agree with the page, or it says "changed" at once.
+    assert shown and shown[1] == polled
