@@ -51,6 +51,8 @@ class ClassifyEmailRequest(_message.Message):
     BODY_FIELD_NUMBER: _builtins.int
     HISTORY_FIELD_NUMBER: _builtins.int
     EARLIER_TOPIC_COUNTS_FIELD_NUMBER: _builtins.int
+    OPEN_REQUEST_FIELD_NUMBER: _builtins.int
+    HIDDEN_CONTENT_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this classification belongs to, for logs and traces."""
     customer_id: _builtins.int
@@ -59,6 +61,10 @@ class ClassifyEmailRequest(_message.Message):
     """E-mail subject line."""
     body: _builtins.str
     """E-mail body, with quoted replies and HTML already stripped."""
+    hidden_content: _builtins.str
+    """Text of the e-mail that a mail client would not show (hidden HTML), removed before
+    reading; checked for text addressing the system.
+    """
     @_builtins.property
     def history(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Short summaries of the earlier messages of the case, oldest first (the most recent
@@ -71,6 +77,12 @@ class ClassifyEmailRequest(_message.Message):
         out of `history`; the repeat rule counts them.
         """
 
+    @_builtins.property
+    def open_request(self) -> _types_pb2.OpenRequest:
+        """The case's last customer request, which an e-mail with no topic of its own
+        ("any news?") continues; absent for a first message.
+        """
+
     def __init__(
         self,
         *,
@@ -80,10 +92,12 @@ class ClassifyEmailRequest(_message.Message):
         body: _builtins.str = ...,
         history: _abc.Iterable[_builtins.str] | None = ...,
         earlier_topic_counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        open_request: _types_pb2.OpenRequest | None = ...,
+        hidden_content: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["open_request", b"open_request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "customer_id", b"customer_id", "earlier_topic_counts", b"earlier_topic_counts", "history", b"history", "job_id", b"job_id", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "customer_id", b"customer_id", "earlier_topic_counts", b"earlier_topic_counts", "hidden_content", b"hidden_content", "history", b"history", "job_id", b"job_id", "open_request", b"open_request", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -135,6 +149,15 @@ class Classification(_message.Message):
     REPLY_NEEDED_FIELD_NUMBER: _builtins.int
     REQUESTS_FIELD_NUMBER: _builtins.int
     REPEAT_COUNT_FIELD_NUMBER: _builtins.int
+    URGENCY_LEVEL_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    CARRIED_IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    LOW_CONFIDENCE_FIELD_NUMBER: _builtins.int
+    SUSPECTED_INJECTION_FIELD_NUMBER: _builtins.int
+    INJECTION_EVIDENCE_FIELD_NUMBER: _builtins.int
+    CONTINUES_OPEN_REQUEST_FIELD_NUMBER: _builtins.int
+    ONLY_INJECTION_FIELD_NUMBER: _builtins.int
     topic: _types_pb2.Topic.ValueType
     """The workflow the e-mail belongs to."""
     urgent: _builtins.bool
@@ -153,6 +176,22 @@ class Classification(_message.Message):
     """How many earlier customer messages of the case asked for the same thing. Counted
     from the case history, never guessed by a model; 3 or more makes this one urgent.
     """
+    urgency_level: _types_pb2.UrgencyLevel.ValueType
+    """How a person must take the e-mail; URGENCY_LEVEL_NONE when not urgent."""
+    language: _builtins.str
+    """The language of the e-mail (BCP 47 primary subtag, "en", "es"); "und" when unknown."""
+    low_confidence: _builtins.bool
+    """True when the confidence is below the threshold chosen on training folds: a
+    reviewer should check the topic.
+    """
+    suspected_injection: _builtins.bool
+    """True when the e-mail (visible or hidden) holds text addressing the system rather
+    than the shop ("SYSTEM:", "ignore previous instructions").
+    """
+    continues_open_request: _builtins.bool
+    """True when the e-mail has no topic of its own and continues the case's open request."""
+    only_injection: _builtins.bool
+    """True when the e-mail holds nothing but text addressing the system."""
     @_builtins.property
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Human-readable reasons for the topic and urgency, most important first."""
@@ -160,6 +199,20 @@ class Classification(_message.Message):
     @_builtins.property
     def requests(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Each distinct request detected; more than one means a multi-request e-mail."""
+
+    @_builtins.property
+    def identifiers(self) -> _types_pb2.Identifiers:
+        """The identifiers written in the e-mail itself."""
+
+    @_builtins.property
+    def carried_identifiers(self) -> _types_pb2.Identifiers:
+        """Identifiers carried from the case's open request, for a follow-up that does not
+        repeat them; empty when the e-mail names its own.
+        """
+
+    @_builtins.property
+    def injection_evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The text that was read as addressing the system, as evidence for the reviewer."""
 
     def __init__(
         self,
@@ -174,10 +227,19 @@ class Classification(_message.Message):
         reply_needed: _builtins.bool = ...,
         requests: _abc.Iterable[_builtins.str] | None = ...,
         repeat_count: _builtins.int = ...,
+        urgency_level: _types_pb2.UrgencyLevel.ValueType = ...,
+        language: _builtins.str = ...,
+        identifiers: _types_pb2.Identifiers | None = ...,
+        carried_identifiers: _types_pb2.Identifiers | None = ...,
+        low_confidence: _builtins.bool = ...,
+        suspected_injection: _builtins.bool = ...,
+        injection_evidence: _abc.Iterable[_builtins.str] | None = ...,
+        continues_open_request: _builtins.bool = ...,
+        only_injection: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["carried_identifiers", b"carried_identifiers", "identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "fell_back", b"fell_back", "reasons", b"reasons", "repeat_count", b"repeat_count", "reply_needed", b"reply_needed", "requests", b"requests", "tier", b"tier", "topic", b"topic", "urgency_reason", b"urgency_reason", "urgent", b"urgent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carried_identifiers", b"carried_identifiers", "confidence", b"confidence", "continues_open_request", b"continues_open_request", "fell_back", b"fell_back", "identifiers", b"identifiers", "injection_evidence", b"injection_evidence", "language", b"language", "low_confidence", b"low_confidence", "only_injection", b"only_injection", "reasons", b"reasons", "repeat_count", b"repeat_count", "reply_needed", b"reply_needed", "requests", b"requests", "suspected_injection", b"suspected_injection", "tier", b"tier", "topic", b"topic", "urgency_level", b"urgency_level", "urgency_reason", b"urgency_reason", "urgent", b"urgent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

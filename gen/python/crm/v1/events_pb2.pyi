@@ -42,6 +42,10 @@ class _EscalationReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Esca
     """Unrelated or unclear: the topic is "other"."""
     ESCALATION_REASON_NEEDS_REVIEW: _EscalationReason.ValueType  # 5
     """The records do not support the claim; a person must look."""
+    ESCALATION_REASON_SUSPECTED_INJECTION: _EscalationReason.ValueType  # 6
+    """The e-mail holds nothing but text addressing the system (a suspected prompt
+    injection); a person reads it.
+    """
 
 class EscalationReason(_EscalationReason, metaclass=_EscalationReasonEnumTypeWrapper):
     """EscalationReason says why a draft is handed to a person with no reply or actions."""
@@ -58,6 +62,10 @@ ESCALATION_REASON_UNCLEAR: EscalationReason.ValueType  # 4
 """Unrelated or unclear: the topic is "other"."""
 ESCALATION_REASON_NEEDS_REVIEW: EscalationReason.ValueType  # 5
 """The records do not support the claim; a person must look."""
+ESCALATION_REASON_SUSPECTED_INJECTION: EscalationReason.ValueType  # 6
+"""The e-mail holds nothing but text addressing the system (a suspected prompt
+injection); a person reads it.
+"""
 Global___EscalationReason: _TypeAlias = EscalationReason  # noqa: Y015
 
 class _ManualHandlingReason:
@@ -335,6 +343,7 @@ class DraftReady(_message.Message):
     REPLY_FALLBACK_REASON_FIELD_NUMBER: _builtins.int
     MODEL_CALLS_FIELD_NUMBER: _builtins.int
     MODEL_COST_USD_FIELD_NUMBER: _builtins.int
+    HIDDEN_CONTENT_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job."""
     case_id: _builtins.str
@@ -357,6 +366,10 @@ class DraftReady(_message.Message):
     """Why the LLM phrasing was not used, when the LLM tier is configured."""
     model_cost_usd: _builtins.str
     """The sum of the calls' costs in USD, six fraction digits ("0.000000" at tier 0)."""
+    hidden_content: _builtins.str
+    """Text of the e-mail a mail client would not show (hidden HTML), removed before
+    reading; shown to the reviewer as evidence, never acted on.
+    """
     @_builtins.property
     def classification(self) -> _classifier_pb2.Classification:
         """Triage verdict."""
@@ -396,10 +409,11 @@ class DraftReady(_message.Message):
         reply_fallback_reason: _builtins.str = ...,
         model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
         model_cost_usd: _builtins.str = ...,
+        hidden_content: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "create_time", b"create_time", "facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "job_id", b"job_id", "model_calls", b"model_calls", "model_cost_usd", b"model_cost_usd", "reply", b"reply", "reply_fallback_reason", b"reply_fallback_reason", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary", "reply_tier", b"reply_tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "hidden_content", b"hidden_content", "job_id", b"job_id", "model_calls", b"model_calls", "model_cost_usd", b"model_cost_usd", "reply", b"reply", "reply_fallback_reason", b"reply_fallback_reason", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary", "reply_tier", b"reply_tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

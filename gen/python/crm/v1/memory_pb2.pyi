@@ -494,6 +494,7 @@ class GetCaseContextResponse(_message.Message):
     FACTS_FIELD_NUMBER: _builtins.int
     TOKENS_FIELD_NUMBER: _builtins.int
     TOPIC_COUNTS_FIELD_NUMBER: _builtins.int
+    OPEN_REQUEST_FIELD_NUMBER: _builtins.int
     omitted_messages: _builtins.int
     """Earlier messages left out to stay within the budget."""
     tokens: _builtins.int
@@ -510,6 +511,12 @@ class GetCaseContextResponse(_message.Message):
     def topic_counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """How many inbound messages of the case had each topic (for the repeat rule)."""
 
+    @_builtins.property
+    def open_request(self) -> _types_pb2.OpenRequest:
+        """The customer's last request in the case and whether support has answered it;
+        absent when the case has no earlier customer message.
+        """
+
     def __init__(
         self,
         *,
@@ -518,10 +525,11 @@ class GetCaseContextResponse(_message.Message):
         facts: Global___CaseFacts | None = ...,
         tokens: _builtins.int = ...,
         topic_counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        open_request: _types_pb2.OpenRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "open_request", b"open_request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "messages", b"messages", "omitted_messages", b"omitted_messages", "tokens", b"tokens", "topic_counts", b"topic_counts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["facts", b"facts", "messages", b"messages", "omitted_messages", b"omitted_messages", "open_request", b"open_request", "tokens", b"tokens", "topic_counts", b"topic_counts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -3,8 +3,10 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -58,6 +60,42 @@ TOPIC_PRODUCT_COMPLAINT: Topic.ValueType  # 5
 TOPIC_OTHER: Topic.ValueType  # 6
 """Everything else: unrelated, unclear, several requests, or no reply needed."""
 Global___Topic: _TypeAlias = Topic  # noqa: Y015
+
+class _UrgencyLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UrgencyLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UrgencyLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    URGENCY_LEVEL_UNSPECIFIED: _UrgencyLevel.ValueType  # 0
+    """Not classified yet."""
+    URGENCY_LEVEL_NONE: _UrgencyLevel.ValueType  # 1
+    """Not urgent: drafted as usual, queued oldest first."""
+    URGENCY_LEVEL_PRIORITY: _UrgencyLevel.ValueType  # 2
+    """Urgent, drafted as usual, marked urgent and first in the queue: a missing or
+    defective item received, or a response needed immediately.
+    """
+    URGENCY_LEVEL_HANDS_OFF: _UrgencyLevel.ValueType  # 3
+    """Urgent, a person takes over with no reply and no actions drafted: harm or accidents,
+    legal issues, threats, disasters, or the same request made more than three times.
+    """
+
+class UrgencyLevel(_UrgencyLevel, metaclass=_UrgencyLevelEnumTypeWrapper):
+    """UrgencyLevel says how a person must take an urgent e-mail (docs/classification-spec.md)."""
+
+URGENCY_LEVEL_UNSPECIFIED: UrgencyLevel.ValueType  # 0
+"""Not classified yet."""
+URGENCY_LEVEL_NONE: UrgencyLevel.ValueType  # 1
+"""Not urgent: drafted as usual, queued oldest first."""
+URGENCY_LEVEL_PRIORITY: UrgencyLevel.ValueType  # 2
+"""Urgent, drafted as usual, marked urgent and first in the queue: a missing or
+defective item received, or a response needed immediately.
+"""
+URGENCY_LEVEL_HANDS_OFF: UrgencyLevel.ValueType  # 3
+"""Urgent, a person takes over with no reply and no actions drafted: harm or accidents,
+legal issues, threats, disasters, or the same request made more than three times.
+"""
+Global___UrgencyLevel: _TypeAlias = UrgencyLevel  # noqa: Y015
 
 class _Tier:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -177,6 +215,76 @@ ACTION_TYPE_CHARGE_REFUND: ActionType.ValueType  # 5
 ACTION_TYPE_RETURN_AUTHORISATION: ActionType.ValueType  # 6
 """Authorise a return for replacement or refund. Target: order number."""
 Global___ActionType: _TypeAlias = ActionType  # noqa: Y015
+
+@_typing.final
+class Identifiers(_message.Message):
+    """Identifiers are the shop's numbers an e-mail or a case refers to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
+    ORDER_NUMBERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Carrier tracking numbers, upper case ("FDX123456789")."""
+
+    @_builtins.property
+    def order_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Order numbers as digits ("1012")."""
+
+    def __init__(
+        self,
+        *,
+        tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        order_numbers: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_numbers", b"order_numbers", "tracking_numbers", b"tracking_numbers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Identifiers: _TypeAlias = Identifiers  # noqa: Y015
+
+@_typing.final
+class OpenRequest(_message.Message):
+    """OpenRequest is the last request a customer made in a case, as case memory keeps it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    TOPIC_FIELD_NUMBER: _builtins.int
+    IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    ANSWERED_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job of the customer's message that made the request."""
+    topic: _builtins.str
+    """Its topic ("delivery_delay"); empty when it had none."""
+    answered: _builtins.bool
+    """True when support has replied since the request was made."""
+    summary: _builtins.str
+    """A short summary of the request."""
+    @_builtins.property
+    def identifiers(self) -> Global___Identifiers:
+        """The identifiers of that request: written in it or carried from earlier in the case."""
+
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        topic: _builtins.str = ...,
+        identifiers: Global___Identifiers | None = ...,
+        answered: _builtins.bool = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answered", b"answered", "identifiers", b"identifiers", "job_id", b"job_id", "summary", b"summary", "topic", b"topic"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenRequest: _TypeAlias = OpenRequest  # noqa: Y015
 
 @_typing.final
 class Money(_message.Message):
