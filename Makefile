@@ -64,13 +64,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Rebuild the tier-0 topic model from evals/triage/train.jsonl (own venv: torch, scikit-learn).
-TRAIN_VENV := .venv-train
-train:
-	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
-	$(TRAIN_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TRAIN_VENV)/bin/python -m pip install --quiet -r requirements-train.txt -e .
-	HF_HUB_OFFLINE=1 $(TRAIN_VENV)/bin/python -m services.classifier.training $(TRAIN_ARGS)
+## Refit the tier-0 heads (topic, urgency level, thresholds) on evals/triage/train*.jsonl
+## over the pinned encoder's embeddings; writes services/classifier/model/heads.json.
+## Deterministic (fixed folds and seed); embeddings are cached in build/e5-cache.npz.
+train: $(STAMP)
+	$(BIN)/python -m services.classifier.training $(TRAIN_ARGS)
 
 ## Bounded benchmark; prints a table and writes bench/results.json.
 bench: $(STAMP)

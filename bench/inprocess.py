@@ -34,13 +34,14 @@ from bench.load import percentile
 from crm.v1 import delivery_pb2, events_pb2, product_pb2, types_pb2
 from crmctl import outcomes
 from crmctl.stack import Stack
-from services.classifier import topic_model
 from services.classifier.handler import ClassifierHandler, TriageTiers
+from services.classifier.main import load_tier0
 from services.classifier.triage import Triager
 from services.common.db import create_pool
-from services.common.mail import clean_body
+from services.common.identifiers import read_identifiers, to_proto
+from services.common.mail import read_body
 from services.common.server import Deferred
-from services.delivery import policy, tracking
+from services.delivery import policy
 from services.delivery.handler import DeliveryHandler
 from services.delivery.store import LedgerReader, PostgresLedger
 from services.memory.context import DEFAULT_TOKEN_BUDGET
@@ -110,7 +111,7 @@ async def in_process(stack: Stack, today: date) -> AsyncIterator[InProcess]:
         delivery_pool = await pool_of("delivery")
         memory_pool = await pool_of("memory")
         jobs_pool = await pool_of("orchestrator")
-        triager = Triager(topic_model.load())
+        triager = load_tier0()
         tiers: Deferred[TriageTiers] = Deferred("tier-0 topic model")
         tiers.set(TriageTiers(triager))
         classifier = ClassifierHandler(tiers)
@@ -156,14 +157,16 @@ async def run_job(
     """The orchestrator's handling of one e-mail, minus NATS and gRPC."""
     started = time.perf_counter()
     received = datetime.now(UTC)
+    mail = read_body(body)
     email = Email(
         job_id=job_id,
         case_id=job_id,
         customer_id=customer_id,
         sender_address="",
         subject=subject.strip(),
-        body=clean_body(body),
+        body=mail.text,
         received_at=received,
+        hidden_content=mail.hidden,
     )
     await job_store.begin_job(
         mesh.jobs_pool,
@@ -283,9 +286,10 @@ def delivery_requests() -> list[tuple[int, str]]:
 async def delivery_timings(
     mesh: InProcess, rounds: int, limit: int | None
 ) -> dict[str, dict[str, float]]:
-    """The delivery servicer's AssessDeliveries in process (tracking numbers, the ledger
-    read in one snapshot, the late-delivery policy), and the policy rule alone
-    (`policy.assess` on shipments already read)."""
+    """The delivery servicer's AssessDeliveries in process (the request's tracking numbers
+    checked, the ledger read in one snapshot, the late-delivery policy), and the policy
+    rule alone (`policy.assess` on shipments already read). The e-mail is read for its
+    numbers before the clock starts, as the orchestrator does before the call."""
     requests = _spread(delivery_requests(), limit)
     assess: list[float] = []
     rule: list[float] = []
@@ -293,15 +297,16 @@ async def delivery_timings(
     for r in range(rounds):
         for n, (customer, text) in enumerate(requests):
             job_id = f"bench-delivery-{r}-{n}"
+            identifiers = read_identifiers(text)
             started = time.perf_counter()
             await mesh.delivery.AssessDeliveries(
                 delivery_pb2.AssessDeliveriesRequest(
-                    job_id=job_id, customer_id=customer, text=text
+                    job_id=job_id, customer_id=customer, identifiers=to_proto(identifiers)
                 ),
                 None,
             )
             assess.append((time.perf_counter() - started) * 1000)
-            numbers = tracking.find_tracking_numbers(text)
+            numbers = identifiers.tracking_numbers
             if not numbers:
                 continue
             view = await mesh.ledger.customer_view(

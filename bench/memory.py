@@ -20,8 +20,8 @@ from typing import Any
 import grpc
 
 from crm.v1 import memory_pb2, memory_pb2_grpc
-from services.classifier import topic_model
-from services.classifier.triage import Triager
+from services.classifier.handler import open_request_from
+from services.classifier.main import load_tier0
 from services.common.model_calls import count_tokens
 
 THREADS = Path(__file__).parent.parent / "evals" / "memory" / "threads.jsonl"
@@ -34,7 +34,7 @@ def _history_line(direction: str, text: str) -> str:
 async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[str, Any]:
     """memory_token_ratio, memory_accuracy_drop_points and the figures behind them."""
     threads = [json.loads(x) for x in THREADS.read_text().splitlines() if x.strip()]
-    triager = Triager(topic_model.load())
+    triager = load_tier0()
     full_tokens = memory_tokens = 0
     full_right = memory_right = numbers_found = numbers_expected = 0
     async with grpc.aio.insecure_channel(memory_address) as channel:
@@ -55,6 +55,9 @@ async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[
                         message["body"],
                         [_history_line(_dir(m), m.summary) for m in context.messages],
                         dict(context.topic_counts),
+                        open_request_from(
+                            context.open_request if context.HasField("open_request") else None
+                        ),
                     )
                     await memory.RecordInboundEmail(
                         memory_pb2.RecordInboundEmailRequest(
@@ -89,7 +92,15 @@ async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[
             summaries = [_history_line(_dir(m), m.summary) for m in context.messages]
             expected = thread["expected"]
             subject, body = last.get("subject", ""), last["body"]
-            with_memory = triager.classify(subject, body, summaries, dict(context.topic_counts))
+            with_memory = triager.classify(
+                subject,
+                body,
+                summaries,
+                dict(context.topic_counts),
+                open_request_from(
+                    context.open_request if context.HasField("open_request") else None
+                ),
+            )
             with_thread = triager.classify(subject, body, full_history)
             if os.environ.get("MEMORY_BENCH_VERBOSE"):
                 print(

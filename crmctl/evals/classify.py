@@ -12,13 +12,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from crmctl.evals.metrics import classification_metrics
-from services.classifier import topic_model
+from crmctl.evals.metrics import calibration_error, classification_metrics, level_metrics
 from services.classifier.cases import load_cases
-from services.classifier.cues import TOPICS
 from services.classifier.llm import LlmTriager
-from services.classifier.triage import Triage, Triager
+from services.classifier.main import load_tier0
+from services.classifier.triage import Triage
 from services.common.llm import LlmSettings, make_client
+from services.common.taxonomy import TOPICS
 
 
 async def run(
@@ -26,7 +26,7 @@ async def run(
 ) -> dict[str, Any]:
     """Classifies every case, writes results.jsonl and metrics.json, prints the tables."""
     cases = load_cases(cases_file)
-    local = Triager(topic_model.load())
+    local = load_tier0()
     llm: LlmTriager | None = None
     if tier == "llm":
         settings = LlmSettings()
@@ -63,6 +63,41 @@ async def run(
         [(r["predicted"]["topic"], r["predicted"]["urgent"]) for _, r in labelled],
         TOPICS,
     )
+    expected_levels = [c.expected.level() for c, _ in labelled if c.expected]
+    metrics.update(level_metrics(expected_levels, [r["predicted"]["urgency"] for _, r in labelled]))
+    metrics["cases"] = len(labelled)
+    with_language = [
+        (c.expected.language, r["predicted"]["language"])
+        for c, r in labelled
+        if c.expected and c.expected.language
+    ]
+    metrics["language_accuracy"] = (
+        round(sum(1 for e, p in with_language if e == p) / len(with_language), 4)
+        if with_language
+        else None
+    )
+    metrics["language_support"] = len(with_language)
+    metrics["calibration_error"] = calibration_error(
+        [r["predicted"]["confidence"] for _, r in labelled],
+        [bool(c.expected and c.expected.topic == r["predicted"]["topic"]) for c, r in labelled],
+    )
+    metrics["low_confidence_share"] = round(
+        sum(1 for _, r in labelled if r["predicted"]["low_confidence"]) / max(1, len(labelled)), 4
+    )
+    low = [(c, r) for c, r in labelled if r["predicted"]["low_confidence"]]
+    metrics["low_confidence_accuracy"] = (
+        round(
+            sum(1 for c, r in low if c.expected and c.expected.topic == r["predicted"]["topic"])
+            / len(low),
+            4,
+        )
+        if low
+        else None
+    )
+    metrics["flags"] = {
+        name: sum(1 for r in results if r["predicted"][name])
+        for name in ("suspected_injection", "continues_open_request", "low_confidence")
+    }
     metrics["tier"] = tier
     metrics["fell_back"] = fell_back
     metrics["latency_ms_p50"] = round(statistics.median(latencies), 3) if latencies else 0.0
@@ -79,6 +114,12 @@ def _predicted(verdict: Triage, tier: str) -> dict[str, Any]:
         "tier": tier,
         "requests": verdict.requests,
         "repeat_count": verdict.repeat_count,
+        "urgency": verdict.level,
+        "language": verdict.language,
+        "confidence": verdict.confidence,
+        "low_confidence": verdict.low_confidence,
+        "suspected_injection": verdict.suspected_injection,
+        "continues_open_request": verdict.continues_open_request,
     }
 
 
@@ -97,6 +138,26 @@ def _print(metrics: dict[str, Any], console: Console) -> None:
     summary.add_row(
         "urgent recall", f"{metrics['urgent_recall']:.3f} (of {metrics['urgent_support']})"
     )
+    summary.add_row("urgency level accuracy", f"{metrics['level_accuracy']:.3f}")
+    for level, m in metrics["per_level"].items():
+        summary.add_row(f"  recall of {level}", f"{m['recall']:.3f} (of {m['support']})")
+    if metrics["language_accuracy"] is not None:
+        summary.add_row(
+            "language accuracy",
+            f"{metrics['language_accuracy']:.3f} (of {metrics['language_support']})",
+        )
+    summary.add_row("expected calibration error", f"{metrics['calibration_error']:.3f}")
+    summary.add_row(
+        "low confidence",
+        f"{metrics['low_confidence_share']:.3f} of cases"
+        + (
+            f", topic right in {metrics['low_confidence_accuracy']:.3f} of them"
+            if metrics["low_confidence_accuracy"] is not None
+            else ""
+        ),
+    )
+    for flag, count in metrics["flags"].items():
+        summary.add_row(f"flag {flag}", str(count))
     summary.add_row("p50 latency per e-mail (ms)", f"{metrics['latency_ms_p50']:.2f}")
     if metrics["tier"] == "llm":
         summary.add_row("fell back to tier 0", str(metrics["fell_back"]))

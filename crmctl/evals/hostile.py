@@ -31,8 +31,8 @@ from crm.v1 import events_pb2, types_pb2
 from crmctl.evals.e2e import ExpectedAction, action_key, action_name, predicted_of
 from crmctl.events import EmailInput
 from crmctl.outcomes import DRAFT_READY, JOB_FAILED, MANUAL_HANDLING
-from services.classifier.cues import TopicName
 from services.common.jsonl import read_jsonl
+from services.common.taxonomy import TopicName
 from services.delivery.demo import DemoLedger
 
 HOSTILE_DIR = Path(__file__).resolve().parents[2] / "evals" / "hostile"

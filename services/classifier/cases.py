@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from services.classifier.cues import TopicName
-from services.classifier.triage import model_text
 from services.common.jsonl import read_jsonl
 from services.common.mail import clean_body
+from services.common.taxonomy import LEVEL_NONE, LEVEL_PRIORITY, TopicName, UrgencyName
 
 
 class Expected(BaseModel):
@@ -18,6 +16,17 @@ class Expected(BaseModel):
 
     topic: TopicName
     urgent: bool
+    # The level (docs/classification-spec.md); older cases without it read as priority
+    # when urgent.
+    urgency: UrgencyName | None = None
+    # The e-mail's language (BCP 47 primary subtag), when the labeller gave it.
+    language: str | None = None
+
+    def level(self) -> str:
+        """The urgency level, consistent with `urgent`."""
+        if self.urgency is not None:
+            return self.urgency
+        return LEVEL_PRIORITY if self.urgent else LEVEL_NONE
 
 
 class TriageCase(BaseModel):
@@ -34,11 +43,6 @@ class TriageCase(BaseModel):
         subject, body = split_subject(self.email)
         return subject, clean_body(body)
 
-    def model_text(self) -> str:
-        """What the topic model reads for this case."""
-        subject, body = self.subject_and_body()
-        return model_text(subject, body, self.history)
-
 
 def split_subject(email: str) -> tuple[str, str]:
     """('subject', 'body') of an e-mail whose first line may be 'Subject: ...'."""
@@ -51,8 +55,3 @@ def split_subject(email: str) -> tuple[str, str]:
 def load_cases(path: Path) -> list[TriageCase]:
     """Reads a JSON-lines file of cases; a bad line fails with its line number."""
     return read_jsonl(path, TriageCase)
-
-
-def texts(cases: Sequence[TriageCase]) -> list[str]:
-    """The model texts of several cases."""
-    return [c.model_text() for c in cases]

@@ -1,4 +1,5 @@
-"""gRPC handler of the classifier: protobuf in, triage by the configured tier, protobuf out."""
+"""gRPC handler of the classifier: protobuf in, the reading by the configured tier,
+protobuf out."""
 
 from __future__ import annotations
 
@@ -7,26 +8,19 @@ from typing import Any
 
 from crm.v1 import classifier_pb2, classifier_pb2_grpc, types_pb2
 from services.classifier.llm import LlmTriager
-from services.classifier.triage import Triage, Triager
+from services.classifier.triage import OpenRequest, Triage, Triager
+from services.common.identifiers import from_proto, to_proto
 from services.common.model_calls import ModelCallRecord
 from services.common.server import Deferred
-
-TOPICS: dict[str, types_pb2.Topic.ValueType] = {
-    "product_availability_or_recommendation": types_pb2.TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION,
-    "delivery_delay": types_pb2.TOPIC_DELIVERY_DELAY,
-    "billing_dispute": types_pb2.TOPIC_BILLING_DISPUTE,
-    "transaction_inquiry": types_pb2.TOPIC_TRANSACTION_INQUIRY,
-    "product_complaint": types_pb2.TOPIC_PRODUCT_COMPLAINT,
-    "other": types_pb2.TOPIC_OTHER,
-}
+from services.common.taxonomy import level_to_proto, topic_to_proto
 
 
-def to_proto(
+def to_classification(
     result: Triage, tier: types_pb2.Tier.ValueType, fell_back: bool
 ) -> classifier_pb2.Classification:
-    """The triage as the contract's Classification."""
+    """The reading as the contract's Classification."""
     return classifier_pb2.Classification(
-        topic=TOPICS[result.topic],
+        topic=topic_to_proto(result.topic),
         urgent=result.urgent,
         urgency_reason=result.urgency_reason,
         reasons=result.reasons,
@@ -36,6 +30,27 @@ def to_proto(
         reply_needed=result.reply_needed,
         requests=result.requests,
         repeat_count=result.repeat_count,
+        urgency_level=level_to_proto(result.level),
+        language=result.language,
+        identifiers=to_proto(result.identifiers),
+        carried_identifiers=to_proto(result.carried_identifiers),
+        low_confidence=result.low_confidence,
+        suspected_injection=result.suspected_injection,
+        injection_evidence=result.injection_evidence,
+        continues_open_request=result.continues_open_request,
+        only_injection=result.only_injection,
+    )
+
+
+def open_request_from(message: types_pb2.OpenRequest | None) -> OpenRequest | None:
+    """The case's open request as case memory sent it, or None for a first message."""
+    if message is None or not message.summary:
+        return None
+    return OpenRequest(
+        summary=message.summary,
+        topic=message.topic,
+        identifiers=from_proto(message.identifiers),
+        answered=message.answered,
     )
 
 
@@ -48,7 +63,7 @@ class TriageTiers:
 
 
 class ClassifierHandler(classifier_pb2_grpc.ClassifierServiceServicer):
-    """Triage over gRPC: the LLM tier when configured, tier 0 otherwise or on its failure."""
+    """The reading over gRPC: the LLM tier when configured, tier 0 otherwise or on its failure."""
 
     def __init__(self, tiers: Deferred[TriageTiers]) -> None:
         self._tiers = tiers
@@ -59,18 +74,28 @@ class ClassifierHandler(classifier_pb2_grpc.ClassifierServiceServicer):
         history = list(request.history)
         tiers = self._tiers.get()
         calls: list[ModelCallRecord] = []
+        counts = dict(request.earlier_topic_counts)
+        open_request = open_request_from(
+            request.open_request if request.HasField("open_request") else None
+        )
         if tiers.llm is not None:
             result, fell_back = await tiers.llm.classify(
-                request.subject, request.body, history, calls, dict(request.earlier_topic_counts)
+                request.subject,
+                request.body,
+                history,
+                calls,
+                counts,
+                open_request,
+                request.hidden_content,
             )
             tier = types_pb2.TIER_LOCAL if fell_back else types_pb2.TIER_LLM
         else:
             result = tiers.local.classify(
-                request.subject, request.body, history, dict(request.earlier_topic_counts)
+                request.subject, request.body, history, counts, open_request, request.hidden_content
             )
             fell_back = False
             tier = types_pb2.TIER_LOCAL
         return classifier_pb2.ClassifyEmailResponse(
-            classification=to_proto(result, tier, fell_back),
+            classification=to_classification(result, tier, fell_back),
             model_calls=[c.to_proto() for c in calls],
         )

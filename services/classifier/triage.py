@@ -1,41 +1,50 @@
-"""Tier-0 triage: topic from the topic model, hard signals from explicit cues, and the
-repeat rule counted from the case history. Pure once the model is loaded."""
+"""Tier-0 reading of one e-mail: topic and urgency from the pretrained encoder and its
+trained heads, the case's open request for follow-ups, repeats counted by meaning, and the
+few explicit rules of signals.py. Pure once the models are loaded.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from services.classifier.cues import (
+from services.classifier.encoder import Encoder, Reading, Vector
+from services.classifier.heads import Heads
+from services.classifier.language import UNKNOWN, LanguageReader
+from services.classifier.signals import hands_off_claim, needs_no_reply
+from services.common.identifiers import Identifiers, read_identifiers
+from services.common.injection import only_system_addressed, system_addressed
+from services.common.taxonomy import (
+    LEVEL_HANDS_OFF,
+    LEVEL_NONE,
+    LEVEL_PRIORITY,
     TOPIC_OTHER,
-    claims_only,
-    evidence,
-    needs_no_reply,
-    request_segments,
-    score_topics,
-    urgency,
 )
-from services.classifier.topic_model import TopicModel, Vector
 
-# "More than three times": with 3 earlier askings of the same thing, this one is urgent.
+# "More than three times": with 3 earlier askings of the same thing, this one is hands_off.
 REPEAT_THRESHOLD = 3
-# A follow-up this short ("still nothing!!") is read together with the case's last message.
-SHORT_FOLLOW_UP_WORDS = 12
-# A part of a split e-mail counts as a request when the model is at least this sure of it.
-SEGMENT_MIN_PROBABILITY = 0.5
-# Two topics whose explicit cues both score at least this much are two different requests.
-MULTI_REQUEST_CUE_SCORE = 3.0
-# An earlier message this similar (cosine of embeddings) to the new one asks the same thing.
-SAME_REQUEST_SIMILARITY = 0.6
-# History summaries of the shop's own replies start like this; they are not askings.
-_SUPPORT_PREFIXES = ("support replied", "support:", "we replied", "shop replied", "agent replied")
+# The shop's own replies in a history given as text lines (evaluations) start like this;
+# from the mesh, memory marks them by direction and the orchestrator writes this prefix.
+SUPPORT_PREFIX = "Support replied"
+NO_IDENTIFIERS = Identifiers([], [])
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """The case's last customer request (from case memory)."""
+
+    summary: str
+    topic: str = ""
+    identifiers: Identifiers = field(default_factory=lambda: NO_IDENTIFIERS)
+    answered: bool = False
 
 
 @dataclass(frozen=True)
 class Triage:
-    """Topic and urgency with the evidence for both."""
+    """One reading of an e-mail: topic and urgency with the evidence for both."""
 
     topic: str
     urgent: bool
@@ -45,28 +54,49 @@ class Triage:
     reasons: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     repeat_count: int = 0
+    level: str = LEVEL_NONE
+    language: str = UNKNOWN
+    identifiers: Identifiers = field(default_factory=lambda: NO_IDENTIFIERS)
+    carried_identifiers: Identifiers = field(default_factory=lambda: NO_IDENTIFIERS)
+    low_confidence: bool = False
+    suspected_injection: bool = False
+    injection_evidence: list[str] = field(default_factory=list)
+    only_injection: bool = False
+    continues_open_request: bool = False
 
 
 def customer_messages(history: Sequence[str]) -> list[str]:
     """The summaries of the customer's own earlier messages (not the shop's replies)."""
-    return [h for h in history if not h.strip().lower().startswith(_SUPPORT_PREFIXES)]
+    return [h for h in history if not h.strip().startswith(SUPPORT_PREFIX)]
 
 
-def model_text(subject: str, body: str, history: Sequence[str]) -> str:
-    """What the topic model reads: the e-mail, plus the case's last customer message when
-    the e-mail is a short follow-up that means nothing alone."""
+def open_request_of(history: Sequence[str]) -> OpenRequest | None:
+    """The open request as a history of text lines shows it: the last customer message,
+    answered when a reply of the shop follows it."""
+    for index in range(len(history) - 1, -1, -1):
+        line = history[index]
+        if not line.strip().startswith(SUPPORT_PREFIX):
+            return OpenRequest(
+                summary=line,
+                identifiers=read_identifiers(line),
+                answered=any(h.strip().startswith(SUPPORT_PREFIX) for h in history[index + 1 :]),
+            )
+    return None
+
+
+def model_text(subject: str, body: str, context: str = "") -> str:
+    """What the heads read: the e-mail, and for a follow-up the request it continues."""
     text = f"{subject}\n{body}".strip()
-    earlier = customer_messages(history)
-    if earlier and len(body.split()) < SHORT_FOLLOW_UP_WORDS:
-        text += "\n" + earlier[-1]
-    return text
+    return f"{text}\n{context}" if context else text
 
 
 class Triager:
-    """Classifies e-mails with a loaded topic model."""
+    """Reads e-mails with the loaded encoder, heads and language identifier."""
 
-    def __init__(self, model: TopicModel) -> None:
-        self.model = model
+    def __init__(self, encoder: Encoder, heads: Heads, languages: LanguageReader) -> None:
+        self.encoder = encoder
+        self.heads = heads
+        self.languages = languages
 
     def classify(
         self,
@@ -74,117 +104,161 @@ class Triager:
         body: str,
         history: Sequence[str],
         earlier_topic_counts: Mapping[str, int] | None = None,
+        open_request: OpenRequest | None = None,
+        hidden_content: str = "",
     ) -> Triage:
-        """Topic, urgency, reasons and detected requests of one e-mail. The repeat rule
-        counts the earlier askings in `history`, or in `earlier_topic_counts` (the whole
-        case, per topic) when that finds more."""
-        text = f"{subject}\n{body}"
-        hard_signal = urgency(text)
-        if needs_no_reply(body) and not hard_signal:
+        """The reading of one e-mail in the light of its case. `open_request` defaults to
+        the one `history` shows; the repeat rule counts the earlier customer messages of
+        `history`, or `earlier_topic_counts` (the whole case) when that finds more."""
+        text = f"{subject}\n{body}".strip()
+        if open_request is None:
+            open_request = open_request_of(history)
+        common = self.deterministic(subject, body, hidden_content)
+        written: Identifiers = common["identifiers"]
+        claim = hands_off_claim(text)
+        if needs_no_reply(body) and not claim:
             return Triage(
                 TOPIC_OTHER,
                 False,
                 "",
                 0.9,
                 False,
-                ["no reply needed: a thank-you or acknowledgement"],
+                ["no reply needed: a thank-you or note"],
+                **common,
             )
-        reasons: list[str] = []
-        current = model_text(subject, body, history)
-        earlier = history_texts(history)
-        # The urgency model reads only what the customer claims, like the hard signals do.
-        claimed = claims_only(current)
-        extra = [claimed] if claimed != current else []
-        probs, urgent_probs, embeddings = self.model.analyse([current, *earlier, *extra])
-        urgent_probability = float(urgent_probs[-1] if extra else urgent_probs[0])
-        probs, embeddings = probs[: 1 + len(earlier)], embeddings[: 1 + len(earlier)]
-        order = np.argsort(probs[0])[::-1]
-        topic, confidence = self.model.topics[order[0]], float(probs[0][order[0]])
-        several = self._several_requests(text)
-        requests = [f"{t}: {evidence(text, t)}" for t in several]
-        if several:
+        own = self.encoder.read(text)
+        own_probs = self.heads.topic_probabilities(own.vector[None, :])[0]
+        reading, probs, follows = own, own_probs, False
+        best = int(own_probs.argmax())
+        sure = own_probs[best] >= self.heads.thresholds.own_topic
+        if open_request is not None and (not sure or self.heads.topics[best] == TOPIC_OTHER):
+            # No topic of its own ("any news?"): read it as the continuation of the open request.
+            reading = self.encoder.read(model_text(subject, body, open_request.summary))
+            probs = self.heads.topic_probabilities(reading.vector[None, :])[0]
+            follows = True
+        order = np.argsort(probs)[::-1]
+        topic, confidence = self.heads.topics[int(order[0])], float(probs[order[0]])
+        # Also an e-mail that reads well alone continues the open request when it asks
+        # about the same thing ("still not here" after "where is FDX486159753?").
+        follows = topic != TOPIC_OTHER and (
+            follows or (open_request is not None and topic == self._topic_of(open_request))
+        )
+        reasons = [
+            f"topic: {topic} (p={confidence:.2f})"
+            + (" as the continuation of the case's open request" if follows else "")
+        ]
+        requests = self._requests(own, topic)
+        if len({r.split(":", 1)[0] for r in requests}) > 1:
             topic = TOPIC_OTHER
-            reasons.append("several different requests: " + ", ".join(several))
-        else:
-            reasons.append(f"topic model: {topic} (p={confidence:.2f})")
-        earlier_topics = [self.model.topics[int(i)] for i in probs[1:].argmax(axis=1)]
-        repeats = count_repeats(topic, earlier_topics, embeddings[0], embeddings[1:])
+            reasons.append("several different requests: " + "; ".join(requests))
+        repeats = self._repeats(topic, reading.vector, history)
         if topic != TOPIC_OTHER and earlier_topic_counts:
             repeats = max(repeats, earlier_topic_counts.get(topic, 0))
-        urgent_reason = hard_signal
-        if not urgent_reason and repeats >= REPEAT_THRESHOLD:
-            urgent_reason = f"the same request has now been made {repeats + 1} times in this case"
-        if not urgent_reason and urgent_probability >= self.model.urgent_threshold:
-            urgent_reason = f"the wording says a person should act now (urgency model p={urgent_probability:.2f})"
-        if urgent_reason:
-            reasons.insert(0, urgent_reason)
+        level, reason = self._urgency(own.vector, claim, repeats)
+        if reason:
+            reasons.insert(0, reason)
+        carried = (
+            open_request.identifiers
+            if follows
+            and open_request is not None
+            and not (written.tracking_numbers or written.order_numbers)
+            else NO_IDENTIFIERS
+        )
         return Triage(
             topic=topic,
-            urgent=bool(urgent_reason),
-            urgency_reason=urgent_reason,
+            urgent=level != LEVEL_NONE,
+            urgency_reason=reason,
             confidence=round(confidence, 3),
             reply_needed=True,
             reasons=reasons,
             requests=requests,
             repeat_count=repeats,
+            level=level,
+            carried_identifiers=carried,
+            low_confidence=confidence < self.heads.thresholds.low_confidence,
+            continues_open_request=follows,
+            **common,
         )
 
-    def _several_requests(self, text: str) -> list[str]:
-        """Different topics asked for in one e-mail, from its parts split at markers such as
-        "also" or "2)", or from two topics with strong explicit cues."""
-        topics: list[str] = []
-        segments = request_segments(text)
-        if len(segments) > 1:
-            for row in self.model.probabilities(segments):
-                best = int(row.argmax())
-                topic = self.model.topics[best]
-                if (
-                    topic != TOPIC_OTHER
-                    and row[best] >= SEGMENT_MIN_PROBABILITY
-                    and topic not in topics
-                ):
-                    topics.append(topic)
-        scores = score_topics(text)
-        strong = [
-            t
-            for t in self.model.topics
-            if t != TOPIC_OTHER and t not in topics and scores[t] >= MULTI_REQUEST_CUE_SCORE
-        ]
-        # Cues of two topics in one clause usually describe one problem ("tracking says
-        # the label is damaged"); two requests are asked in different clauses.
-        sentences = {t: evidence(text, t, clauses=True) for t in [*topics, *strong]}
-        for t in strong:
-            if not topics or any(sentences[t] != sentences[other] for other in topics):
-                topics.append(t)
-        return topics if len(topics) > 1 else []
+    def deterministic(self, subject: str, body: str, hidden_content: str = "") -> dict[str, Any]:
+        """What every tier reports the same way, read by code rather than by a model: the
+        language, the identifiers written in the e-mail, and text addressing the system."""
+        text = f"{subject}\n{body}".strip()
+        injected = system_addressed(f"{text}\n{hidden_content}")
+        return {
+            "language": self.languages.language(body or subject),
+            "identifiers": read_identifiers(text),
+            "suspected_injection": bool(injected),
+            "injection_evidence": injected,
+            "only_injection": bool(injected) and only_system_addressed(text),
+        }
 
-    def repeat_count(self, topic: str, history: Sequence[str], current: str) -> int:
-        """How many earlier customer messages of the case asked for the same thing as `current`."""
-        earlier = history_texts(history)
+    def repeat_count(self, topic: str, subject: str, body: str, history: Sequence[str]) -> int:
+        """How many earlier customer messages of `history` ask what this e-mail asks."""
+        if not customer_messages(history):
+            return 0
+        return self._repeats(topic, self.encoder.read(model_text(subject, body)).vector, history)
+
+    def _topic_of(self, request: OpenRequest) -> str:
+        """The open request's topic: as case memory recorded it, else as read now."""
+        if request.topic:
+            return request.topic
+        vector = self.encoder.read(request.summary).vector
+        return self.heads.topics[int(self.heads.topic_probabilities(vector[None, :])[0].argmax())]
+
+    def _requests(self, own: Reading, topic: str) -> list[str]:
+        """Each request of the e-mail as 'topic: sentence': the e-mail's topic, and any other
+        topic a sentence is read as with at least the second-request threshold."""
+        rows = self.heads.topic_probabilities(own.sentence_vectors)
+        found: dict[str, str] = {}
+        if topic != TOPIC_OTHER:
+            column = self.heads.topics.index(topic)
+            found[topic] = own.sentences[int(rows[:, column].argmax())]
+        for sentence, row in zip(own.sentences, rows, strict=True):
+            best = int(row.argmax())
+            name = self.heads.topics[best]
+            if (
+                name not in (TOPIC_OTHER, *found)
+                and row[best] >= self.heads.thresholds.second_request
+            ):
+                found[name] = sentence
+        return [f"{name}: {sentence[:200]}" for name, sentence in found.items()]
+
+    def _repeats(self, topic: str, current: Vector, history: Sequence[str]) -> int:
+        """Earlier customer messages asking the same thing, by meaning: read as the same
+        topic, or at least `same_request` close to this e-mail. Notes that ask nothing
+        ("photo attached") are not askings."""
+        earlier = [h for h in customer_messages(history) if not needs_no_reply(h)]
         if not earlier:
             return 0
-        probs, _, embeddings = self.model.analyse([current, *earlier])
-        earlier_topics = [self.model.topics[int(i)] for i in probs[1:].argmax(axis=1)]
-        return count_repeats(topic, earlier_topics, embeddings[0], embeddings[1:])
+        vectors = self.encoder.embed(earlier)
+        topics = self.heads.topic_probabilities(vectors).argmax(axis=1)
+        similar = vectors @ current >= self.heads.thresholds.same_request
+        return sum(
+            1
+            for t, alike in zip(topics, similar, strict=True)
+            if self.heads.topics[int(t)] != TOPIC_OTHER
+            and (alike or (self.heads.topics[int(t)] == topic and topic != TOPIC_OTHER))
+        )
 
-
-def history_texts(history: Sequence[str]) -> list[str]:
-    """The customer's earlier messages, each read in the light of the ones before it."""
-    earlier = customer_messages(history)
-    return [model_text("", summary, earlier[:i]) for i, summary in enumerate(earlier)]
-
-
-def count_repeats(
-    topic: str, earlier_topics: Sequence[str], current: Vector, earlier: Vector
-) -> int:
-    """Earlier messages asking the same thing: the same topic (not `other`), or for any
-    topic nearly the same meaning (cosine of embeddings at least SAME_REQUEST_SIMILARITY)."""
-    if not len(earlier_topics):
-        return 0
-    norms = np.linalg.norm(earlier, axis=1) * np.linalg.norm(current) + 1e-9
-    similar = (earlier @ current) / norms >= SAME_REQUEST_SIMILARITY
-    return sum(
-        1
-        for t, alike in zip(earlier_topics, similar, strict=True)
-        if alike or (t == topic and topic != TOPIC_OTHER)
-    )
+    def _urgency(self, vector: Vector, claim: str, repeats: int) -> tuple[str, str]:
+        """(level, reason): a harm or legal claim and a fourth asking are hands_off; else
+        the urgency head decides whether and how urgent."""
+        if claim:
+            return LEVEL_HANDS_OFF, claim
+        if repeats >= REPEAT_THRESHOLD:
+            return (
+                LEVEL_HANDS_OFF,
+                f"the same request has now been made {repeats + 1} times in this case",
+            )
+        p = self.heads.level_probabilities(vector[None, :])[0]
+        urgent = float(p[1] + p[2])
+        if urgent < self.heads.thresholds.urgent:
+            return LEVEL_NONE, ""
+        level = LEVEL_HANDS_OFF if p[2] > p[1] else LEVEL_PRIORITY
+        what = (
+            "harm, a legal issue or a threat"
+            if level == LEVEL_HANDS_OFF
+            else "a missing or defective item, or an answer needed now"
+        )
+        return level, f"the wording reads as {what} (urgency model p={urgent:.2f})"

@@ -1,46 +1,256 @@
 """The customer's own words in an e-mail: HTML turned into text, quoted earlier messages
-dropped. Used at intake (the orchestrator) and by services reading e-mail text directly
-(the product service, for requests that reach it without intake, e.g. evaluations)."""
+dropped, and text a mail client would not show (hidden HTML) set apart. Used at intake
+(the orchestrator) and by services reading e-mail text directly (the product service, for
+requests that reach it without intake, e.g. evaluations)."""
 
 from __future__ import annotations
 
 import html
 import re
+from collections import Counter
+from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class MailText:
+    """An e-mail body as its reader sees it."""
+
+    # The customer's own visible words: control characters, HTML, hidden HTML and quoted
+    # replies removed (what `clean_body` returns).
+    text: str
+    # Text of the HTML that a mail client would not show (display:none, hidden, ...), one
+    # line per run of hidden text, whitespace-normalised; "" for plain text. Evidence for
+    # the reviewer, never instructions.
+    hidden: str
+
+
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_IMPORTANT = re.compile(r"\s*!\s*important$")
+_ZERO = re.compile(r"[+-]?(?:0+\.?0*|\.0+)(?:[a-z]+|%)?")
+# Font sizes relative to the parent's: a child of a font-size:0 element stays at 0.
+_RELATIVE_SIZE = re.compile(r"[\d.]+(?:em|ex|ch|%)|smaller|larger|inherit|unset|revert")
+
+
+def _declarations(style: str) -> dict[str, str]:
+    """The declarations of an inline style, lower-cased, whitespace-normalised, each
+    property's winning value (the last one, unless an earlier one was !important)."""
+    chosen: dict[str, tuple[str, bool]] = {}
+    for declaration in _CSS_COMMENT.sub("", style).split(";"):
+        name, colon, raw = declaration.partition(":")
+        name = name.strip().lower()
+        value, important = _IMPORTANT.subn("", " ".join(raw.lower().split()))
+        if not colon or not name or (chosen.get(name, ("", False))[1] and not important):
+            continue
+        chosen[name] = (value, bool(important))
+    return {name: value for name, (value, _) in chosen.items()}
+
+
+def _is_zero(value: str) -> bool:
+    return _ZERO.fullmatch(value) is not None
+
+
+def _is_transparent(opacity: str) -> bool:
+    """Opacity 0 (or so close to it that the text cannot be read)."""
+    try:
+        number = float(opacity.removesuffix("%")) / (100 if opacity.endswith("%") else 1)
+    except ValueError:
+        return False
+    return number <= 0.05
+
+
+# Quoted earlier messages in HTML replies live in <blockquote>; they are not the customer's
+# new words. Neither are scripts, styles and the document's head.
+_SKIPPED = frozenset({"script", "style", "head", "title", "blockquote"})
+# Never rendered (<template>), or rendered only by some clients (<noscript>): hidden text.
+_UNRENDERED = frozenset({"template", "noscript"})
+# Elements without content or end tag: they do not hide what follows them.
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
+    | {"source", "track", "wbr"}
+)
+# What the document's head may hold; anything else ends an unclosed <head>.
+_HEAD_CONTENT = frozenset(
+    {"base", "link", "meta", "noscript", "script", "style", "template", "title"}
+)
+# Open elements that a start tag ends first, with whatever is still open inside them (HTML's
+# implied end tags, the common cases): an unclosed <p>, <li> or <td> does not carry its
+# hiding into what follows.
+_ENDS_P = ("address", "blockquote", "div", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "hr")
+_ENDS: dict[str, frozenset[str]] = {tag: frozenset({"p"}) for tag in _ENDS_P}
+_ENDS |= {tag: frozenset({"p"}) for tag in ("ol", "p", "pre", "section", "table", "ul")}
+_ENDS |= {
+    "li": frozenset({"li", "p"}),
+    "dt": frozenset({"dt", "dd", "p"}),
+    "dd": frozenset({"dt", "dd", "p"}),
+    "tr": frozenset({"tr", "td", "th"}),
+    "td": frozenset({"td", "th"}),
+    "th": frozenset({"td", "th"}),
+    "option": frozenset({"option"}),
+    "body": frozenset({"head", "title"}),
+}
+# An implied end does not reach past these: a <p> in a table cell does not end one outside.
+_SCOPES = frozenset({"html", "body", "table", "caption", "td", "th", "template", "ul", "ol"})
+_SCOPES |= {"dl", "button", "object"}
+# How far below the innermost open element an implied end looks: far enough for markup
+# (a <p> inside a few inline elements), and the parse stays linear in the input.
+_IMPLIED_END_REACH = 32
+
+
+class _Element(NamedTuple):
+    """An open element and how its content renders."""
+
+    tag: str
+    gone: bool  # not rendered at all, whatever its descendants say (display:none, ...)
+    invisible: bool  # visibility:hidden; a descendant can set visibility:visible again
+    no_font: bool  # font-size 0; a descendant can set an absolute size again
+    skipped: bool  # not the customer's words nor hidden text: script, style, quoted replies
+
+    @property
+    def hidden(self) -> bool:
+        return self.gone or self.invisible or self.no_font
+
+
+_DOCUMENT = _Element("", gone=False, invisible=False, no_font=False, skipped=False)
+
+
+def _child(parent: _Element, tag: str, attrs: list[tuple[str, str | None]]) -> _Element:
+    """How an element's content renders, from its parent's and its own attributes."""
+    values: dict[str, str] = {}
+    for name, value in attrs:
+        values.setdefault(name, value or "")  # browsers keep an attribute's first occurrence
+    css = _declarations(values.get("style", ""))
+    clipped = any(
+        word in ("hidden", "clip")
+        for name in ("overflow", "overflow-x", "overflow-y")
+        for word in css.get(name, "").split()
+    )
+    gone = (
+        parent.gone
+        or tag in _UNRENDERED
+        or "hidden" in values
+        or css.get("display") == "none"
+        or css.get("mso-hide") == "all"
+        or _is_transparent(css.get("opacity", "1"))
+        or _is_zero(css.get("max-height", ""))
+        or (clipped and any(_is_zero(css.get(n, "")) for n in ("height", "width", "max-width")))
+    )
+    visibility = css.get("visibility")
+    size = css.get("font-size", "inherit")
+    return _Element(
+        tag,
+        gone=gone,
+        invisible=visibility in ("hidden", "collapse")
+        or (parent.invisible and visibility != "visible"),
+        no_font=_is_zero(size) or (parent.no_font and bool(_RELATIVE_SIZE.fullmatch(size))),
+        skipped=parent.skipped or tag in _SKIPPED,
+    )
 
 
 class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML document, with line breaks at block elements."""
+    """Collects the text of an HTML document, with line breaks at block elements, the text
+    a mail client shows apart from the text it does not."""
 
     _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4"})
-    # Quoted earlier messages in HTML replies live in <blockquote>; they are not the customer's new words.
-    _SKIPPED = frozenset({"script", "style", "head", "blockquote"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
+        self.visible: list[str] = []
+        # Runs of hidden text: a run ends at visible text, a block or a hidden element's edge.
+        self.hidden_runs: list[list[str]] = []
+        self._open: list[_Element] = []  # innermost last
+        self._open_tags: Counter[str] = Counter()  # how many of each tag are open
+        self._in_hidden_run = False
+
+    @property
+    def _current(self) -> _Element:
+        return self._open[-1] if self._open else _DOCUMENT
+
+    def _emit(self, text: str, where: _Element) -> None:
+        if where.skipped:
+            return
+        if not where.hidden:
+            self.visible.append(text)
+            self._in_hidden_run = self._in_hidden_run and not text.strip()
+            return
+        if not self._in_hidden_run:
+            self.hidden_runs.append([])
+            self._in_hidden_run = True
+        self.hidden_runs[-1].append(text)
+
+    def _break(self, element: _Element) -> None:
+        """A line break at the edge of a block element."""
+        if element.skipped:
+            return
+        if element.hidden:
+            self._in_hidden_run = False
+        if not element.gone:  # hidden by visibility or font size, it still takes its lines
+            self.visible.append("\n")
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]], *, closed: bool) -> None:
+        if tag not in _HEAD_CONTENT:
+            self._end_head()
+        ends = _ENDS.get(tag, frozenset())
+        lowest = max(0, len(self._open) - _IMPLIED_END_REACH)
+        for index in range(len(self._open) - 1, lowest - 1, -1):
+            if not any(self._open_tags[t] for t in ends):
+                break
+            if self._open[index].tag in ends:
+                self._end(index)
+            elif self._open[index].tag in _SCOPES:
+                break
+        element = _child(self._current, tag, attrs)
+        if element.hidden and not self._current.hidden:
+            self._in_hidden_run = False  # a hidden element of its own: a new run
+        if tag in self._BLOCKS:
+            self._break(element)
+        # Void elements (<img>, <br>) and self-closed tags (<div/>) hold nothing: they do
+        # not hide what follows them.
+        if tag not in _VOID and not closed:
+            self._open.append(element)
+            self._open_tags[tag] += 1
+
+    def _end(self, index: int) -> None:
+        """Closes the open element at `index` and every element still open inside it."""
+        for element in reversed(self._open[index:]):
+            if element.tag in self._BLOCKS:
+                self._break(element)
+            self._open_tags[element.tag] -= 1
+        del self._open[index:]
+
+    def _end_head(self) -> None:
+        """Ends an unclosed <head>, as browsers do at the first element or text of the body."""
+        if self._open and self._open[-1].tag == "head":
+            self._end(len(self._open) - 1)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIPPED:
-            self._skip += 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
+        self._start(tag, attrs, closed=False)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._start(tag, attrs, closed=True)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIPPED and self._skip:
-            self._skip -= 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
+        if tag == "br":  # </br> is read as <br>
+            self._break(self._current)
+            return
+        if not self._open_tags[tag]:
+            return  # an end tag with no open element of its kind is ignored
+        for index in range(len(self._open) - 1, -1, -1):
+            if self._open[index].tag == tag:
+                self._end(index)
+                return
 
     def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+        if data.strip():
+            self._end_head()
+        self._emit(data, self._current)
 
 
 _LOOKS_HTML = re.compile(
     r"<(?:!doctype|html|head|body|div|p|br|hr|span|table|tr|td|th|blockquote|img|a|b|i|u|em"
-    r"|strong|font|center|ul|ol|li|h[1-6]|style|script|meta|pre|svg|iframe|form|input)\b",
+    r"|strong|font|center|ul|ol|li|h[1-6]|style|script|meta|pre|svg|iframe|form|input"
+    r"|section|article|main|header|footer|small|label|template|noscript|title|tbody)\b",
     re.I,
 )
 _QUOTE_HEADER = re.compile(
@@ -49,14 +259,21 @@ _QUOTE_HEADER = re.compile(
 )
 
 
-def html_to_text(body: str) -> str:
-    """Plain text of an HTML body; plain text is returned unchanged."""
-    if not _LOOKS_HTML.search(body):
-        return body
+def _read_html(body: str) -> tuple[str, str]:
+    """The text a mail client shows of an HTML body, and the text it does not show."""
     parser = _TextExtractor()
     parser.feed(body)
     parser.close()
-    return html.unescape("".join(parser.parts))
+    hidden = (" ".join(html.unescape("".join(run)).split()) for run in parser.hidden_runs)
+    return html.unescape("".join(parser.visible)), "\n".join(run for run in hidden if run)
+
+
+def html_to_text(body: str) -> str:
+    """Plain text of an HTML body, without the text a mail client would not show; plain
+    text is returned unchanged."""
+    if not _LOOKS_HTML.search(body):
+        return body
+    return _read_html(body)[0]
 
 
 def strip_quoted_reply(text: str) -> str:
@@ -87,6 +304,17 @@ def has_controls(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
+def read_body(body: str) -> MailText:
+    """The customer's own words (control characters, HTML, hidden HTML and quoted replies
+    removed) and, apart, the text of the HTML that a mail client would not show."""
+    text = without_controls(body)
+    if not _LOOKS_HTML.search(text):
+        return MailText(strip_quoted_reply(text), "")
+    visible, hidden = _read_html(text)
+    return MailText(strip_quoted_reply(visible), hidden)
+
+
 def clean_body(body: str) -> str:
-    """The customer's own words: control characters, HTML and quoted replies removed."""
-    return strip_quoted_reply(html_to_text(without_controls(body)))
+    """The customer's own words: control characters, HTML, hidden HTML and quoted replies
+    removed."""
+    return read_body(body).text

@@ -13,10 +13,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
+from services.common.identifiers import known_order_numbers, known_tracking_numbers
 from services.common.server import Deferred
-from services.delivery import billing, policy, returns, tracking
+from services.delivery import billing, policy, returns
 from services.delivery.execution import ApprovedAction
-from services.delivery.order_numbers import find_order_numbers
 from services.delivery.store import LedgerReader
 
 _STATUSES = {
@@ -149,7 +149,8 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
     ) -> delivery_pb2.AssessBillingResponse:
         """Examines the referenced orders of the customer (see `billing`)."""
         _validate(request)
-        numbers = find_order_numbers(request.text)
+        # The numbers come read (`crm.v1.Identifiers`); only well-formed ones, at most the cap.
+        numbers = known_order_numbers(request.identifiers.order_numbers)
         response = delivery_pb2.AssessBillingResponse(order_ids=numbers)
         if not numbers:
             return response  # the reply asks the customer for the order number
@@ -241,8 +242,9 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
     ) -> delivery_pb2.AssessComplaintResponse:
         """Finds the item complained about and decides on a return (see `returns`)."""
         _validate(request)
-        order_ids = find_order_numbers(request.text)
-        numbers = tracking.find_tracking_numbers(request.text)
+        # The numbers come read; the text still says the problem, the wish and the product.
+        order_ids = known_order_numbers(request.identifiers.order_numbers)
+        numbers = known_tracking_numbers(request.identifiers.tracking_numbers)
         today = self._today()
         items = await self._ledger.get().customer_items(request.customer_id)
         chosen = returns.which_items(request.text, items, order_ids, numbers, today)
@@ -291,8 +293,8 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
     ) -> delivery_pb2.AssessDeliveriesResponse:
         """Finds the referenced shipments among the customer's own and assesses them."""
         _validate(request)
-        numbers = tracking.find_tracking_numbers(request.text) or (
-            tracking.known_tracking_numbers(request.known_tracking_numbers)
+        numbers = known_tracking_numbers(request.identifiers.tracking_numbers) or (
+            known_tracking_numbers(request.known_tracking_numbers)
         )
         response = delivery_pb2.AssessDeliveriesResponse(tracking_numbers=numbers)
         if not numbers:

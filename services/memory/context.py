@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from services.common.identifiers import read_identifiers
+
 # Default budget for the summaries, in o200k_base tokens.
 DEFAULT_TOKEN_BUDGET = 80
 FACT_KINDS = (
@@ -23,13 +25,6 @@ FACT_KINDS = (
     "promises",
 )
 
-# Carrier-number shapes (the delivery service keeps only real formats) and order numbers.
-_TRACKING_LIKE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z]|\d{12,})[A-Z0-9]{10,34}\b")
-_ORDER = re.compile(
-    r"\b(?:order|commande|pedido|bestellung|ordine|encomenda|bestelling|zam[óo]wienie|"
-    r"objedn[áa]vka|sipari[şs]|comanda|tilaus|ordre)\s*(?:no\.?|nr\.?|number|#)?\s*:?\s*#?(\d{3,6})\b",
-    re.I,
-)
 # Words of an approved reply's sentence that promise something to the customer.
 _PROMISE = re.compile(
     r"\b(?:we will|we'll|we are refunding|we have asked|you will receive|"
@@ -62,10 +57,10 @@ class CaseContext:
 
 
 def facts_in_text(text: str) -> dict[str, list[str]]:
-    """The tracking and order numbers written in a message (tier 0, by their shapes)."""
-    tracking = list(dict.fromkeys(m.group() for m in _TRACKING_LIKE.finditer(text.upper())))
-    orders = list(dict.fromkeys(m.group(1) for m in _ORDER.finditer(text)))
-    return {"tracking_numbers": tracking, "order_numbers": orders}
+    """The tracking and order numbers written in a message (the shared reader, so case
+    memory keeps the numbers the delivery service would look up)."""
+    found = read_identifiers(text)
+    return {"tracking_numbers": found.tracking_numbers, "order_numbers": found.order_numbers}
 
 
 def promises_in_reply(text: str) -> list[str]:
@@ -102,3 +97,37 @@ def case_context(
     facts = merged(m.facts for m in reversed(messages))
     topics = Counter(m.topic for m in messages if m.inbound and m.topic)
     return CaseContext(kept, len(messages) - len(kept), used, facts, dict(topics))
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """The customer's last request in a case."""
+
+    index: int  # of the message that made it
+    topic: str
+    tracking_numbers: list[str]
+    order_numbers: list[str]
+    answered: bool
+
+
+def open_request(messages: Sequence[Remembered]) -> OpenRequest | None:
+    """The last inbound message, with the identifiers it names or, when it names none, the
+    latest ones named earlier in the case (a follow-up rarely repeats them); answered when
+    the shop has replied since. None when the customer has written nothing yet."""
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].inbound), None)
+    if last is None:
+        return None
+    numbers: dict[str, list[str]] = {"tracking_numbers": [], "order_numbers": []}
+    for message in reversed(messages[: last + 1]):
+        for kind, found in numbers.items():
+            if not found:
+                found.extend(message.facts.get(kind, []))
+        if all(numbers.values()):
+            break
+    return OpenRequest(
+        index=last,
+        topic=messages[last].topic,
+        tracking_numbers=numbers["tracking_numbers"],
+        order_numbers=numbers["order_numbers"],
+        answered=any(not m.inbound for m in messages[last + 1 :]),
+    )

@@ -21,10 +21,11 @@ from services.memory.context import (
     Remembered,
     case_context,
     facts_in_text,
+    open_request,
     promises_in_reply,
 )
 from services.memory.model_summaries import ModelSummariser
-from services.memory.summaries import summarise_email
+from services.memory.summaries import ONLY_SYSTEM_ADDRESSED, own_words, summarise_email
 
 _DIRECTIONS = {
     "inbound": memory_pb2.MESSAGE_DIRECTION_INBOUND,
@@ -123,11 +124,12 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
 
     async def _summary(self, subject: str, body: str, calls: list[ModelCallRecord]) -> str:
         """Tier 0's extractive summary, or the cheap model's when one is configured (its
-        call appended to `calls`)."""
+        call appended to `calls`). Neither is ever given nor keeps text addressed to a
+        system; a message of nothing else is not sent to the model."""
         extractive = summarise_email(subject, body)
-        if self._summariser is None:
+        if self._summariser is None or ONLY_SYSTEM_ADDRESSED in extractive:
             return extractive
-        return await self._summariser.summarise(subject, body, extractive, calls)
+        return await self._summariser.summarise(*own_words(subject, body), extractive, calls)
 
     async def RecordInboundEmail(
         self, request: memory_pb2.RecordInboundEmailRequest, context: Any
@@ -237,10 +239,25 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         ]
         budget = request.token_budget or self._context_tokens
         chosen = case_context(remembered, budget, _summary_tokens)
-        return memory_pb2.GetCaseContextResponse(
+        response = memory_pb2.GetCaseContextResponse(
             messages=[_to_proto(messages[i]) for i in chosen.kept],
             omitted_messages=chosen.omitted,
             facts=_facts_to_proto(chosen.facts),
             tokens=chosen.tokens,
             topic_counts=chosen.topic_counts,
         )
+        request_open = open_request(remembered)
+        if request_open is not None:
+            response.open_request.CopyFrom(
+                types_pb2.OpenRequest(
+                    job_id=messages[request_open.index].job_id,
+                    topic=request_open.topic,
+                    identifiers=types_pb2.Identifiers(
+                        tracking_numbers=request_open.tracking_numbers,
+                        order_numbers=request_open.order_numbers,
+                    ),
+                    answered=request_open.answered,
+                    summary=messages[request_open.index].summary,
+                )
+            )
+        return response

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
+from services.common.injection import system_addressed
 from services.common.model_calls import (
     DEFAULT_BUDGET,
     DEFAULT_PRICES,
@@ -58,7 +59,7 @@ class ModelSummariser:
         self, subject: str, body: str, fallback: str, calls: list[ModelCallRecord]
     ) -> str:
         """The model's one-line summary, or `fallback` (the tier-0 summary) when the model
-        fails or drops a number the message gave."""
+        fails, drops a number the message gave or writes text addressed to a system."""
         try:
             answer = await self.caller.parse(
                 calls,
@@ -78,5 +79,8 @@ class ModelSummariser:
             return fallback
         text = " ".join((answer.summary if answer else "").split())[:SUMMARY_MAX_CHARS]
         if not text or not set(_NUMBERS.findall(fallback)) <= set(_NUMBERS.findall(text)):
+            return fallback
+        if system_addressed(text):
+            log.warning("model summary addresses a system; tier 0 kept")
             return fallback
         return text

@@ -12,12 +12,12 @@ from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from crm.v1 import events_pb2, types_pb2
-from services.common.mail import clean_body, has_controls, without_controls
+from services.common.mail import has_controls, read_body, without_controls
 
 
 @dataclass(frozen=True)
 class Email:
-    """A validated inbound e-mail, body cleaned of HTML and quoted replies."""
+    """A validated inbound e-mail, body cleaned of HTML, hidden HTML and quoted replies."""
 
     job_id: str
     case_id: str
@@ -26,6 +26,9 @@ class Email:
     subject: str
     body: str
     received_at: datetime
+    # Text of the HTML body that a mail client would not show (display:none, hidden, ...),
+    # removed from `body`: evidence for the reviewer, never instructions.
+    hidden_content: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,12 +144,14 @@ def parse_event(payload: bytes, msg_id: str, stream_sequence: int) -> Email | In
         if event.HasField("received_time")
         else datetime.now(UTC)
     )
+    mail = read_body(event.body)
     return Email(
         job_id=event.job_id,
         case_id=event.case_id,
         customer_id=event.customer_id,
         sender_address=without_controls(event.sender_address).strip(),
         subject=without_controls(event.subject).strip(),
-        body=clean_body(event.body),
+        body=mail.text,
         received_at=received,
+        hidden_content=mail.hidden,
     )

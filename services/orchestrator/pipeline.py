@@ -26,7 +26,9 @@ from crm.v1 import (
 from services.common.errors import error_code_of
 from services.common.metrics import STAGE_SECONDS
 from services.common.model_calls import ModelCallRecord, total_cost
+from services.common.taxonomy import topic_name
 from services.orchestrator import replies
+from services.orchestrator.identifiers import identifiers_for
 from services.orchestrator.intake import Email, Rejection
 from services.orchestrator.phrasing import LlmPhraser
 from services.orchestrator.routing import (
@@ -181,6 +183,8 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
                 body=email.body,
                 history=summaries,
                 earlier_topic_counts=case.topic_counts,
+                open_request=case.open_request if case.HasField("open_request") else None,
+                hidden_content=email.hidden_content,
             ),
             timeout=t,
         ),
@@ -198,6 +202,7 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
         facts=events_pb2.Facts(case_history=summaries),
         create_time=_now(),
         model_calls=[*recorded.model_calls, *verdict.model_calls],
+        hidden_content=email.hidden_content,
     )
     await _run_workflow(decision, email, clients, draft, case.facts)
     draft.model_cost_usd = total_cost(draft.model_calls)
@@ -208,7 +213,7 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
                 request_id=email.job_id,
                 case_id=email.case_id,
                 customer_id=email.customer_id,
-                topic=types_pb2.Topic.Name(classification.topic).removeprefix("TOPIC_").lower(),
+                topic=topic_name(classification.topic),
                 facts=facts_for_memory(draft),
             ),
             timeout=t,
@@ -264,7 +269,7 @@ async def _run_workflow(
                 delivery_pb2.AssessDeliveriesRequest(
                     job_id=email.job_id,
                     customer_id=email.customer_id,
-                    text=text,
+                    identifiers=identifiers_for(draft.classification),
                     # A follow-up without a number ("still nothing!") is about the case's.
                     known_tracking_numbers=case_facts.tracking_numbers,
                 ),
@@ -280,7 +285,9 @@ async def _run_workflow(
             "delivery",
             lambda: clients.delivery.AssessBilling(
                 delivery_pb2.AssessBillingRequest(
-                    job_id=email.job_id, customer_id=email.customer_id, text=text
+                    job_id=email.job_id,
+                    customer_id=email.customer_id,
+                    identifiers=identifiers_for(draft.classification),
                 ),
                 timeout=t,
             ),
@@ -309,7 +316,10 @@ async def _run_workflow(
             "delivery",
             lambda: clients.delivery.AssessComplaint(
                 delivery_pb2.AssessComplaintRequest(
-                    job_id=email.job_id, customer_id=email.customer_id, text=text
+                    job_id=email.job_id,
+                    customer_id=email.customer_id,
+                    text=text,
+                    identifiers=identifiers_for(draft.classification),
                 ),
                 timeout=t,
             ),

@@ -33,6 +33,50 @@ _TOPICS = {
 _THUMBS = {"up": events_pb2.THUMB_UP, "down": events_pb2.THUMB_DOWN}
 
 
+@dataclass(frozen=True)
+class QueueMarks:
+    """What a reviewer sees of a draft in the queue, before opening it."""
+
+    level: str = "none"  # the urgency level: none, priority or hands_off
+    escalated: str = ""  # why a person takes it over, when it is escalated
+    low_confidence: bool = False
+    language: str = ""  # when not English
+    money: str = ""  # the sum of the refunds and credits proposed ("12.99 USD")
+    hidden_content: bool = False
+    suspected_injection: bool = False
+
+
+def queue_marks(outcome: bytes | None) -> QueueMarks:
+    """The queue marks of a stored DraftReady; none when it cannot be read."""
+    if not outcome:
+        return QueueMarks()
+    draft = events_pb2.DraftReady()
+    try:
+        draft.ParseFromString(outcome)
+    except Exception:
+        return QueueMarks()
+    c = draft.classification
+    amounts: dict[str, float] = {}
+    for action in draft.actions:
+        if action.amount.amount:
+            currency = action.amount.currency_code or "USD"
+            amounts[currency] = amounts.get(currency, 0.0) + float(action.amount.amount)
+    level = types_pb2.UrgencyLevel.Name(c.urgency_level).removeprefix("URGENCY_LEVEL_").lower()
+    return QueueMarks(
+        level="hands_off"
+        if c.urgent and level == "unspecified"
+        else level.replace("unspecified", "none"),
+        escalated=label(events_pb2.EscalationReason.Name(draft.escalation_reason))
+        if draft.escalation_reason
+        else "",
+        low_confidence=c.low_confidence,
+        language=c.language if c.language not in ("", "en", "und") else "",
+        money=", ".join(f"{v:.2f} {k}" for k, v in amounts.items()),
+        hidden_content=bool(draft.hidden_content),
+        suspected_injection=c.suspected_injection,
+    )
+
+
 class FormError(ValueError):
     """A review form that cannot become a decision; the message is for the reviewer."""
 

@@ -39,9 +39,16 @@ class Route:
 
 
 def route(classification: classifier_pb2.Classification) -> Route:
-    """Decides the path from the classification (whose repeat count comes from the case history)."""
+    """Decides the path from the classification (whose repeat count comes from the case
+    history). Hands-off urgency goes to a person with nothing drafted; priority urgency is
+    drafted as usual and only marked urgent (first in the queue)."""
     repeated = classification.repeat_count >= REPEAT_ESCALATION_THRESHOLD
-    if classification.urgent and not repeated:
+    hands_off = classification.urgent and classification.urgency_level in (
+        types_pb2.URGENCY_LEVEL_HANDS_OFF,
+        # A reading without a level (an older classifier) is taken as the safer one.
+        types_pb2.URGENCY_LEVEL_UNSPECIFIED,
+    )
+    if hands_off and not repeated:
         return Route(
             escalation=events_pb2.ESCALATION_REASON_URGENT,
             detail=classification.urgency_reason or "urgent",
@@ -51,9 +58,15 @@ def route(classification: classifier_pb2.Classification) -> Route:
             escalation=events_pb2.ESCALATION_REASON_REPEATED_REQUEST,
             detail=f"this request has now been made {classification.repeat_count + 1} times in the case",
         )
+    if classification.only_injection:
+        return Route(
+            escalation=events_pb2.ESCALATION_REASON_SUSPECTED_INJECTION,
+            detail="the e-mail holds only text addressed to an automated system: "
+            + "; ".join(classification.injection_evidence)[:300],
+        )
     if not classification.reply_needed:
         return Route(reply_needed=False, detail="no reply needed")
-    if len(classification.requests) > 1:
+    if len({r.split(":", 1)[0] for r in classification.requests}) > 1:
         return Route(
             escalation=events_pb2.ESCALATION_REASON_MULTIPLE_REQUESTS,
             detail="several requests: " + "; ".join(classification.requests),

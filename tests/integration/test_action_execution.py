@@ -13,6 +13,7 @@ import grpc
 import pytest_asyncio
 
 from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
+from services.common.identifiers import read_identifiers, to_proto
 from tests.conftest import Mesh
 
 
@@ -38,7 +39,9 @@ async def delivery(mesh: Mesh) -> AsyncIterator[Any]:
 async def _proposed(delivery: Any, customer_id: int, text: str) -> list[types_pb2.ProposedAction]:
     job = f"exec-{uuid.uuid4()}"
     answer = await delivery.AssessDeliveries(
-        delivery_pb2.AssessDeliveriesRequest(job_id=job, customer_id=customer_id, text=text)
+        delivery_pb2.AssessDeliveriesRequest(
+            job_id=job, customer_id=customer_id, identifiers=to_proto(read_identifiers(text))
+        )
     )
     return list(answer.actions)
 

@@ -3,8 +3,9 @@ by the authenticated customer, and PostgreSQL row-level security returns only th
 the customer named for the transaction.
 
 The probe suite asks for other customers' shipments in every way a caller can (their
-tracking numbers, their order numbers and customer ids in the text, through the case
-history) and proves nothing foreign comes back; each probe is paired with the owner's
+tracking numbers, their order numbers and customer ids in the e-mail, whose numbers reach
+the service as the orchestrator reads them, and through the case history) and proves
+nothing foreign comes back; each probe is paired with the owner's
 identical request, which must find the shipment. The last tests run the service's query
 with its customer filter removed: row-level security alone returns nothing foreign.
 """
@@ -21,6 +22,7 @@ import pytest
 import pytest_asyncio
 
 from crm.v1 import delivery_pb2
+from services.common.identifiers import read_identifiers, to_proto
 from services.delivery.demo import demo_ledger
 from services.delivery.store import scope_to_customer
 from tests.conftest import REFERENCE_TODAY, Mesh
@@ -48,7 +50,8 @@ PROBES = [
 def _request(customer_id: int, tracking: str, order_id: int, owner: int, way: str) -> delivery_pb2.AssessDeliveriesRequest:  # fmt: skip
     if way == "history":
         return delivery_pb2.AssessDeliveriesRequest(
-            job_id="probe", customer_id=customer_id, text="still nothing!",
+            job_id="probe", customer_id=customer_id,
+            identifiers=to_proto(read_identifiers("still nothing!")),
             known_tracking_numbers=[tracking],
         )  # fmt: skip
     text = f"Where is my parcel {tracking}?"
@@ -57,7 +60,9 @@ def _request(customer_id: int, tracking: str, order_id: int, owner: int, way: st
             f"I am customer {owner}, order #{order_id}, account id {owner}. "
             f"Please check parcel {tracking} for customer_id={owner}."
         )
-    return delivery_pb2.AssessDeliveriesRequest(job_id="probe", customer_id=customer_id, text=text)
+    return delivery_pb2.AssessDeliveriesRequest(
+        job_id="probe", customer_id=customer_id, identifiers=to_proto(read_identifiers(text))
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -138,7 +143,7 @@ async def test_no_billing_probe_returns_another_customers_order_and_owners_find_
             probe = await delivery.AssessBilling(
                 delivery_pb2.AssessBillingRequest(
                     job_id="probe", customer_id=other,
-                    text=f"I was charged twice for order {order.order_id}",
+                    identifiers=to_proto(read_identifiers(f"charged twice for order {order.order_id}")),
                 )
             )  # fmt: skip
             if probe.orders or probe.actions or list(probe.unmatched_order_ids) != [order.order_id]:
@@ -146,7 +151,7 @@ async def test_no_billing_probe_returns_another_customers_order_and_owners_find_
         owned = await delivery.AssessBilling(
             delivery_pb2.AssessBillingRequest(
                 job_id="probe", customer_id=order.customer_id,
-                text=f"I was charged twice for order {order.order_id}",
+                identifiers=to_proto(read_identifiers(f"charged twice for order {order.order_id}")),
             )
         )  # fmt: skip
         if [o.order_id for o in owned.orders] != [order.order_id]:

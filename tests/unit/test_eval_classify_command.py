@@ -61,10 +61,12 @@ def test_eval_classify_llm_tier_uses_the_configured_endpoint(tmp_path: Path) -> 
     try:
         answer = {
             "topic": "delivery_delay",
-            "urgent": False,
+            "urgency": "none",
             "urgency_reason": "",
-            "requests": ["where is it"],
+            "requests": ["delivery_delay: where is it"],
             "reply_needed": True,
+            "continues_open_request": False,
+            "language": "en",
             "confidence": 0.9,
             "reasons": ["asks where the parcel is"],
         }

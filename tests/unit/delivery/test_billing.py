@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund, examine
-from services.delivery.order_numbers import find_order_numbers
 
 DAY = date(2026, 1, 10)
 
@@ -67,12 +66,3 @@ def test_the_refund_is_never_more_than_was_charged() -> None:
 
 def test_an_undercharge_is_no_refund() -> None:
     assert examine(order(["50.00"])).overcharge == 0
-
-
-def test_order_numbers_are_read_only_where_a_word_or_hash_says_so() -> None:
-    assert find_order_numbers("charged twice for order 1003 and Bestellung Nr. 1006") == [
-        1003,
-        1006,
-    ]
-    assert find_order_numbers("#1002 please") == [1002]
-    assert find_order_numbers("I paid $129.99 on 2026-01-12, call 5551234") == []

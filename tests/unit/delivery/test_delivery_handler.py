@@ -1,4 +1,5 @@
-"""AssessDeliveries end to end inside the process, over an in-memory ledger."""
+"""AssessDeliveries (and the numbers of AssessBilling and AssessComplaint) inside the
+process, over an in-memory ledger."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from crm.v1 import delivery_pb2, types_pb2
 from services.common.errors import ServiceError
+from services.common.identifiers import read_identifiers, to_proto
 from services.common.server import Deferred
 from services.delivery.billing import OrderRecords
 from services.delivery.execution import ApprovedAction
@@ -106,8 +108,12 @@ def default_ledger() -> FakeLedger:
 def request(
     text: str = "", customer_id: int = CUSTOMER, job_id: str = "job-7", known: Sequence[str] = ()
 ) -> delivery_pb2.AssessDeliveriesRequest:
+    """The request for an e-mail's text, its numbers read as the orchestrator reads them."""
     return delivery_pb2.AssessDeliveriesRequest(
-        job_id=job_id, customer_id=customer_id, text=text, known_tracking_numbers=list(known)
+        job_id=job_id,
+        customer_id=customer_id,
+        identifiers=to_proto(read_identifiers(text)),
+        known_tracking_numbers=list(known),
     )
 
 
@@ -127,14 +133,14 @@ async def test_a_request_without_a_job_id_is_refused_as_invalid() -> None:
     assert caught.value.error_code == types_pb2.ERROR_CODE_INVALID_ARGUMENT
 
 
-async def test_text_without_a_tracking_number_returns_nothing_and_reads_no_ledger() -> None:
+async def test_a_request_without_a_tracking_number_returns_nothing_and_reads_no_ledger() -> None:
     ledger = default_ledger()
     reply = await handler(ledger).AssessDeliveries(request("Where are my shoes?"), None)
     assert reply == delivery_pb2.AssessDeliveriesResponse()
     assert ledger.calls == 0
 
 
-async def test_known_numbers_from_the_case_history_are_used_when_the_text_has_none() -> None:
+async def test_known_numbers_from_the_case_history_are_used_when_the_email_has_none() -> None:
     reply = await handler(default_ledger()).AssessDeliveries(
         request("Any news?", known=["ups159753486"]), None
     )
@@ -142,7 +148,7 @@ async def test_known_numbers_from_the_case_history_are_used_when_the_text_has_no
     assert [s.tracking_number for s in reply.shipments] == ["UPS159753486"]
 
 
-async def test_numbers_in_the_text_take_precedence_over_known_numbers() -> None:
+async def test_numbers_of_the_email_take_precedence_over_known_numbers() -> None:
     reply = await handler(default_ledger()).AssessDeliveries(
         request("What about USPS456789123?", known=["UPS159753486"]), None
     )
@@ -205,3 +211,50 @@ async def test_before_the_ledger_is_ready_the_call_fails_as_not_ready() -> None:
     with pytest.raises(ServiceError) as caught:
         await handler(None).AssessDeliveries(request("UPS159753486"), None)
     assert caught.value.error_code == types_pb2.ERROR_CODE_NOT_READY
+
+
+async def test_the_requests_numbers_are_normalised_checked_and_capped() -> None:
+    given = types_pb2.Identifiers(
+        tracking_numbers=["ups 159 753 486", "UPS159753486", "not a number", "FDX12345"]
+        + [f"FDX{n:09d}" for n in range(30)]
+    )
+    reply = await handler(default_ledger()).AssessDeliveries(
+        delivery_pb2.AssessDeliveriesRequest(
+            job_id="job-7", customer_id=CUSTOMER, identifiers=given
+        ),
+        None,
+    )
+    assert reply.tracking_numbers[0] == "UPS159753486"
+    assert len(reply.tracking_numbers) == 20  # the reader's cap holds for given numbers too
+    assert [s.tracking_number for s in reply.shipments] == ["UPS159753486"]
+
+
+async def test_billing_takes_the_order_numbers_of_the_request() -> None:
+    given = types_pb2.Identifiers(order_numbers=["1003", "1003", "#1004", "12"])
+    reply = await handler(default_ledger()).AssessBilling(
+        delivery_pb2.AssessBillingRequest(job_id="job-7", customer_id=CUSTOMER, identifiers=given),
+        None,
+    )
+    assert list(reply.order_ids) == [1003]
+    assert list(reply.unmatched_order_ids) == [1003]  # the fake ledger has no orders
+
+
+async def test_a_complaint_takes_its_numbers_from_the_request_not_from_the_text() -> None:
+    text = "order 1003 (FDX123456789) arrived broken, I want my money back"
+    h = handler(default_ledger())
+    unread = await h.AssessComplaint(
+        delivery_pb2.AssessComplaintRequest(job_id="job-7", customer_id=CUSTOMER, text=text), None
+    )
+    assert not unread.unmatched_order_ids and not unread.unmatched_tracking_numbers
+    assert unread.problem == "defective"  # the words are still read for the problem
+    read = await h.AssessComplaint(
+        delivery_pb2.AssessComplaintRequest(
+            job_id="job-7",
+            customer_id=CUSTOMER,
+            text=text,
+            identifiers=to_proto(read_identifiers(text)),
+        ),
+        None,
+    )
+    assert list(read.unmatched_order_ids) == [1003]
+    assert list(read.unmatched_tracking_numbers) == ["FDX123456789"]

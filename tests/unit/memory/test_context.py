@@ -7,6 +7,7 @@ from services.memory.context import (
     case_context,
     facts_in_text,
     merged,
+    open_request,
     promises_in_reply,
 )
 
@@ -53,3 +54,31 @@ def test_facts_of_several_messages_are_merged_without_repeats() -> None:
     assert merged([{"order_numbers": ["1004"]}, {"order_numbers": ["1004", "1011"]}])[
         "order_numbers"
     ] == ["1004", "1011"]
+
+
+def test_codes_of_no_carrier_format_are_not_remembered_as_tracking_numbers() -> None:
+    # The shared reader knows the carriers' formats: a discount code or a VAT id is no parcel.
+    facts = facts_in_text("Use team code RIVERSIDE15; our VAT id is DE123456789. Order 1004.")
+    assert facts == {"tracking_numbers": [], "order_numbers": ["1004"]}
+
+
+def test_the_open_request_is_the_last_customer_message_and_says_if_support_answered() -> None:
+    messages = [
+        Remembered(
+            "where is FDX486159753?", True, "delivery_delay", {"tracking_numbers": ["FDX486159753"]}
+        ),
+        Remembered("Support: asked the carrier", False),
+        Remembered("any news?", True, "delivery_delay", {}),
+    ]
+    request = open_request(messages)
+    assert request is not None
+    assert (request.index, request.topic, request.answered) == (2, "delivery_delay", False)
+    # The follow-up names no number: the case's latest one is carried.
+    assert request.tracking_numbers == ["FDX486159753"]
+    answered = open_request(messages[:2])
+    assert answered is not None and answered.answered and answered.index == 0
+
+
+def test_a_case_with_no_customer_message_has_no_open_request() -> None:
+    assert open_request([]) is None
+    assert open_request([Remembered("Support: hello", False)]) is None

@@ -130,22 +130,32 @@ class AssessComplaintRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
+    IDENTIFIERS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this assessment belongs to; proposed returns derive their keys from it."""
     customer_id: _builtins.int
     """The authenticated customer; only this customer's orders are considered."""
     text: _builtins.str
-    """The customer's words (subject and body)."""
+    """The customer's words (subject and body): what the problem is, whether they want a
+    refund or a replacement, and which product they mean when they give no number.
+    """
+    @_builtins.property
+    def identifiers(self) -> _types_pb2.Identifiers:
+        """The order and tracking numbers the e-mail refers to, read once by the orchestrator
+        (or the classifier); the text is not read for numbers again.
+        """
+
     def __init__(
         self,
         *,
         job_id: _builtins.str = ...,
         customer_id: _builtins.int = ...,
         text: _builtins.str = ...,
+        identifiers: _types_pb2.Identifiers | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "job_id", b"job_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -259,23 +269,27 @@ class AssessBillingRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
-    TEXT_FIELD_NUMBER: _builtins.int
+    IDENTIFIERS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this assessment belongs to; proposed refunds derive their keys from it."""
     customer_id: _builtins.int
     """The authenticated customer; only this customer's orders are considered."""
-    text: _builtins.str
-    """The customer's words (subject and body), where order numbers are looked for."""
+    @_builtins.property
+    def identifiers(self) -> _types_pb2.Identifiers:
+        """The order numbers the e-mail refers to (its tracking numbers are not used), read
+        once by the orchestrator (or the classifier).
+        """
+
     def __init__(
         self,
         *,
         job_id: _builtins.str = ...,
         customer_id: _builtins.int = ...,
-        text: _builtins.str = ...,
+        identifiers: _types_pb2.Identifiers | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "job_id", b"job_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -293,7 +307,7 @@ class AssessBillingResponse(_message.Message):
     ACTIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Order numbers found in the text."""
+        """Order numbers looked up (those of the request's identifiers)."""
 
     @_builtins.property
     def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderBilling]:
@@ -527,29 +541,33 @@ class AssessDeliveriesRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
-    TEXT_FIELD_NUMBER: _builtins.int
     KNOWN_TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
+    IDENTIFIERS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this assessment belongs to; proposed actions derive their keys from it."""
     customer_id: _builtins.int
     """The authenticated customer; only this customer's shipments are considered."""
-    text: _builtins.str
-    """The customer's words (subject and body), where tracking numbers are looked for."""
     @_builtins.property
     def known_tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Tracking numbers known from the case history, used when the text has none."""
+        """Tracking numbers known from the case history, used when `identifiers` has none."""
+
+    @_builtins.property
+    def identifiers(self) -> _types_pb2.Identifiers:
+        """The tracking numbers the e-mail refers to (its order numbers are not used), read
+        once by the orchestrator (or the classifier, or carried from the case's open request).
+        """
 
     def __init__(
         self,
         *,
         job_id: _builtins.str = ...,
         customer_id: _builtins.int = ...,
-        text: _builtins.str = ...,
         known_tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        identifiers: _types_pb2.Identifiers | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "job_id", b"job_id", "known_tracking_numbers", b"known_tracking_numbers", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id", "known_tracking_numbers", b"known_tracking_numbers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -567,7 +585,7 @@ class AssessDeliveriesResponse(_message.Message):
     ACTIONS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Tracking numbers found in the text (or taken from the case history)."""
+        """Tracking numbers looked up: the request's identifiers, or the case history's."""
 
     @_builtins.property
     def shipments(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShipmentAssessment]:

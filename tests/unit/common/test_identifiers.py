@@ -1,15 +1,23 @@
-"""Tracking numbers found in customers' free text, however they typed them."""
+"""Tracking and order numbers found in customers' free text, however they typed them."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.delivery.tracking import (
+from crm.v1 import types_pb2
+from services.common.identifiers import (
+    MAX_ORDER_NUMBERS,
     MAX_TRACKING_NUMBERS,
+    Identifiers,
+    find_order_numbers,
     find_tracking_numbers,
+    from_proto,
     is_tracking_number,
+    known_order_numbers,
     known_tracking_numbers,
     normalise,
+    read_identifiers,
+    to_proto,
 )
 
 
@@ -128,3 +136,45 @@ def test_is_tracking_number_accepts_bare_formats_without_context() -> None:
 def test_known_numbers_are_normalised_deduplicated_and_filtered() -> None:
     raw = ["fdx123456789", "FDX 123 456 789", "not a number", "", "UPS987654321"]
     assert known_tracking_numbers(raw) == ["FDX123456789", "UPS987654321"]
+
+
+def test_order_numbers_are_read_only_where_a_word_or_hash_says_so() -> None:
+    assert find_order_numbers("charged twice for order 1003 and Bestellung Nr. 1006") == [
+        1003,
+        1006,
+    ]
+    assert find_order_numbers("#1002 please") == [1002]
+    assert find_order_numbers("I paid $129.99 on 2026-01-12, call 5551234") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Objednávka 1016. Můžete to zkontrolovat?",  # Czech
+        "bileğimi incittim. Sipariş 1016.",  # Turkish
+        "am fost taxat de două ori pentru comanda 1016",  # Romanian
+        "Mitä teen? Tilaus 1016.",  # Finnish
+        "trukket to ganger for ordre 1016",  # Danish, Norwegian
+    ],
+)
+def test_order_words_case_memory_knew_are_read_too(text: str) -> None:
+    assert find_order_numbers(text) == [1016]
+
+
+def test_known_order_numbers_keep_only_digit_strings_without_repeats_up_to_the_cap() -> None:
+    assert known_order_numbers(
+        [" 1003", "1003", "#1004", "12", "\u0661\u0660\u0660\u0665", "", "1006"]
+    ) == [1003, 1006]
+    many = [str(1000 + n) for n in range(MAX_ORDER_NUMBERS + 5)]
+    assert known_order_numbers(many) == [1000 + n for n in range(MAX_ORDER_NUMBERS)]
+
+
+def test_identifiers_are_read_once_and_travel_as_the_proto_message() -> None:
+    found = read_identifiers("Order #1004: parcel fdx486159753 and 1Z999AA10123456784 are late")
+    assert found == Identifiers(["FDX486159753", "1Z999AA10123456784"], ["1004"])
+    message = to_proto(found)
+    assert message == types_pb2.Identifiers(
+        tracking_numbers=["FDX486159753", "1Z999AA10123456784"], order_numbers=["1004"]
+    )
+    assert from_proto(message) == found
+    assert read_identifiers("thanks, all good") == Identifiers([], [])

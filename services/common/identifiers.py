@@ -1,6 +1,11 @@
-"""Finds carrier tracking numbers in a customer's free text. Pure: no I/O, no clock.
+"""Finds the shop's identifiers in a customer's free text: carrier tracking numbers and
+order numbers. Pure: no I/O, no clock.
 
-Two families of formats are recognised:
+The one reader of both for every service: the text is read once per e-mail
+(`read_identifiers`), and the services take the numbers from their request
+(`crm.v1.Identifiers`, see `to_proto` / `from_proto`) instead of reading the text again.
+
+Tracking numbers. Two families of formats are recognised:
 
 - the shop's own labels, as in its shipment data: a carrier code and nine digits
   (FDX123456789, UPS987654321, USPS456789123, and DHL likewise);
@@ -11,13 +16,20 @@ Customers write numbers in lower case, grouped with spaces or dashes ("1z 999 aa
 2345 6784", "fdx-123-456-789"), so one separator is tolerated between any two
 characters. Numbers made of digits only are easily confused with phone, order or card
 numbers, so the short ones count only after a word that says what they are.
+
+Order numbers are digits only, so a number counts only when a word says it is an order
+("order 1003", "order no. 1003", "Bestellung 1003", "pedido #1003") or it is written
+with a leading "#" ("#1003"). Amounts, dates, phone and tracking numbers never count.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from crm.v1 import types_pb2
 
 # An e-mail rarely refers to more than a handful of parcels; the cap bounds the work
 # (and the database lookup) a pasted list of numbers can cause.
@@ -134,8 +146,11 @@ def is_tracking_number(candidate: str) -> bool:
     return bool(value) and any(p.fullmatch(value) for p in _WHOLE)
 
 
-def _dedupe(numbers: Iterable[str], limit: int) -> list[str]:
-    seen: dict[str, None] = {}
+_N = TypeVar("_N", bound=Hashable)
+
+
+def _dedupe(numbers: Iterable[_N], limit: int) -> list[_N]:
+    seen: dict[_N, None] = {}
     for number in numbers:
         if len(seen) >= limit:
             break
@@ -160,6 +175,72 @@ def find_tracking_numbers(text: str, limit: int = MAX_TRACKING_NUMBERS) -> list[
 
 
 def known_tracking_numbers(raw: Iterable[str], limit: int = MAX_TRACKING_NUMBERS) -> list[str]:
-    """Tracking numbers taken from the case history: normalised, de-duplicated, and only
-    those of a known format (anything else cannot be a shipment of ours)."""
+    """Tracking numbers given as such (a request's identifiers, the case history):
+    normalised, de-duplicated, and only those of a known format (anything else cannot be
+    a shipment of ours)."""
     return _dedupe((normalise(r) for r in raw if is_tracking_number(r)), limit)
+
+
+# An e-mail rarely disputes more than a few orders; the cap bounds the lookup.
+MAX_ORDER_NUMBERS = 10
+
+_ORDER_WORDS = (
+    r"orders?|order\s+(?:number|no\.?|nr\.?|#|id|ref(?:erence)?)|invoice(?:\s+(?:number|no\.?))?"
+    r"|bestell(?:ung|nummer)|auftrag|pedido|commande|ordine|bestelling|zam[oó]wienie|encomenda"
+    # Czech, Turkish, Romanian, Finnish, Danish and Norwegian (case memory read them too).
+    r"|objedn[aá]vka|sipari[sş]|comanda|tilaus|ordre"
+)
+_ORDER_NUMBER = re.compile(
+    rf"(?:\b(?:{_ORDER_WORDS})\s*(?:no\.?|nr\.?|number|n[º°o]\.?|num\.?)?\s*[:#]?\s*|(?<![\w#])#\s?)"
+    r"(\d{3,10})\b(?![.,]\d)"
+)
+# An order number given as such: the digits the reader accepts, nothing else.
+_ORDER_DIGITS = re.compile(r"[0-9]{3,10}")
+
+
+def find_order_numbers(text: str, limit: int = MAX_ORDER_NUMBERS) -> list[int]:
+    """The order numbers a text names, in order of appearance, without repeats."""
+    seen: list[int] = []
+    for match in _ORDER_NUMBER.finditer(text.lower()):
+        number = int(match.group(1))
+        if number not in seen:
+            seen.append(number)
+        if len(seen) >= limit:
+            break
+    return seen
+
+
+def known_order_numbers(raw: Iterable[str], limit: int = MAX_ORDER_NUMBERS) -> list[int]:
+    """Order numbers given as such (a request's identifiers): only digit strings of the
+    length the reader accepts, de-duplicated, in order, at most `limit`."""
+    return _dedupe((int(r.strip()) for r in raw if _ORDER_DIGITS.fullmatch(r.strip())), limit)
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """The identifiers a text names: tracking numbers normalised (upper case, no
+    separators) and order numbers as digit strings ("1012"), each in order of appearance."""
+
+    tracking_numbers: list[str]
+    order_numbers: list[str]
+
+
+def read_identifiers(text: str) -> Identifiers:
+    """The tracking and order numbers written in a text."""
+    return Identifiers(
+        tracking_numbers=find_tracking_numbers(text),
+        order_numbers=[str(n) for n in find_order_numbers(text)],
+    )
+
+
+def to_proto(identifiers: Identifiers) -> types_pb2.Identifiers:
+    """The identifiers as `crm.v1.Identifiers`."""
+    return types_pb2.Identifiers(
+        tracking_numbers=identifiers.tracking_numbers, order_numbers=identifiers.order_numbers
+    )
+
+
+def from_proto(message: types_pb2.Identifiers) -> Identifiers:
+    """`crm.v1.Identifiers` as they were sent (use `known_tracking_numbers` and
+    `known_order_numbers` to keep only well-formed ones)."""
+    return Identifiers(list(message.tracking_numbers), list(message.order_numbers))
