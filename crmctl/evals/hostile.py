@@ -58,7 +58,13 @@ Category = Literal[
     "legitimate",
 ]
 EscalationName = Literal[
-    "NONE", "URGENT", "REPEATED_REQUEST", "MULTIPLE_REQUESTS", "UNCLEAR", "NEEDS_REVIEW"
+    "NONE",
+    "URGENT",
+    "REPEATED_REQUEST",
+    "MULTIPLE_REQUESTS",
+    "UNCLEAR",
+    "NEEDS_REVIEW",
+    "SUSPECTED_INJECTION",
 ]
 ManualReasonName = Literal["EMAIL_TOO_LONG", "SENDER_MISMATCH", "EMPTY_BODY"]
 ErrorCodeName = Literal[

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,10 +32,10 @@ DIMENSIONS = 384
 _MIN_SENTENCE_CHARS = 12
 # The engine's cost grows with the tokens it reads; a sentence longer than this many
 # characters is cut (the rest of a very long line adds little to what is asked).
-MAX_SENTENCE_CHARS = 400
+MAX_SENTENCE_CHARS = 300
 # At most this many sentences of an e-mail are read: the request is near the top, and a
 # pasted log or signature block must not cost seconds.
-MAX_SENTENCES = 12
+MAX_SENTENCES = 8
 _CACHE_SIZE = 8192
 # End punctuation, also the ideographic full stop and the fullwidth marks (CJK e-mails).
 _SENTENCE_END = re.compile("(?<=[.!?])\\s+|(?<=[\u3002\uff01\uff1f])\\s*|\n+")
@@ -85,23 +86,27 @@ class Encoder:
         self._engine = engine
         self._cache: OrderedDict[str, Vector] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Vector:
-        """L2-normalised embeddings, one row per text; uncached texts in one engine call."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        """L2-normalised embeddings, one row per text; uncached texts in one engine call.
+        Safe from several threads: the engine keeps no state between calls (and releases
+        the GIL while it runs), the cache is guarded."""
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
             vectors = np.asarray(self._engine.query(missing), dtype=np.float32)
-            for text, vector in zip(missing, vectors.reshape(len(missing), -1), strict=True):
-                self._cache[text] = vector
-        rows = []
-        for text in texts:
-            self._cache.move_to_end(text)
-            rows.append(self._cache[text])
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        if not rows:
+            known.update(zip(missing, vectors.reshape(len(missing), -1), strict=True))
+        with self._lock:
+            for text in texts:
+                self._cache[text] = known[text]
+                self._cache.move_to_end(text)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.stack(rows).astype(np.float32)
+        return np.stack([known[t] for t in texts]).astype(np.float32)
 
     def preload(self, texts: Sequence[str], vectors: Vector) -> None:
         """Remembers embeddings computed earlier (training keeps a file of them)."""

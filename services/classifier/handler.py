@@ -3,6 +3,7 @@ protobuf out."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,8 +91,16 @@ class ClassifierHandler(classifier_pb2_grpc.ClassifierServiceServicer):
             )
             tier = types_pb2.TIER_LOCAL if fell_back else types_pb2.TIER_LLM
         else:
-            result = tiers.local.classify(
-                request.subject, request.body, history, counts, open_request, request.hidden_content
+            # The encoder runs in a worker thread (it releases the GIL): the server keeps
+            # answering, and concurrent e-mails use every core.
+            result = await asyncio.to_thread(
+                tiers.local.classify,
+                request.subject,
+                request.body,
+                history,
+                counts,
+                open_request,
+                request.hidden_content,
             )
             fell_back = False
             tier = types_pb2.TIER_LOCAL

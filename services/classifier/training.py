@@ -30,7 +30,7 @@ from services.classifier import encoder as encoder_module
 from services.classifier.cases import TriageCase, load_cases
 from services.classifier.encoder import Encoder
 from services.classifier.heads import HEADS_FILE, Heads, Thresholds, softmax
-from services.classifier.signals import hands_off_claim
+from services.classifier.signals import claimed, hands_off_claim
 from services.classifier.triage import REPEAT_THRESHOLD, customer_messages, model_text
 from services.common.taxonomy import LEVEL_HANDS_OFF, LEVELS, TOPIC_OTHER, TOPICS
 
@@ -58,26 +58,32 @@ class Views:
 
     own: Matrix
     combined: Matrix
+    # The e-mail without mentions that are not claims (what the level head reads).
+    claimed: Matrix
     has_history: npt.NDArray[np.bool_]
     sentences: list[Matrix]
 
 
 def embed_cases(encoder: Encoder, cases: list[TriageCase]) -> Views:
     """Reads every case as the service does."""
-    own, combined, sentences, has_history = [], [], [], []
+    own, combined, said, sentences, has_history = [], [], [], [], []
     texts = []
     for case in cases:
         subject, body = case.subject_and_body()
         earlier = customer_messages(case.history)
         texts.append(model_text(subject, body))
         texts.append(model_text(subject, body, earlier[-1] if earlier else ""))
+        texts.append(claimed(model_text(subject, body)))
         has_history.append(bool(earlier))
     readings = encoder.read_many(texts)
     for i in range(len(cases)):
-        own.append(readings[2 * i].vector)
-        combined.append(readings[2 * i + 1].vector)
-        sentences.append(readings[2 * i].sentence_vectors)
-    return Views(np.stack(own), np.stack(combined), np.array(has_history), sentences)
+        own.append(readings[3 * i].vector)
+        combined.append(readings[3 * i + 1].vector)
+        said.append(readings[3 * i + 2].vector)
+        sentences.append(readings[3 * i].sentence_vectors)
+    return Views(
+        np.stack(own), np.stack(combined), np.stack(said), np.array(has_history), sentences
+    )
 
 
 def _logistic(c: float) -> Any:
@@ -137,7 +143,7 @@ def decide_topics(
     for i in range(len(own)):
         best = int(own[i].argmax())
         probs = own[i]
-        if views.has_history[i] and (own[i][best] < own_topic or best == other):
+        if views.has_history[i] and own[i][best] < own_topic:
             probs = combined[i]
         topic = int(probs.argmax())
         rows = softmax(oof.sentences[i] / temperature)
@@ -230,8 +236,8 @@ def train(files: list[Path], encoder: Encoder) -> Heads:
     for c in LEVEL_C_GRID:
         probs = np.zeros_like(level_oof)
         for train_idx, test_idx in _folds(levels):
-            clf = _logistic(c).fit(views.own[train_idx], levels[train_idx])
-            probs[test_idx] = clf.predict_proba(views.own[test_idx])
+            clf = _logistic(c).fit(views.claimed[train_idx], levels[train_idx])
+            probs[test_idx] = clf.predict_proba(views.claimed[test_idx])
         level_scores[c] = float((probs.argmax(axis=1) == levels).mean())
         if level_scores[c] >= max(level_scores.values()):
             level_oof, level_c = probs, c
@@ -251,7 +257,7 @@ def train(files: list[Path], encoder: Encoder) -> Heads:
         if recall >= URGENT_TARGET_RECALL:
             break
     topic_clf = _logistic(best_c).fit(*_topic_rows(views, np.arange(len(cases)), labels))
-    level_clf = _logistic(level_c).fit(views.own, levels)
+    level_clf = _logistic(level_c).fit(views.claimed, levels)
     return Heads(
         topic_weights=topic_clf.coef_.astype(np.float32),
         topic_bias=topic_clf.intercept_.astype(np.float32),

@@ -14,9 +14,13 @@ import numpy as np
 from services.classifier.encoder import Encoder, Reading, Vector
 from services.classifier.heads import Heads
 from services.classifier.language import UNKNOWN, LanguageReader
-from services.classifier.signals import hands_off_claim, needs_no_reply
+from services.classifier.signals import claimed, hands_off_claim, needs_no_reply
 from services.common.identifiers import Identifiers, read_identifiers
-from services.common.injection import only_system_addressed, system_addressed
+from services.common.injection import (
+    only_system_addressed,
+    system_addressed,
+    without_system_addressed,
+)
 from services.common.taxonomy import (
     LEVEL_HANDS_OFF,
     LEVEL_NONE,
@@ -85,8 +89,9 @@ def open_request_of(history: Sequence[str]) -> OpenRequest | None:
 
 
 def model_text(subject: str, body: str, context: str = "") -> str:
-    """What the heads read: the e-mail, and for a follow-up the request it continues."""
-    text = f"{subject}\n{body}".strip()
+    """What the heads read: the customer's own words (text addressed to an automated
+    system is evidence, not a request), and for a follow-up the request it continues."""
+    text = without_system_addressed(f"{subject}\n{body}").strip()
     return f"{text}\n{context}" if context else text
 
 
@@ -126,13 +131,25 @@ class Triager:
                 ["no reply needed: a thank-you or note"],
                 **common,
             )
-        own = self.encoder.read(text)
+        if common["only_injection"]:
+            return Triage(
+                TOPIC_OTHER,
+                False,
+                "",
+                1.0,
+                True,
+                ["only text addressed to an automated system"],
+                **common,
+            )
+        own = self.encoder.read(model_text(subject, body))
         own_probs = self.heads.topic_probabilities(own.vector[None, :])[0]
         reading, probs, follows = own, own_probs, False
         best = int(own_probs.argmax())
         sure = own_probs[best] >= self.heads.thresholds.own_topic
-        if open_request is not None and (not sure or self.heads.topics[best] == TOPIC_OTHER):
-            # No topic of its own ("any news?"): read it as the continuation of the open request.
+        if open_request is not None and not sure:
+            # No topic of its own ("any news?"): read it as the continuation of the open
+            # request. A message surely read as `other` alone ("photo attached", an
+            # unrelated question) stays what it is.
             reading = self.encoder.read(model_text(subject, body, open_request.summary))
             probs = self.heads.topic_probabilities(reading.vector[None, :])[0]
             follows = True
@@ -154,7 +171,13 @@ class Triager:
         repeats = self._repeats(topic, reading.vector, history)
         if topic != TOPIC_OTHER and earlier_topic_counts:
             repeats = max(repeats, earlier_topic_counts.get(topic, 0))
-        level, reason = self._urgency(own.vector, claim, repeats)
+        # The level head reads only what the customer claims, as the rules do: "I'm a
+        # lawyer" or "I don't want blisters" is not a legal issue or harm.
+        said = claimed(model_text(subject, body))
+        urgency_vector = (
+            own.vector if said == model_text(subject, body) else self.encoder.read(said).vector
+        )
+        level, reason = self._urgency(urgency_vector, claim, repeats)
         if reason:
             reasons.insert(0, reason)
         carried = (

@@ -99,6 +99,7 @@ def label(name: str) -> str:
         "DECISION_REFUSAL_REASON_",
         "TIER_",
         "THUMB_",
+        "URGENCY_LEVEL_",
     ):
         name = name.removeprefix(prefix)
     return name.replace("_", " ").lower()

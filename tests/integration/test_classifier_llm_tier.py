@@ -73,10 +73,12 @@ async def test_service_answers_from_the_model_when_it_responds(
         Reply(
             {
                 "topic": "transaction_inquiry",
-                "urgent": False,
+                "urgency": "none",
                 "urgency_reason": "",
-                "requests": ["refund status"],
+                "requests": ["transaction_inquiry: refund status"],
                 "reply_needed": True,
+                "continues_open_request": False,
+                "language": "en",
                 "confidence": 0.8,
                 "reasons": ["asks about refund status"],
             }
@@ -85,6 +87,9 @@ async def test_service_answers_from_the_model_when_it_responds(
     c = await classify(stub, "Has my refund for order 1003 been processed yet?")
     assert c.tier == types_pb2.TIER_LLM and not c.fell_back
     assert c.topic == types_pb2.TOPIC_TRANSACTION_INQUIRY
+    # Code, not the model, reads the identifiers: the same at every tier.
+    assert list(c.identifiers.order_numbers) == ["1003"]
+    assert c.urgency_level == types_pb2.URGENCY_LEVEL_NONE and c.language == "en"
 
 
 async def test_service_falls_back_to_tier_0_and_says_so(
