@@ -36,8 +36,11 @@ class Thresholds:
     """Decisions on the heads' probabilities, each chosen on out-of-fold predictions of the
     training split (see training.py)."""
 
-    # p(priority) + p(hands_off) at or above this is urgent.
+    # p(priority) + p(hands_off) at or above this is urgent; the probabilities mix the
+    # e-mail's with those of its most urgent sentence, which counts this much (urgency is
+    # often one sentence: "I need them by Saturday").
     urgent: float = 0.5
+    urgent_sentence_weight: float = 0.0
     # A calibrated topic confidence below this is marked low_confidence.
     low_confidence: float = 0.5
     # A follow-up whose own reading is at least this sure of a topic keeps it.

@@ -35,6 +35,11 @@ _THANKS = re.compile(
     r"|danke|grazie|obrigad[oa]|bedankt|dzi[eę]kuj[eę]|tack|kiitos|dank)\b[^?]{0,80}$",
     re.I,
 )
+_NO_ANSWER_NEEDED = re.compile(
+    r"\b(?:no (?:need|reason) to (?:reply|respond|answer|write back)|no (?:reply|response|answer) (?:needed|necessary|required)"
+    r"|no hace falta (?:responder|contestar)|pas besoin de r[ée]pondre|keine antwort n[öo]tig)\b",
+    re.I,
+)
 _ASKS = re.compile(
     r"\b(?:but|still|please|pls|can you|could you|need|want|where|when|why|how|not|n'?t)\b", re.I
 )
@@ -56,6 +61,11 @@ def hands_off_claim(text: str) -> str:
 
 
 def needs_no_reply(body: str) -> bool:
-    """A short thank-you or acknowledgement that asks nothing."""
+    """A short thank-you or acknowledgement that asks nothing, or a note that says no
+    answer is needed and asks nothing else."""
     text = " ".join(body.split())
-    return bool(_THANKS.match(text)) and not _ASKS.search(text)
+    if "?" in text:
+        return False
+    stated = _NO_ANSWER_NEEDED.search(text) is not None
+    rest = _NO_ANSWER_NEEDED.sub(" ", text)
+    return (stated and len(text) <= 300 or bool(_THANKS.match(text))) and not _ASKS.search(rest)

@@ -174,10 +174,8 @@ class Triager:
         # The level head reads only what the customer claims, as the rules do: "I'm a
         # lawyer" or "I don't want blisters" is not a legal issue or harm.
         said = claimed(model_text(subject, body))
-        urgency_vector = (
-            own.vector if said == model_text(subject, body) else self.encoder.read(said).vector
-        )
-        level, reason = self._urgency(urgency_vector, claim, repeats)
+        claims = own if said == model_text(subject, body) else self.encoder.read(said)
+        level, reason = self._urgency(claims, claim, repeats)
         if reason:
             reasons.insert(0, reason)
         carried = (
@@ -250,7 +248,7 @@ class Triager:
     def _repeats(self, topic: str, current: Vector, history: Sequence[str]) -> int:
         """Earlier customer messages asking the same thing, by meaning: read as the same
         topic, or at least `same_request` close to this e-mail. Notes that ask nothing
-        ("photo attached") are not askings."""
+        ("thanks!") are not askings."""
         earlier = [h for h in customer_messages(history) if not needs_no_reply(h)]
         if not earlier:
             return 0
@@ -261,12 +259,13 @@ class Triager:
             1
             for t, alike in zip(topics, similar, strict=True)
             if self.heads.topics[int(t)] != TOPIC_OTHER
-            and (alike or (self.heads.topics[int(t)] == topic and topic != TOPIC_OTHER))
+            and (alike or self.heads.topics[int(t)] == topic)
         )
 
-    def _urgency(self, vector: Vector, claim: str, repeats: int) -> tuple[str, str]:
+    def _urgency(self, claims: Reading, claim: str, repeats: int) -> tuple[str, str]:
         """(level, reason): a harm or legal claim and a fourth asking are hands_off; else
-        the urgency head decides whether and how urgent."""
+        the urgency head decides whether and how urgent, from what the customer claims:
+        the e-mail as a whole mixed with its most urgent sentence."""
         if claim:
             return LEVEL_HANDS_OFF, claim
         if repeats >= REPEAT_THRESHOLD:
@@ -274,7 +273,11 @@ class Triager:
                 LEVEL_HANDS_OFF,
                 f"the same request has now been made {repeats + 1} times in this case",
             )
-        p = self.heads.level_probabilities(vector[None, :])[0]
+        whole = self.heads.level_probabilities(claims.vector[None, :])[0]
+        rows = self.heads.level_probabilities(claims.sentence_vectors)
+        sentence = rows[int((rows[:, 1] + rows[:, 2]).argmax())]
+        mix = self.heads.thresholds.urgent_sentence_weight
+        p = (1 - mix) * whole + mix * sentence
         urgent = float(p[1] + p[2])
         if urgent < self.heads.thresholds.urgent:
             return LEVEL_NONE, ""
