@@ -68,4 +68,4 @@ def needs_no_reply(body: str) -> bool:
         return False
     stated = _NO_ANSWER_NEEDED.search(text) is not None
     rest = _NO_ANSWER_NEEDED.sub(" ", text)
-    return (stated and len(text) <= 300 or bool(_THANKS.match(text))) and not _ASKS.search(rest)
+    return ((stated and len(text) <= 300) or bool(_THANKS.match(text))) and not _ASKS.search(rest)
