@@ -15,7 +15,7 @@ from services.classifier.encoder import Encoder, Reading, Vector
 from services.classifier.heads import Heads
 from services.classifier.language import UNKNOWN, LanguageReader
 from services.classifier.signals import claimed, hands_off_claim, needs_no_reply
-from services.common.identifiers import Identifiers, read_identifiers
+from services.common.identifiers import Identifiers, mask_tracking_numbers, read_identifiers
 from services.common.injection import (
     only_system_addressed,
     system_addressed,
@@ -91,7 +91,7 @@ def open_request_of(history: Sequence[str]) -> OpenRequest | None:
 def model_text(subject: str, body: str, context: str = "") -> str:
     """What the heads read: the customer's own words (text addressed to an automated
     system is evidence, not a request), and for a follow-up the request it continues."""
-    text = without_system_addressed(f"{subject}\n{body}").strip()
+    text = mask_tracking_numbers(without_system_addressed(f"{subject}\n{body}")).strip()
     return f"{text}\n{context}" if context else text
 
 

@@ -25,7 +25,7 @@ with a leading "#" ("#1003"). Amounts, dates, phone and tracking numbers never c
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -158,20 +158,31 @@ def _dedupe(numbers: Iterable[_N], limit: int) -> list[_N]:
     return list(seen)
 
 
+def _tracking_matches(text: str) -> Iterator[re.Match[str]]:
+    """The matches of a carrier format, each with the context its format requires."""
+    for match in _ANY_FORMAT.finditer(text):
+        assert match.lastgroup is not None
+        fmt = FORMATS[int(match.lastgroup[1:])]
+        if fmt.context is not None:
+            before = text[max(0, match.start() - _CONTEXT_CHARS) : match.start()]
+            if not fmt.context.search(before):
+                continue
+        yield match
+
+
 def find_tracking_numbers(text: str, limit: int = MAX_TRACKING_NUMBERS) -> list[str]:
     """The tracking numbers in a text, normalised, de-duplicated, in order of appearance."""
+    return _dedupe((normalise(m.group()) for m in _tracking_matches(text)), limit)
 
-    def found() -> Iterable[str]:
-        for match in _ANY_FORMAT.finditer(text):
-            assert match.lastgroup is not None
-            fmt = FORMATS[int(match.lastgroup[1:])]
-            if fmt.context is not None:
-                before = text[max(0, match.start() - _CONTEXT_CHARS) : match.start()]
-                if not fmt.context.search(before):
-                    continue
-            yield normalise(match.group())
 
-    return _dedupe(found(), limit)
+def mask_tracking_numbers(text: str, mask: str = "tracking number") -> str:
+    """The text with each tracking number replaced by `mask`: which parcel it is carries
+    no meaning for reading what the customer asks, and a long code costs many tokens."""
+    parts, end = [], 0
+    for match in _tracking_matches(text):
+        parts.extend((text[end : match.start()], mask))
+        end = match.end()
+    return "".join(parts) + text[end:]
 
 
 def known_tracking_numbers(raw: Iterable[str], limit: int = MAX_TRACKING_NUMBERS) -> list[str]:

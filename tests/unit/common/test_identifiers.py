@@ -15,6 +15,7 @@ from services.common.identifiers import (
     is_tracking_number,
     known_order_numbers,
     known_tracking_numbers,
+    mask_tracking_numbers,
     normalise,
     read_identifiers,
     to_proto,
@@ -178,3 +179,11 @@ def test_identifiers_are_read_once_and_travel_as_the_proto_message() -> None:
     )
     assert from_proto(message) == found
     assert read_identifiers("thanks, all good") == Identifiers([], [])
+
+
+def test_tracking_numbers_are_masked_for_reading_and_other_numbers_are_kept() -> None:
+    text = "Parcel fdx-741-852-963 and UPS987654321 are late (order 1011, call 555-123-4567)."
+    assert mask_tracking_numbers(text) == (
+        "Parcel tracking number and tracking number are late (order 1011, call 555-123-4567)."
+    )
+    assert mask_tracking_numbers("no numbers here") == "no numbers here"
