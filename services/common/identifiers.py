@@ -178,7 +178,8 @@ def find_tracking_numbers(text: str, limit: int = MAX_TRACKING_NUMBERS) -> list[
 def mask_tracking_numbers(text: str, mask: str = "tracking number") -> str:
     """The text with each tracking number replaced by `mask`: which parcel it is carries
     no meaning for reading what the customer asks, and a long code costs many tokens."""
-    parts, end = [], 0
+    parts: list[str] = []
+    end = 0
     for match in _tracking_matches(text):
         parts.extend((text[end : match.start()], mask))
         end = match.end()
