@@ -88,10 +88,11 @@ class Encoder:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def embed(self, texts: Sequence[str]) -> Vector:
-        """L2-normalised embeddings, one row per text; uncached texts in one engine call.
-        Safe from several threads: the engine keeps no state between calls (and releases
-        the GIL while it runs), the cache is guarded."""
+    def embed(self, texts: Sequence[str], remember: bool = True) -> Vector:
+        """L2-normalised embeddings, one row per text; uncached texts in one engine call,
+        kept in the cache when `remember` (texts that recur: a case's history lines; an
+        e-mail's own sentences do not). Safe from several threads: the engine keeps no
+        state between calls (and releases the GIL while it runs), the cache is guarded."""
         with self._lock:
             known = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
@@ -100,8 +101,10 @@ class Encoder:
             known.update(zip(missing, vectors.reshape(len(missing), -1), strict=True))
         with self._lock:
             for text in texts:
-                self._cache[text] = known[text]
-                self._cache.move_to_end(text)
+                if text in self._cache:
+                    self._cache.move_to_end(text)
+                elif remember:
+                    self._cache[text] = known[text]
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         if not texts:
@@ -118,11 +121,11 @@ class Encoder:
         texts = list(self._cache)
         return texts, self.embed(texts)
 
-    def read(self, text: str) -> Reading:
+    def read(self, text: str, remember: bool = False) -> Reading:
         """The text read sentence by sentence; its vector is the sentences' mean weighted by
         their length (as mean pooling over all tokens weights them)."""
         parts = sentences(text) or [text.strip() or "(empty)"]
-        vectors = self.embed(parts)
+        vectors = self.embed(parts, remember)
         weights = np.array([len(p) for p in parts], dtype=np.float32)
         pooled = (vectors * weights[:, None]).sum(axis=0)
         pooled /= float(np.linalg.norm(pooled)) + 1e-9
@@ -132,7 +135,7 @@ class Encoder:
         """Several texts, with all their sentences embedded in one engine call."""
         split = [sentences(t) or [t.strip() or "(empty)"] for t in texts]
         self.embed([s for parts in split for s in parts])
-        return [self.read(t) for t in texts]
+        return [self.read(t, remember=True) for t in texts]
 
 
 def model_file() -> Path:

@@ -224,7 +224,7 @@ class Triager:
         """The open request's topic: as case memory recorded it, else as read now."""
         if request.topic:
             return request.topic
-        vector = self.encoder.read(request.summary).vector
+        vector = self.encoder.read(request.summary, remember=True).vector
         return self.heads.topics[int(self.heads.topic_probabilities(vector[None, :])[0].argmax())]
 
     def _requests(self, own: Reading, topic: str) -> list[str]:
