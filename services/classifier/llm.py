@@ -14,12 +14,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from services.classifier.signals import hands_off_claim
 from services.classifier.triage import (
-    NO_IDENTIFIERS,
     REPEAT_THRESHOLD,
     OpenRequest,
     Triage,
     Triager,
+    carried,
     open_request_of,
+    repeat_reason,
 )
 from services.common.model_calls import (
     DEFAULT_BUDGET,
@@ -161,18 +162,11 @@ class LlmTriager:
         claim = hands_off_claim(f"{subject}\n{body}")
         if claim or repeats >= REPEAT_THRESHOLD:
             level = LEVEL_HANDS_OFF
-            reason = claim or f"the same request has now been made {repeats + 1} times in this case"
+            reason = claim or repeat_reason(repeats)
         if open_request is None:
             open_request = open_request_of(history)
         written = common["identifiers"]
         follows = verdict.continues_open_request and open_request is not None
-        carried = (
-            open_request.identifiers
-            if follows
-            and open_request is not None
-            and not (written.tracking_numbers or written.order_numbers)
-            else NO_IDENTIFIERS
-        )
         return Triage(
             topic=topic,
             urgent=level != LEVEL_NONE,
@@ -183,7 +177,7 @@ class LlmTriager:
             requests=verdict.requests,
             repeat_count=repeats,
             level=level,
-            carried_identifiers=carried,
+            carried_identifiers=carried(follows, open_request, written),
             low_confidence=verdict.confidence < self.fallback.heads.thresholds.low_confidence,
             continues_open_request=follows,
             **common,

@@ -88,6 +88,19 @@ def open_request_of(history: Sequence[str]) -> OpenRequest | None:
     return None
 
 
+def carried(follows: bool, open_request: OpenRequest | None, written: Identifiers) -> Identifiers:
+    """The open request's identifiers for a follow-up that names none of its own."""
+    names_none = not (written.tracking_numbers or written.order_numbers)
+    if follows and open_request is not None and names_none:
+        return open_request.identifiers
+    return NO_IDENTIFIERS
+
+
+def repeat_reason(repeats: int) -> str:
+    """Why a repeated request is hands_off."""
+    return f"the same request has now been made {repeats + 1} times in this case"
+
+
 def model_text(subject: str, body: str, context: str = "") -> str:
     """What the heads read: the customer's own words (text addressed to an automated
     system is evidence, not a request), and for a follow-up the request it continues."""
@@ -178,13 +191,6 @@ class Triager:
         level, reason = self._urgency(claims, claim, repeats)
         if reason:
             reasons.insert(0, reason)
-        carried = (
-            open_request.identifiers
-            if follows
-            and open_request is not None
-            and not (written.tracking_numbers or written.order_numbers)
-            else NO_IDENTIFIERS
-        )
         return Triage(
             topic=topic,
             urgent=level != LEVEL_NONE,
@@ -195,7 +201,7 @@ class Triager:
             requests=requests,
             repeat_count=repeats,
             level=level,
-            carried_identifiers=carried,
+            carried_identifiers=carried(follows, open_request, written),
             low_confidence=confidence < self.heads.thresholds.low_confidence,
             continues_open_request=follows,
             **common,
@@ -269,10 +275,7 @@ class Triager:
         if claim:
             return LEVEL_HANDS_OFF, claim
         if repeats >= REPEAT_THRESHOLD:
-            return (
-                LEVEL_HANDS_OFF,
-                f"the same request has now been made {repeats + 1} times in this case",
-            )
+            return LEVEL_HANDS_OFF, repeat_reason(repeats)
         whole = self.heads.level_probabilities(claims.vector[None, :])[0]
         rows = self.heads.level_probabilities(claims.sentence_vectors)
         sentence = rows[int((rows[:, 1] + rows[:, 2]).argmax())]
