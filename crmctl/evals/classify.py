@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from crmctl.evals.metrics import calibration_error, classification_metrics, level_metrics
+from crmctl.evals.metrics import classification_metrics, level_metrics
 from services.classifier.cases import load_cases
+from services.classifier.heads import calibration_error
 from services.classifier.llm import LlmTriager
 from services.classifier.main import load_tier0
 from services.classifier.triage import Triage

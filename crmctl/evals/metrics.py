@@ -60,19 +60,3 @@ def level_metrics(expected: Sequence[str], predicted: Sequence[str]) -> dict[str
         "level_accuracy": _ratio(sum(1 for e, p in pairs if e == p), len(pairs)),
         "per_level": per_level,
     }
-
-
-def calibration_error(
-    confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
-) -> float:
-    """Expected calibration error: the case-weighted mean gap between confidence and
-    accuracy over `bins` equal-width confidence bins."""
-    total, n = 0.0, len(confidence)
-    for b in range(bins):
-        lo, hi = b / bins, (b + 1) / bins
-        inside = [i for i, c in enumerate(confidence) if lo < c <= hi or (b == 0 and c == 0)]
-        if inside:
-            accuracy = sum(correct[i] for i in inside) / len(inside)
-            mean = sum(confidence[i] for i in inside) / len(inside)
-            total += len(inside) / n * abs(accuracy - mean)
-    return round(total, 4)

@@ -46,8 +46,6 @@ class Engine(Protocol):
 
     def query(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
-    def token_count(self, text: str, is_query: bool = False) -> int: ...
-
 
 def sentences(text: str) -> list[str]:
     """The text's sentences, fragments joined to the next sentence, at most MAX_SENTENCES."""

@@ -19,7 +19,6 @@ import argparse
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,10 @@ import numpy.typing as npt
 from services.classifier import encoder as encoder_module
 from services.classifier.cases import TriageCase, load_cases
 from services.classifier.encoder import Encoder
-from services.classifier.heads import HEADS_FILE, Heads, Thresholds, softmax
+from services.classifier.heads import HEADS_FILE, Heads, Thresholds, calibration_error, softmax
 from services.classifier.signals import claimed, hands_off_claim
 from services.classifier.triage import REPEAT_THRESHOLD, customer_messages, model_text
-from services.common.taxonomy import LEVEL_HANDS_OFF, LEVELS, TOPIC_OTHER, TOPICS
+from services.common.taxonomy import LEVEL_HANDS_OFF, LEVELS, TOPICS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_DIR = PROJECT_ROOT / "evals" / "triage"
@@ -53,7 +52,7 @@ Matrix = npt.NDArray[np.float32]
 @dataclass(frozen=True)
 class Views:
     """Embeddings of the training cases: the e-mail alone, with its open request (equal
-    to alone for a first message), and its sentences."""
+    to alone for a first message), and what it claims (whole and by sentence)."""
 
     own: Matrix
     combined: Matrix
@@ -61,12 +60,11 @@ class Views:
     claimed: Matrix
     claimed_sentences: list[Matrix]
     has_history: npt.NDArray[np.bool_]
-    sentences: list[Matrix]
 
 
 def embed_cases(encoder: Encoder, cases: list[TriageCase]) -> Views:
     """Reads every case as the service does."""
-    own, combined, said, sentences, said_sentences, has_history = [], [], [], [], [], []
+    own, combined, said, said_sentences, has_history = [], [], [], [], []
     texts = []
     for case in cases:
         subject, body = case.subject_and_body()
@@ -81,14 +79,8 @@ def embed_cases(encoder: Encoder, cases: list[TriageCase]) -> Views:
         combined.append(readings[3 * i + 1].vector)
         said.append(readings[3 * i + 2].vector)
         said_sentences.append(readings[3 * i + 2].sentence_vectors)
-        sentences.append(readings[3 * i].sentence_vectors)
     return Views(
-        np.stack(own),
-        np.stack(combined),
-        np.stack(said),
-        said_sentences,
-        np.array(has_history),
-        sentences,
+        np.stack(own), np.stack(combined), np.stack(said), said_sentences, np.array(has_history)
     )
 
 
@@ -117,50 +109,31 @@ def _topic_rows(
 
 @dataclass
 class OutOfFold:
-    """Out-of-fold topic logits (alone, with the open request, per sentence)."""
+    """Out-of-fold topic logits: the e-mail alone and with its open request."""
 
     own: Matrix
     combined: Matrix
-    sentences: list[Matrix]
 
 
 def topic_out_of_fold(views: Views, labels: npt.NDArray[Any], c: float) -> OutOfFold:
     """Topic logits of each case from a head that never saw it."""
-    n = len(labels)
-    own = np.zeros((n, len(TOPICS)), dtype=np.float32)
+    own = np.zeros((len(labels), len(TOPICS)), dtype=np.float32)
     combined = np.zeros_like(own)
-    sentences: list[Matrix] = [np.zeros((0, len(TOPICS)), dtype=np.float32)] * n
     for train_idx, test_idx in _folds(labels):
         clf = _logistic(c).fit(*_topic_rows(views, train_idx, labels))
         own[test_idx] = clf.decision_function(views.own[test_idx])
         combined[test_idx] = clf.decision_function(views.combined[test_idx])
-        for i in test_idx:
-            sentences[i] = clf.decision_function(views.sentences[i]).reshape(-1, len(TOPICS))
-    return OutOfFold(own, combined, sentences)
+    return OutOfFold(own, combined)
 
 
-def decide_topics(
-    oof: OutOfFold, views: Views, temperature: float, own_topic: float, second: float
-) -> npt.NDArray[np.int_]:
-    """The topic the service would give each case (same rules as triage.Triager)."""
-    other = TOPICS.index(TOPIC_OTHER)
+def decide_topics(oof: OutOfFold, views: Views, temperature: float, own_topic: float) -> Matrix:
+    """The topic probabilities the service would act on for each case (same rule as
+    triage.Triager: a follow-up unsure of its own topic is read with its open request)."""
     own = softmax(oof.own / temperature)
     combined = softmax(oof.combined / temperature)
-    chosen = []
-    for i in range(len(own)):
-        best = int(own[i].argmax())
-        probs = own[i]
-        if views.has_history[i] and own[i][best] < own_topic:
-            probs = combined[i]
-        topic = int(probs.argmax())
-        rows = softmax(oof.sentences[i] / temperature)
-        others = {
-            int(r.argmax())
-            for r in rows
-            if r.max() >= second and int(r.argmax()) not in (other, topic)
-        }
-        chosen.append(other if others and topic != other else topic)
-    return np.array(chosen)
+    unsure = views.has_history & (own.max(axis=1) < own_topic)
+    chosen: Matrix = np.where(unsure[:, None], combined, own)
+    return chosen
 
 
 def fit_temperature(logits: Matrix, labels: npt.NDArray[Any]) -> float:
@@ -172,19 +145,6 @@ def fit_temperature(logits: Matrix, labels: npt.NDArray[Any]) -> float:
         if nll < best_nll:
             best, best_nll = float(t), nll
     return round(best, 2)
-
-
-def expected_calibration_error(
-    confidence: Matrix, correct: npt.NDArray[Any], bins: int = 10
-) -> float:
-    """ECE: the mean gap between confidence and accuracy over equal-width bins."""
-    edges = np.linspace(0, 1, bins + 1)
-    total = 0.0
-    for lo, hi in pairwise(edges):
-        inside = (confidence > lo) & (confidence <= hi)
-        if inside.any():
-            total += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
-    return round(float(total), 4)
 
 
 def urgency_labels(cases: list[TriageCase]) -> npt.NDArray[np.int_]:
@@ -212,25 +172,22 @@ def train(files: list[Path], encoder: Encoder) -> Heads:
     scores = {}
     for c in C_GRID:
         oof = topic_out_of_fold(views, labels, c)
-        scores[c] = float((decide_topics(oof, views, 1.0, 0.6, 0.99) == labels).mean())
+        scores[c] = float((decide_topics(oof, views, 1.0, 0.6).argmax(axis=1) == labels).mean())
         print(f"C={c}: out-of-fold topic accuracy {scores[c]:.4f}", flush=True)
     best_c = max(scores, key=lambda k: scores[k])
     oof = topic_out_of_fold(views, labels, best_c)
     final_logits = np.where(views.has_history[:, None], oof.combined, oof.own).astype(np.float32)
     temperature = fit_temperature(final_logits, labels)
-    grid = [
-        (
-            own_topic,
-            second,
-            float((decide_topics(oof, views, temperature, own_topic, second) == labels).mean()),
+    grid = {
+        own_topic: float(
+            (decide_topics(oof, views, temperature, own_topic).argmax(axis=1) == labels).mean()
         )
         for own_topic in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-        for second in (0.8, 0.85, 0.9, 0.95, 0.99, 1.01)
-    ]
-    own_topic, second, accuracy = max(grid, key=lambda g: (g[2], g[1]))
-    decided = decide_topics(oof, views, temperature, own_topic, second)
-    confidence = softmax(final_logits / temperature).max(axis=1)
-    correct = decided == labels
+    }
+    own_topic = max(grid, key=lambda k: (grid[k], k))
+    decided = decide_topics(oof, views, temperature, own_topic)
+    confidence = decided.max(axis=1)
+    correct = decided.argmax(axis=1) == labels
     low = 0.0
     for tau in np.arange(0.3, 0.8, 0.05):
         below = confidence < tau
@@ -283,7 +240,6 @@ def train(files: list[Path], encoder: Encoder) -> Heads:
             urgent_sentence_weight=sentence_mix,
             low_confidence=low,
             own_topic=own_topic,
-            second_request=second,
         ),
         trained={
             "files": [str(f.relative_to(PROJECT_ROOT)) for f in files],
@@ -291,8 +247,8 @@ def train(files: list[Path], encoder: Encoder) -> Heads:
             "encoder_sha256": encoder_module.MODEL_SHA256,
             "topic_C": best_c,
             "topic_cv_accuracy": {str(k): round(v, 4) for k, v in scores.items()},
-            "topic_cv_accuracy_with_rules": round(accuracy, 4),
-            "topic_cv_ece": expected_calibration_error(confidence, correct),
+            "topic_cv_accuracy_with_rules": round(grid[own_topic], 4),
+            "topic_cv_ece": calibration_error(confidence.tolist(), correct.tolist()),
             "level_C": level_c,
             "level_cv_accuracy": {str(k): round(v, 4) for k, v in level_scores.items()},
             "urgent_cv": chosen,

@@ -33,7 +33,6 @@ REPEAT_THRESHOLD = 3
 # The shop's own replies in a history given as text lines (evaluations) start like this;
 # from the mesh, memory marks them by direction and the orchestrator writes this prefix.
 SUPPORT_PREFIX = "Support replied"
-NO_IDENTIFIERS = Identifiers([], [])
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class OpenRequest:
 
     summary: str
     topic: str = ""
-    identifiers: Identifiers = field(default_factory=lambda: NO_IDENTIFIERS)
+    identifiers: Identifiers = field(default_factory=Identifiers)
     answered: bool = False
 
 
@@ -60,8 +59,8 @@ class Triage:
     repeat_count: int = 0
     level: str = LEVEL_NONE
     language: str = UNKNOWN
-    identifiers: Identifiers = field(default_factory=lambda: NO_IDENTIFIERS)
-    carried_identifiers: Identifiers = field(default_factory=lambda: NO_IDENTIFIERS)
+    identifiers: Identifiers = field(default_factory=Identifiers)
+    carried_identifiers: Identifiers = field(default_factory=Identifiers)
     low_confidence: bool = False
     suspected_injection: bool = False
     injection_evidence: list[str] = field(default_factory=list)
@@ -93,7 +92,7 @@ def carried(follows: bool, open_request: OpenRequest | None, written: Identifier
     names_none = not (written.tracking_numbers or written.order_numbers)
     if follows and open_request is not None and names_none:
         return open_request.identifiers
-    return NO_IDENTIFIERS
+    return Identifiers()
 
 
 def repeat_reason(repeats: int) -> str:
@@ -178,9 +177,6 @@ class Triager:
             + (" as the continuation of the case's open request" if follows else "")
         ]
         requests = self._requests(own, topic)
-        if len({r.split(":", 1)[0] for r in requests}) > 1:
-            topic = TOPIC_OTHER
-            reasons.append("several different requests: " + "; ".join(requests))
         repeats = self._repeats(topic, reading.vector, history)
         if topic != TOPIC_OTHER and earlier_topic_counts:
             repeats = max(repeats, earlier_topic_counts.get(topic, 0))
@@ -234,22 +230,16 @@ class Triager:
         return self.heads.topics[int(self.heads.topic_probabilities(vector[None, :])[0].argmax())]
 
     def _requests(self, own: Reading, topic: str) -> list[str]:
-        """Each request of the e-mail as 'topic: sentence': the e-mail's topic, and any other
-        topic a sentence is read as with at least the second-request threshold."""
+        """The e-mail's request as 'topic: sentence', the sentence read most surely as the
+        topic; none for `other`. Tier 0 reads one request per e-mail: telling a second
+        request apart from its sentences lowered topic accuracy out of fold at every
+        threshold tried, so several requests reach a person only when the topic head reads
+        the e-mail as `other` (or the LLM tier lists them)."""
+        if topic == TOPIC_OTHER:
+            return []
+        column = self.heads.topics.index(topic)
         rows = self.heads.topic_probabilities(own.sentence_vectors)
-        found: dict[str, str] = {}
-        if topic != TOPIC_OTHER:
-            column = self.heads.topics.index(topic)
-            found[topic] = own.sentences[int(rows[:, column].argmax())]
-        for sentence, row in zip(own.sentences, rows, strict=True):
-            best = int(row.argmax())
-            name = self.heads.topics[best]
-            if (
-                name not in (TOPIC_OTHER, *found)
-                and row[best] >= self.heads.thresholds.second_request
-            ):
-                found[name] = sentence
-        return [f"{name}: {sentence[:200]}" for name, sentence in found.items()]
+        return [f"{topic}: {own.sentences[int(rows[:, column].argmax())][:200]}"]
 
     def _repeats(self, topic: str, current: Vector, history: Sequence[str]) -> int:
         """Earlier customer messages asking the same thing, by meaning: read as the same

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from crm.v1 import types_pb2
@@ -233,8 +233,8 @@ class Identifiers:
     """The identifiers a text names: tracking numbers normalised (upper case, no
     separators) and order numbers as digit strings ("1012"), each in order of appearance."""
 
-    tracking_numbers: list[str]
-    order_numbers: list[str]
+    tracking_numbers: list[str] = field(default_factory=list)
+    order_numbers: list[str] = field(default_factory=list)
 
 
 def read_identifiers(text: str) -> Identifiers:

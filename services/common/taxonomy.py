@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from crm.v1 import types_pb2
+from crm.v1 import classifier_pb2, types_pb2
 
 TOPIC_PRODUCT = "product_availability_or_recommendation"
 TOPIC_DELIVERY = "delivery_delay"
@@ -62,3 +62,11 @@ def level_name(level: types_pb2.UrgencyLevel.ValueType) -> str:
     if level == types_pb2.URGENCY_LEVEL_UNSPECIFIED:
         return LEVEL_NONE
     return types_pb2.UrgencyLevel.Name(level).removeprefix("URGENCY_LEVEL_").lower()
+
+
+def urgency_of(classification: classifier_pb2.Classification) -> str:
+    """How a person must take a classified e-mail: its level, and for a reading without one
+    (an older classifier) hands_off when urgent, the safer reading."""
+    if classification.urgency_level == types_pb2.URGENCY_LEVEL_UNSPECIFIED:
+        return LEVEL_HANDS_OFF if classification.urgent else LEVEL_NONE
+    return level_name(classification.urgency_level)

@@ -12,13 +12,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm.v1 import events_pb2, types_pb2
+from services.common.taxonomy import urgency_of
 
 MAX_COMMENT_CHARS = 2_000
 MAX_REPLY_CHARS = 20_000
@@ -48,24 +50,19 @@ class QueueMarks:
 
 def queue_marks(outcome: bytes | None) -> QueueMarks:
     """The queue marks of a stored DraftReady; none when it cannot be read."""
-    if not outcome:
-        return QueueMarks()
     draft = events_pb2.DraftReady()
     try:
-        draft.ParseFromString(outcome)
-    except Exception:
+        draft.ParseFromString(outcome or b"")
+    except DecodeError:
         return QueueMarks()
     c = draft.classification
-    amounts: dict[str, float] = {}
+    amounts: dict[str, Decimal] = {}
     for action in draft.actions:
         if action.amount.amount:
             currency = action.amount.currency_code or "USD"
-            amounts[currency] = amounts.get(currency, 0.0) + float(action.amount.amount)
-    level = types_pb2.UrgencyLevel.Name(c.urgency_level).removeprefix("URGENCY_LEVEL_").lower()
+            amounts[currency] = amounts.get(currency, Decimal(0)) + Decimal(action.amount.amount)
     return QueueMarks(
-        level="hands_off"
-        if c.urgent and level == "unspecified"
-        else level.replace("unspecified", "none"),
+        level=urgency_of(c),
         escalated=label(events_pb2.EscalationReason.Name(draft.escalation_reason))
         if draft.escalation_reason
         else "",

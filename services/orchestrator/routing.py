@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm.v1 import classifier_pb2, events_pb2, types_pb2
+from services.common.taxonomy import LEVEL_HANDS_OFF, urgency_of
 
 # "More than three times": the fourth asking of the same thing goes to a person.
 REPEAT_ESCALATION_THRESHOLD = 3
@@ -43,11 +44,7 @@ def route(classification: classifier_pb2.Classification) -> Route:
     history). Hands-off urgency goes to a person with nothing drafted; priority urgency is
     drafted as usual and only marked urgent (first in the queue)."""
     repeated = classification.repeat_count >= REPEAT_ESCALATION_THRESHOLD
-    hands_off = classification.urgent and classification.urgency_level in (
-        types_pb2.URGENCY_LEVEL_HANDS_OFF,
-        # A reading without a level (an older classifier) is taken as the safer one.
-        types_pb2.URGENCY_LEVEL_UNSPECIFIED,
-    )
+    hands_off = urgency_of(classification) == LEVEL_HANDS_OFF
     if hands_off and not repeated:
         return Route(
             escalation=events_pb2.ESCALATION_REASON_URGENT,
@@ -66,7 +63,7 @@ def route(classification: classifier_pb2.Classification) -> Route:
         )
     if not classification.reply_needed:
         return Route(reply_needed=False, detail="no reply needed")
-    if len({r.split(":", 1)[0] for r in classification.requests}) > 1:
+    if classification.topic == types_pb2.TOPIC_OTHER and len(classification.requests) > 1:
         return Route(
             escalation=events_pb2.ESCALATION_REASON_MULTIPLE_REQUESTS,
             detail="several requests: " + "; ".join(classification.requests),

@@ -19,9 +19,6 @@ class CountingEngine:
         rows = [np.full(DIMENSIONS, float(len(t)), dtype=np.float32) for t in texts]
         return np.stack([r / np.linalg.norm(r) for r in rows])
 
-    def token_count(self, text: str, is_query: bool = False) -> int:
-        return len(text.split())
-
 
 def test_history_lines_are_remembered_and_an_emails_sentences_are_not() -> None:
     engine = CountingEngine()

@@ -178,7 +178,7 @@ def test_identifiers_are_read_once_and_travel_as_the_proto_message() -> None:
         tracking_numbers=["FDX486159753", "1Z999AA10123456784"], order_numbers=["1004"]
     )
     assert from_proto(message) == found
-    assert read_identifiers("thanks, all good") == Identifiers([], [])
+    assert read_identifiers("thanks, all good") == Identifiers()
 
 
 def test_tracking_numbers_are_masked_for_reading_and_other_numbers_are_kept() -> None:

@@ -73,3 +73,41 @@ def test_a_transaction_inquiry_is_answered_from_the_records() -> None:
 
 def test_a_product_complaint_enters_the_complaint_workflow() -> None:
     assert route(verdict(types_pb2.TOPIC_PRODUCT_COMPLAINT)).workflow == WORKFLOW_COMPLAINT
+
+
+def test_a_priority_urgent_email_is_drafted_by_its_workflow() -> None:
+    r = route(
+        verdict(
+            types_pb2.TOPIC_PRODUCT_COMPLAINT,
+            urgent=True,
+            urgency_level=types_pb2.URGENCY_LEVEL_PRIORITY,
+        )
+    )
+    assert r.workflow == WORKFLOW_COMPLAINT and not r.escalation
+
+
+def test_a_hands_off_urgent_email_goes_to_a_person() -> None:
+    r = route(
+        verdict(
+            types_pb2.TOPIC_PRODUCT_COMPLAINT,
+            urgent=True,
+            urgency_level=types_pb2.URGENCY_LEVEL_HANDS_OFF,
+            urgency_reason="harm to a person reported",
+        )
+    )
+    assert r.escalation == events_pb2.ESCALATION_REASON_URGENT and not r.workflow
+
+
+def test_an_email_of_only_injected_text_is_escalated_as_such() -> None:
+    r = route(verdict(types_pb2.TOPIC_OTHER, only_injection=True, injection_evidence=["SYSTEM:"]))
+    assert r.escalation == events_pb2.ESCALATION_REASON_SUSPECTED_INJECTION
+
+
+def test_several_items_of_one_topic_are_one_request() -> None:
+    r = route(
+        verdict(
+            types_pb2.TOPIC_BILLING_DISPUTE,
+            requests=["billing_dispute: charged twice", "billing_dispute: wrong amount"],
+        )
+    )
+    assert r.workflow == WORKFLOW_BILLING
