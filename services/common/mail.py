@@ -5,12 +5,11 @@ requests that reach it without intake, e.g. evaluations)."""
 
 from __future__ import annotations
 
-import html
 import re
-from collections import Counter
 from dataclasses import dataclass
-from html.parser import HTMLParser
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from selectolax.lexbor import LexborHTMLParser
 
 
 @dataclass(frozen=True)
@@ -63,39 +62,9 @@ def _is_transparent(opacity: str) -> bool:
 # Quoted earlier messages in HTML replies live in <blockquote>; they are not the customer's
 # new words. Neither are scripts, styles and the document's head.
 _SKIPPED = frozenset({"script", "style", "head", "title", "blockquote"})
-# Never rendered (<template>), or rendered only by some clients (<noscript>): hidden text.
-_UNRENDERED = frozenset({"template", "noscript"})
-# Elements without content or end tag: they do not hide what follows them.
-_VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
-    | {"source", "track", "wbr"}
-)
-# What the document's head may hold; anything else ends an unclosed <head>.
-_HEAD_CONTENT = frozenset(
-    {"base", "link", "meta", "noscript", "script", "style", "template", "title"}
-)
-# Open elements that a start tag ends first, with whatever is still open inside them (HTML's
-# implied end tags, the common cases): an unclosed <p>, <li> or <td> does not carry its
-# hiding into what follows.
-_ENDS_P = ("address", "blockquote", "div", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "hr")
-_ENDS: dict[str, frozenset[str]] = {tag: frozenset({"p"}) for tag in _ENDS_P}
-_ENDS |= {tag: frozenset({"p"}) for tag in ("ol", "p", "pre", "section", "table", "ul")}
-_ENDS |= {
-    "li": frozenset({"li", "p"}),
-    "dt": frozenset({"dt", "dd", "p"}),
-    "dd": frozenset({"dt", "dd", "p"}),
-    "tr": frozenset({"tr", "td", "th"}),
-    "td": frozenset({"td", "th"}),
-    "th": frozenset({"td", "th"}),
-    "option": frozenset({"option"}),
-    "body": frozenset({"head", "title"}),
-}
-# An implied end does not reach past these: a <p> in a table cell does not end one outside.
-_SCOPES = frozenset({"html", "body", "table", "caption", "td", "th", "template", "ul", "ol"})
-_SCOPES |= {"dl", "button", "object"}
-# How far below the innermost open element an implied end looks: far enough for markup
-# (a <p> inside a few inline elements), and the parse stays linear in the input.
-_IMPLIED_END_REACH = 32
+# Never rendered. (<noscript> is: a mail client runs no scripts, and the parser, like a
+# browser without scripts, puts its content where it shows.)
+_UNRENDERED = frozenset({"template"})
 
 
 class _Element(NamedTuple):
@@ -148,27 +117,21 @@ def _child(parent: _Element, tag: str, attrs: list[tuple[str, str | None]]) -> _
     )
 
 
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML document, with line breaks at block elements, the text
-    a mail client shows apart from the text it does not."""
+# Elements whose edges break a line.
+_BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
 
-    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4"})
+
+class _Reading:
+    """The text of an HTML tree, what a mail client shows apart from what it does not."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.visible: list[str] = []
         # Runs of hidden text: a run ends at visible text, a block or a hidden element's edge.
         self.hidden_runs: list[list[str]] = []
-        self._open: list[_Element] = []  # innermost last
-        self._open_tags: Counter[str] = Counter()  # how many of each tag are open
         self._in_hidden_run = False
 
-    @property
-    def _current(self) -> _Element:
-        return self._open[-1] if self._open else _DOCUMENT
-
-    def _emit(self, text: str, where: _Element) -> None:
-        if where.skipped:
+    def emit(self, text: str | None, where: _Element) -> None:
+        if not text or where.skipped:
             return
         if not where.hidden:
             self.visible.append(text)
@@ -179,7 +142,7 @@ class _TextExtractor(HTMLParser):
             self._in_hidden_run = True
         self.hidden_runs[-1].append(text)
 
-    def _break(self, element: _Element) -> None:
+    def line_break(self, element: _Element) -> None:
         """A line break at the edge of a block element."""
         if element.skipped:
             return
@@ -188,63 +151,35 @@ class _TextExtractor(HTMLParser):
         if not element.gone:  # hidden by visibility or font size, it still takes its lines
             self.visible.append("\n")
 
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]], *, closed: bool) -> None:
-        if tag not in _HEAD_CONTENT:
-            self._end_head()
-        ends = _ENDS.get(tag, frozenset())
-        lowest = max(0, len(self._open) - _IMPLIED_END_REACH)
-        for index in range(len(self._open) - 1, lowest - 1, -1):
-            if not any(self._open_tags[t] for t in ends):
-                break
-            if self._open[index].tag in ends:
-                self._end(index)
-            elif self._open[index].tag in _SCOPES:
-                break
-        element = _child(self._current, tag, attrs)
-        if element.hidden and not self._current.hidden:
-            self._in_hidden_run = False  # a hidden element of its own: a new run
-        if tag in self._BLOCKS:
-            self._break(element)
-        # Void elements (<img>, <br>) and self-closed tags (<div/>) hold nothing: they do
-        # not hide what follows them.
-        if tag not in _VOID and not closed:
-            self._open.append(element)
-            self._open_tags[tag] += 1
-
-    def _end(self, index: int) -> None:
-        """Closes the open element at `index` and every element still open inside it."""
-        for element in reversed(self._open[index:]):
-            if element.tag in self._BLOCKS:
-                self._break(element)
-            self._open_tags[element.tag] -= 1
-        del self._open[index:]
-
-    def _end_head(self) -> None:
-        """Ends an unclosed <head>, as browsers do at the first element or text of the body."""
-        if self._open and self._open[-1].tag == "head":
-            self._end(len(self._open) - 1)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, closed=False)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, closed=True)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "br":  # </br> is read as <br>
-            self._break(self._current)
-            return
-        if not self._open_tags[tag]:
-            return  # an end tag with no open element of its kind is ignored
-        for index in range(len(self._open) - 1, -1, -1):
-            if self._open[index].tag == tag:
-                self._end(index)
-                return
-
-    def handle_data(self, data: str) -> None:
-        if data.strip():
-            self._end_head()
-        self._emit(data, self._current)
+    def walk(self, root: Any) -> None:
+        """The tree in document order: text is its parent's; an element renders by its
+        parent's state and its own attributes, and breaks lines at its edges when a block.
+        Iterative: a hostile e-mail may nest elements thousands deep."""
+        stack: list[tuple[Any, _Element, bool]] = [(root, _DOCUMENT, False)]
+        while stack:
+            node, parent, closing = stack.pop()
+            tag = node.tag
+            if closing:  # `parent` is the element itself here
+                if tag in _BLOCKS and tag != "br":
+                    self.line_break(parent)
+                continue
+            if tag == "-text":
+                self.emit(node.text_content, parent)
+                continue
+            if tag.startswith("-"):  # a comment or the doctype
+                continue
+            element = _child(parent, tag, list(node.attributes.items()))
+            if element.hidden and not parent.hidden:
+                self._in_hidden_run = False  # a hidden element of its own: a new run
+            if tag in _BLOCKS:
+                self.line_break(element)
+            stack.append((node, element, True))
+            children = []
+            child = node.child
+            while child is not None:
+                children.append(child)
+                child = child.next
+            stack.extend((c, element, False) for c in reversed(children))
 
 
 _LOOKS_HTML = re.compile(
@@ -260,12 +195,15 @@ _QUOTE_HEADER = re.compile(
 
 
 def _read_html(body: str) -> tuple[str, str]:
-    """The text a mail client shows of an HTML body, and the text it does not show."""
-    parser = _TextExtractor()
-    parser.feed(body)
-    parser.close()
-    hidden = (" ".join(html.unescape("".join(run)).split()) for run in parser.hidden_runs)
-    return html.unescape("".join(parser.visible)), "\n".join(run for run in hidden if run)
+    """The text a mail client shows of an HTML body, and the text it does not show. The
+    tree is the one a browser builds (Lexbor's WHATWG parser, via selectolax): what it
+    closes implicitly, and where, decides what a hiding element covers."""
+    reading = _Reading()
+    root = LexborHTMLParser(body).root
+    if root is not None:
+        reading.walk(root)
+    hidden = (" ".join("".join(run).split()) for run in reading.hidden_runs)
+    return "".join(reading.visible), "\n".join(run for run in hidden if run)
 
 
 def html_to_text(body: str) -> str:
