@@ -21,6 +21,7 @@ from rich.console import Console
 
 from crmctl import outcomes
 from crmctl.events import EmailInput, publish_email
+from crmctl.postgres_folders import PostgresFolderError
 from crmctl.stack import SERVICES, Stack, StackConfig
 from services.orchestrator.demo import DEMO_PASSWORD, DEMO_REVIEWER
 
@@ -105,6 +106,9 @@ async def run_demo(state_dir: Path, today: date | None, *, publish_inbox: bool) 
         await asyncio.Event().wait()  # until Ctrl-C
     except asyncio.CancelledError:
         pass
+    except PostgresFolderError as exc:
+        console.print(f"[red]cannot start PostgreSQL:[/red] {exc}")
+        return 1
     finally:
         # Stop first: the terminal (or a pipe) may already be gone when we get here.
         if nc is not None:

