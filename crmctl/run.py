@@ -20,17 +20,17 @@ from nats.js.api import DeliverPolicy
 from rich.console import Console
 
 from crmctl import outcomes
+from crmctl.demo.orchestrator import DEMO_PASSWORD, DEMO_REVIEWER
 from crmctl.events import EmailInput, publish_email
 from crmctl.postgres_folders import PostgresFolderError
 from crmctl.stack import SERVICES, Stack, StackConfig
-from services.orchestrator.demo import DEMO_PASSWORD, DEMO_REVIEWER
 
 console = Console()
 
 
 def demo_inbox(run_tag: str) -> list[EmailInput]:
     """The demo e-mails, with job and case ids unique to this run so every run drafts anew."""
-    raw = json.loads(resources.files("crmctl").joinpath("demo_inbox.json").read_text())
+    raw = json.loads(resources.files("crmctl.demo").joinpath("demo_inbox.json").read_text())
     items = []
     for n, entry in enumerate(raw, start=1):
         entry = dict(entry)

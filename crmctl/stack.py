@@ -65,11 +65,12 @@ SERVICES: tuple[ServiceDef, ...] = (
     ServiceDef("orchestrator", 50055, "orchestrator"),
 )
 SERVICE_BY_NAME = {s.name: s for s in SERVICES}
-# Demo data loaders: service -> module with `async def load_demo(owner_dsn, today)`.
+# Demo data loaders: service -> module with `async def load_demo(owner_dsn, today)`. The
+# demo package is development only (not in the wheel, so in no image).
 DEMO_LOADERS = {
-    "product": "services.product.demo",
-    "delivery": "services.delivery.demo",
-    "orchestrator": "services.orchestrator.demo",
+    "product": "crmctl.demo.product",
+    "delivery": "crmctl.demo.delivery",
+    "orchestrator": "crmctl.demo.orchestrator",
 }
 
 

@@ -543,3 +543,25 @@ def test_model_files_only_in_the_classifier_image(images: Images, name: str) -> 
     expected = {p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()}
     found = {p.relative_to(installed_model).as_posix() for p in installed_model.rglob("*")}
     assert expected <= found, f"missing from the image: {expected - found}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_demo_code_or_sample_data_in_the_image(images: Images, name: str) -> None:
+    """The demo shop (crmctl/demo: sample data and loaders for `crmctl run`, tests and
+    evaluations) is left out of the wheel: no image installs it, nor its sample data."""
+    site = next((images[name].venv / "lib").glob("python3*/site-packages"))
+    project = [site / "services", site / "crmctl"]
+    assert all(p.is_dir() for p in project), "the project is installed"
+    assert not (site / "crmctl" / "demo").exists(), "the demo package is in the image"
+    samples = {p.name for p in (ROOT / "crmctl" / "demo" / "data").glob("*.csv")}
+    assert samples
+    demo_files = sorted(
+        p.relative_to(site).as_posix()
+        for root in project
+        for p in root.rglob("*")
+        if p.name == "demo.py" or p.name in samples
+    )
+    assert not demo_files, f"demo code or sample data in the image: {demo_files}"
+    record = next(site.glob("crm_mail_agent-*.dist-info")) / "RECORD"
+    listed = [line for line in record.read_text().splitlines() if "/demo/" in line]
+    assert not listed, f"the wheel lists demo files: {listed}"

@@ -1,22 +1,18 @@
-"""Demo and test data: the shop's reference catalog, with every date moved so that the
-same cases (stock, deliveries due, deliveries late) hold relative to `today`."""
+"""Demo data of the product service: the shop's reference catalog, with every date moved
+so that the same cases (stock, deliveries due, deliveries late) hold relative to `today`."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import asyncpg
 
+from crmctl.demo import REFERENCE_TODAY as REFERENCE_TODAY
+from crmctl.demo import rows as _rows
 from services.product.vocabulary import Vocabulary
 
-DATA = Path(__file__).parent / "data"
 SCHEMA = "product"
-# The reference data was written as if today were this date.
-REFERENCE_TODAY = date(2026, 1, 29)
 
 # Table columns, in the order of the records below.
 PRODUCT_COLUMNS = (
@@ -30,11 +26,6 @@ DELIVERY_COLUMNS = (
 ProductRecord = tuple[int, str, Decimal, str, str, Decimal, str, Decimal, str]
 InventoryRecord = tuple[int, int]
 DeliveryRecord = tuple[int, int, int, date, date | None, str, str]
-
-
-def _rows(name: str) -> Iterator[dict[str, str]]:
-    with (DATA / name).open(newline="", encoding="utf-8") as f:
-        yield from csv.DictReader(f)
 
 
 def _date(value: str, shift: timedelta) -> date | None:

@@ -8,25 +8,18 @@ the demo is loaded, and on-time, delivered-late and not-yet-shipped cases stay s
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import NamedTuple
 
 import asyncpg
 
-DATA = Path(__file__).parent / "data"
+from crmctl.demo import REFERENCE_TODAY as REFERENCE_TODAY
+from crmctl.demo import rows as _rows
+
 SCHEMA = "delivery"
-# The day the reference data was written for.
-REFERENCE_TODAY = date(2026, 1, 29)
-
-
-def _rows(name: str) -> Iterator[dict[str, str]]:
-    with (DATA / name).open(newline="", encoding="utf-8") as f:
-        yield from csv.DictReader(f)
 
 
 def _product_names() -> dict[int, str]:
