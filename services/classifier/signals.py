@@ -4,45 +4,22 @@ words without claiming them, and short notes that need no reply. Everything else
 "a response is needed now", a defective item) is read by the trained heads.
 
 Kept short on purpose: each pattern is a meaning the specification names, in the shop's
-main languages, not a fix for one e-mail.
+main languages, not a fix for one e-mail. The words are data, one section per language:
+`services/classifier/data/signals.toml`.
 """
 
 from __future__ import annotations
 
-import re
+from services.common import wordlists
 
-_HARM = re.compile(
-    r"\b(?:injur\w*|bleed\w*|bled|blood|sprain\w*|fractur\w*|hospital\w*|emergency room|stitches|allergic reaction|rash"
-    r"|herid[oa]s?|sangr\w*|verletz\w*|blutet?|krankenhaus|bless(?:é|ée|ure)s?|saign\w*|h[ôo]pital|ferit[oa]|ospedale"
-    r"|machucad[oa]|gewond|ziekenhuis|krwaw\w*|szpital\w*|zrani\w*)\b",
-    re.I,
-)
-_LEGAL = re.compile(
-    r"\b(?:lawyers?|attorneys?|solicitors?|lawsuit|sue|suing|legal action|small claims|court|trading standards|ombudsman"
-    r"|consumer (?:protection|rights) (?:agency|authority|office|council)|regulator|abogad[oa]|demanda|avocat|mise en demeure"
-    r"|anwalt|rechtsanwalt|klage|avvocat[oi]|advogad[oa]|advocaat|prawnik\w*|pozew|rzecznik praw konsument\w*|uokik)\b",
-    re.I,
-)
+_WORDS = wordlists.load("services.classifier", "signals")  # data/signals.toml
+_HARM = _WORDS.pattern("harm")
+_LEGAL = _WORDS.pattern("legal")
 # Mentions that are not claims: a profession, an old or feared injury, a denial.
-_NOT_A_CLAIM = re.compile(
-    r"\b(?:i'?m|i am|as|work as) an? (?:\w+ ){0,2}(?:lawyer|attorney|solicitor|nurse|doctor|surgeon)\b"
-    r"|\b(?:don'?t|do not|never) want (?:to )?(?:get|have)\b[^.!?\n]{0,40}"
-    r"|[^.!?\n]{0,60}\b(?:years? ago|back in (?:19|20)\d\d|last year)\b[^.!?\n]{0,20}",
-    re.I,
-)
-_THANKS = re.compile(
-    r"^(?:thanks?|thank you|thx|ty|cheers|great|perfect|got it|all (?:good|sorted)|received|noted|ok(?:ay)?|gracias|merci"
-    r"|danke|grazie|obrigad[oa]|bedankt|dzi[eę]kuj[eę]|tack|kiitos|dank)\b[^?]{0,80}$",
-    re.I,
-)
-_NO_ANSWER_NEEDED = re.compile(
-    r"\b(?:no (?:need|reason) to (?:reply|respond|answer|write back)|no (?:reply|response|answer) (?:needed|necessary|required)"
-    r"|no hace falta (?:responder|contestar)|pas besoin de r[ée]pondre|keine antwort n[öo]tig)\b",
-    re.I,
-)
-_ASKS = re.compile(
-    r"\b(?:but|still|please|pls|can you|could you|need|want|where|when|why|how|not|n'?t)\b", re.I
-)
+_NOT_A_CLAIM = _WORDS.pattern("not_a_claim")
+_THANKS = _WORDS.pattern("thanks")
+_NO_ANSWER_NEEDED = _WORDS.pattern("no_answer_needed")
+_ASKS = _WORDS.pattern("asks")
 
 
 def claimed(text: str) -> str:

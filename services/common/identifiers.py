@@ -20,6 +20,9 @@ numbers, so the short ones count only after a word that says what they are.
 Order numbers are digits only, so a number counts only when a word says it is an order
 ("order 1003", "order no. 1003", "Bestellung 1003", "pedido #1003") or it is written
 with a leading "#" ("#1003"). Amounts, dates, phone and tracking numbers never count.
+
+The formats and the words are data: `services/common/data/tracking_formats.toml` (no
+language) and `services/common/data/identifiers.toml` (one section per language).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from crm.v1 import types_pb2
+from services.common import wordlists
 
 # An e-mail rarely refers to more than a handful of parcels; the cap bounds the work
 # (and the database lookup) a pasted list of numbers can cause.
@@ -44,12 +48,17 @@ _SEP_CHARS = re.compile(_SEP)
 
 def _atoms(spec: str) -> list[str]:
     """Splits a compact pattern into one-character atoms: `#` is a digit, `@` a letter
-    or digit, `A` a letter, `[...]` a character class; any other character is itself."""
+    or digit, `A` a letter, `[...]` a character class; any other character is itself;
+    `{n}` after an atom repeats it n times."""
     table = {"#": "[0-9]", "@": "[A-Z0-9]", "A": "[A-Z]"}
     atoms: list[str] = []
     i = 0
     while i < len(spec):
-        if spec[i] == "[":
+        if spec[i] == "{" and atoms:
+            end = spec.index("}", i)
+            atoms.extend([atoms[-1]] * (int(spec[i + 1 : end]) - 1))
+            i = end + 1
+        elif spec[i] == "[":
             end = spec.index("]", i)
             atoms.append(spec[i : end + 1])
             i = end + 1
@@ -78,44 +87,46 @@ class TrackingFormat:
 
 # ASCII: case-insensitive matching must not let other scripts' letters pass for A-Z.
 _FLAGS = re.IGNORECASE | re.ASCII
-_CARRIER_WORDS = re.compile(
-    r"\b(?:fed\s?ex|fdx|ups|usps|dhl|track(?:ing)?|waybill|airbill|awb)\b", _FLAGS
-)
-_DHL_WORDS = re.compile(r"\b(?:dhl|waybill|airbill|awb)\b", _FLAGS)
+# The words of order numbers and before digits-only tracking numbers, per language.
+_WORDS = wordlists.load("services.common", "identifiers")  # data/identifiers.toml
 
-# Ordered so that, at one position, the longer or more specific format is tried first.
-FORMATS: tuple[TrackingFormat, ...] = (
-    TrackingFormat("shop label", "USPS", _flexible("USPS#########")),
-    TrackingFormat("shop label", "UPS", _flexible("UPS#########")),
-    TrackingFormat("shop label", "FedEx", _flexible("FDX#########")),
-    TrackingFormat("shop label", "DHL", _flexible("DHL#########")),
-    # 1Z, six-character shipper account, two-digit service, seven-digit package, check digit.
-    TrackingFormat("UPS 1Z", "UPS", _flexible("1Z@@@@@@##########")),
-    # UPU S10: service letters, eight digits and a check digit, country. The first
-    # letter is limited to the parcel/registered/EMS series so English words do not match.
-    TrackingFormat("USPS S10", "USPS", _flexible("[CELRUV]A#########US")),
-    # IMpb barcodes: 20 or 22 digits starting 91-95.
-    TrackingFormat(
-        "USPS IMpb", "USPS", _flexible("9[1-5]" + "#" * 20, "9[1-5]" + "#" * 18), digits_only=True
-    ),
-    # FedEx Ground 96-prefixed barcodes.
-    TrackingFormat("FedEx Ground 22", "FedEx", _flexible("96" + "#" * 20), digits_only=True),
-    TrackingFormat("DHL eCommerce JJD", "DHL", _flexible("JJD" + "#" * 18, "JD" + "#" * 18)),
-    TrackingFormat(
-        "FedEx 12/15",
-        "FedEx",
-        _flexible("#" * 15, "#" * 12),
-        context=_CARRIER_WORDS,
-        digits_only=True,
-    ),
-    TrackingFormat(
-        "DHL Express waybill",
-        "DHL",
-        _flexible("#" * 10),
-        context=_DHL_WORDS,
-        digits_only=True,
-    ),
-)
+
+@dataclass(frozen=True)
+class _FormatEntry:
+    """A format as data/tracking_formats.toml writes it (an unknown key is refused)."""
+
+    name: str
+    carrier: str
+    specs: list[str]
+    after_words: str = ""  # a table of data/identifiers.toml
+    digits_only: bool = False
+    examples: list[str] = field(default_factory=list)
+    counter_examples: list[str] = field(default_factory=list)
+
+
+def _formats() -> tuple[TrackingFormat, ...]:
+    """The formats of data/tracking_formats.toml, in its order (at one position, the
+    longer or more specific format is tried first)."""
+    try:
+        entries = [
+            _FormatEntry(**raw)
+            for raw in wordlists.data("services.common", "tracking_formats")["format"]
+        ]
+    except (KeyError, TypeError) as error:
+        raise wordlists.WordTableError(f"tracking_formats.toml: {error}") from error
+    return tuple(
+        TrackingFormat(
+            e.name,
+            e.carrier,
+            _flexible(*e.specs),
+            context=_WORDS.pattern(e.after_words) if e.after_words else None,
+            digits_only=e.digits_only,
+        )
+        for e in entries
+    )
+
+
+FORMATS: tuple[TrackingFormat, ...] = _formats()
 
 
 def _bounded(fmt: TrackingFormat) -> str:
@@ -196,16 +207,8 @@ def known_tracking_numbers(raw: Iterable[str], limit: int = MAX_TRACKING_NUMBERS
 # An e-mail rarely disputes more than a few orders; the cap bounds the lookup.
 MAX_ORDER_NUMBERS = 10
 
-_ORDER_WORDS = (
-    r"orders?|order\s+(?:number|no\.?|nr\.?|#|id|ref(?:erence)?)|invoice(?:\s+(?:number|no\.?))?"
-    r"|bestell(?:ung|nummer)|auftrag|pedido|commande|ordine|bestelling|zam[oó]wienie|encomenda"
-    # Czech, Turkish, Romanian, Finnish, Danish and Norwegian (case memory read them too).
-    r"|objedn[aá]vka|sipari[sş]|comanda|tilaus|ordre"
-)
-_ORDER_NUMBER = re.compile(
-    rf"(?:\b(?:{_ORDER_WORDS})\s*(?:no\.?|nr\.?|number|n[º°o]\.?|num\.?)?\s*[:#]?\s*|(?<![\w#])#\s?)"
-    r"(\d{3,10})\b(?![.,]\d)"
-)
+# A word saying the number is an order, then the number (group 1); in lower-case text.
+_ORDER_NUMBER = _WORDS.pattern("order_number")
 # An order number given as such: the digits the reader accepts, nothing else.
 _ORDER_DIGITS = re.compile(r"[0-9]{3,10}")
 

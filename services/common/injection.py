@@ -12,45 +12,26 @@ system prompt, and a chat message written as JSON. The everyday uses of the same
 stay out: "the system charged me twice", "my order system number", "please ignore my
 previous email" (the customer's own earlier message, not instructions). A lone role label
 opening a line ("System: ...") claims the whole line; anything else only its sentence.
+The phrases are data, one section per language: `services/common/data/injection.toml`.
 """
 
 from __future__ import annotations
 
 import re
 
+from services.common import wordlists
+
+_WORDS = wordlists.load("services.common", "injection")  # data/injection.toml
 # A chat role or template heading opening a line or sentence: the whole line or sentence.
-_ROLE = re.compile(
-    r"^[\s*#>\-\"'\u201c\u2018(\[{<]*(?:(?:re|fwd?|aw|wg)\s*:\s*)*"  # quoting, brackets, "Re:"
-    r"(?:(?:system|assistant|developer)(?:\s+(?:note|message|prompt|override|instructions?))?\s*[:\]>]"
-    r"|\#{2,}\s*(?:instruction|system|response|admin)s?\b)",
-    re.I,
-)
+_ROLE = _WORDS.pattern("role")
 # A phrase addressed to a model anywhere in a sentence: the whole sentence.
-_ADDRESSED = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:(?:all|any)\s+(?:of\s+)?)?(?:the\s+)?"
-    r"(?:your\s+|(?:previous|prior|above|earlier|preceding)\s+)+(?:instructions|prompts?|rules|programming)\b"
-    r"|\b(?:ignore|disregard|forget)\s+all\s+(?:instructions|prompts?|rules)\b"
-    r"|\bignor(?:e|ez|a|iere|ieren)\s+(?:\w+\s+){0,3}(?:instruções|instrucciones|istruzioni|anweisungen|instructions\s+précédentes)"
-    r"|\byou\s+are\s+now\s+(?:in\s+\w+\s+mode|an?\s+(?:\w+\s+)?(?:assistant|bot|ai|model)\b|\w*bot\b|dan\b)"
-    r"|\bnew\s+instructions?\s*:|\bsystem\s+prompt\b|\bif\s+(?:you\s+are|you're|ur|u\s+r)\s+an?\s+(?:ai|bot|llm)\b"
-    r"|\b(?:note|instructions?|message)\s+(?:for|to)\s+(?:the\s+)?(?:ai|assistant|llm|bot|chatbot|language\s+model)\b"
-    r"|[\"'\u201c\u2018(\[{]\s*(?:system|assistant|developer)\s*[:\]]"
-    r"|\"role\"\s*:\s*\"(?:system|assistant|developer)\"|\[/?INST\]|<<SYS>>|<\|[a-z_]+\|>",
-    re.I,
-)
+_ADDRESSED = _WORDS.pattern("addressed")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 # What is not the customer's own words once the system-addressed parts are gone: a
 # greeting ("Hi team,") and a sign-off line with what follows it (the name, the signature).
-_GREETING = re.compile(
-    r"^\s*(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening))\b(?:[ \t]+\w+){0,3}[ \t]*(?:[,!:.]|$)",
-    re.I | re.M,
-)
-_SIGN_OFF = re.compile(
-    r"^[ \t]*(?:--|(?:(?:best|kind|warm)\s+)?(?:regards|thanks|thank\s+you|cheers|sincerely|best)"
-    r"(?:\s+(?:so\s+much|again|in\s+advance))?)[ \t,.!]*$",
-    re.I | re.M,
-)
+_GREETING = _WORDS.pattern("greeting")
+_SIGN_OFF = _WORDS.pattern("sign_off")
 _WORD = re.compile(r"\w+")
 # Fewer words of the customer's own than this: the e-mail holds nothing but the text
 # addressed to a system.

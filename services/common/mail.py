@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser
 
+from services.common import wordlists
+
 
 @dataclass(frozen=True)
 class MailText:
@@ -188,10 +190,8 @@ _LOOKS_HTML = re.compile(
     r"|section|article|main|header|footer|small|label|template|noscript|title|tbody)\b",
     re.I,
 )
-_QUOTE_HEADER = re.compile(
-    r"^(?:On .{4,200}wrote:|-{2,}\s*Original Message\s*-{2,}|From: .+|Le .+ a écrit ?:|Am .+ schrieb .+:)\s*$",
-    re.I | re.M,
-)
+# A reply header ("On ... wrote:"): its words, per language, in data/mail.toml.
+_QUOTE_HEADER = wordlists.load("services.common", "mail").pattern("quote_header")
 
 
 def _read_html(body: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from services.common import wordlists
 from services.common.identifiers import read_identifiers
 
 # Default budget for the summaries, in o200k_base tokens.
@@ -26,11 +27,7 @@ FACT_KINDS = (
 )
 
 # Words of an approved reply's sentence that promise something to the customer.
-_PROMISE = re.compile(
-    r"\b(?:we will|we'll|we are refunding|we have asked|you will receive|"
-    r"will be refunded|will arrive|will send|will be credited)\b",
-    re.I,
-)
+_PROMISE = wordlists.load("services.memory", "context").pattern("promise")  # data/context.toml
 # Sentence ends: a stop followed by space or a line break ("$6.00" is not an end).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from crm.v1 import types_pb2
+from services.common import wordlists
 from services.common.identifiers import (
+    FORMATS,
     MAX_ORDER_NUMBERS,
     MAX_TRACKING_NUMBERS,
     Identifiers,
+    TrackingFormat,
+    _flexible,
+    _formats,
     find_order_numbers,
     find_tracking_numbers,
     from_proto,
@@ -187,3 +194,46 @@ def test_tracking_numbers_are_masked_for_reading_and_other_numbers_are_kept() ->
         "Parcel tracking number and tracking number are late (order 1011, call 555-123-4567)."
     )
     assert mask_tracking_numbers("no numbers here") == "no numbers here"
+
+
+# --- data/tracking_formats.toml -----------------------------------------------------------
+
+FORMAT_ENTRIES = wordlists.data("services.common", "tracking_formats")["format"]
+
+
+def test_the_formats_are_those_of_the_data_file_in_its_order() -> None:
+    assert [(f.name, f.carrier) for f in FORMATS] == [
+        (e["name"], e["carrier"]) for e in FORMAT_ENTRIES
+    ]
+    assert all(entry["examples"] for entry in FORMAT_ENTRIES), "every format has an example"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "entry"),
+    [
+        pytest.param(f, e, id=f"{f.carrier} {f.name}")
+        for f, e in zip(FORMATS, FORMAT_ENTRIES, strict=True)
+    ],
+)
+def test_each_format_finds_its_examples_and_no_counter_example(
+    fmt: TrackingFormat, entry: dict[str, list[str]]
+) -> None:
+    whole = re.compile(fmt.pattern, re.IGNORECASE | re.ASCII)
+    for example in entry["examples"]:
+        found = find_tracking_numbers(example)
+        assert found, f"{example!r}: nothing found"
+        assert all(whole.fullmatch(n) for n in found), f"{example!r}: {found} not {fmt.name}"
+    for counter in entry.get("counter_examples", []):
+        assert find_tracking_numbers(counter) == [], counter
+
+
+def test_a_spec_repeats_a_character_with_a_count() -> None:
+    assert _flexible("DHL#{9}") == _flexible("DHL#########")
+    assert _flexible("[CE]A#{2}") == _flexible("[CE]A##")
+
+
+def test_a_format_with_an_unknown_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = [dict(FORMAT_ENTRIES[0], digit_only=True)]
+    monkeypatch.setattr(wordlists, "data", lambda package, name: {"format": entries})
+    with pytest.raises(wordlists.WordTableError, match="digit_only"):
+        _formats()
