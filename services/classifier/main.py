@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+from collections.abc import AsyncIterator
 
+from openai import AsyncOpenAI
 from pydantic import Field
 
 from crm.v1 import classifier_pb2, classifier_pb2_grpc
@@ -14,17 +16,9 @@ from services.classifier.language import LanguageReader
 from services.classifier.llm import LlmTriager
 from services.classifier.triage import Triager
 from services.common.llm import LlmSettings, make_client
-from services.common.runtime import service_main
-from services.common.server import (
-    Deferred,
-    Servicer,
-    create_server,
-    shut_down,
-    wait_for_stop_signal,
-)
+from services.common.runtime import serve_grpc, service_main
+from services.common.server import Deferred, Servicer
 from services.common.settings import ServiceSettings
-
-log = logging.getLogger(__name__)
 
 SERVICE = "classifier"
 FULL_NAME = classifier_pb2.DESCRIPTOR.services_by_name["ClassifierService"].full_name
@@ -41,18 +35,12 @@ class ClassifierSettings(ServiceSettings, LlmSettings):
     )
 
 
-async def serve(settings: ClassifierSettings) -> None:
-    """Serves until SIGTERM; NOT_SERVING until the tier-0 model is loaded."""
-    tiers: Deferred[TriageTiers] = Deferred("tier-0 encoder and heads")
-    client = make_client(settings)
-    handler = ClassifierHandler(tiers)
-    server = await create_server(
-        settings.grpc_address,
-        [Servicer(handler, classifier_pb2_grpc.add_ClassifierServiceServicer_to_server, FULL_NAME)],
-        tls=settings.server_tls,
-        health_address=settings.grpc_health_address,
-    )
-    log.info("listening", extra={"port": server.port, "llm_tier": settings.llm_enabled})
+@contextlib.asynccontextmanager
+async def _load_tiers(
+    settings: ClassifierSettings, client: AsyncOpenAI | None, tiers: Deferred[TriageTiers]
+) -> AsyncIterator[None]:
+    """Tier 0 loaded off the event loop, and the LLM tier when a client is configured;
+    the client is closed when the service stops."""
     local = await asyncio.to_thread(load_tier0, settings.encoder_threads)
     llm = (
         LlmTriager(
@@ -62,12 +50,22 @@ async def serve(settings: ClassifierSettings) -> None:
         else None
     )
     tiers.set(TriageTiers(local, llm))
-    await server.set_serving(True)
-    log.info("serving")
-    await wait_for_stop_signal()
-    await shut_down(server, settings.shutdown_grace_seconds)
+    yield
     if client is not None:
         await client.close()
+
+
+async def serve(settings: ClassifierSettings) -> None:
+    """Serves until SIGTERM; NOT_SERVING until the tier-0 model is loaded."""
+    tiers: Deferred[TriageTiers] = Deferred("tier-0 encoder and heads")
+    client = make_client(settings)
+    register = classifier_pb2_grpc.add_ClassifierServiceServicer_to_server
+    await serve_grpc(
+        settings,
+        Servicer(ClassifierHandler(tiers), register, FULL_NAME),
+        _load_tiers(settings, client, tiers),
+        llm_tier=settings.llm_enabled,
+    )
 
 
 def load_tier0(threads: int = 1) -> Triager:

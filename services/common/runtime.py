@@ -1,5 +1,8 @@
-"""What every service's entry point shares: the command line (serve | migrate) and the
-database start-up (migrations under the owner role, then the runtime pool)."""
+"""What every service's entry point shares: the command line (serve | migrate), the gRPC
+server's life (bound and NOT_SERVING while the service starts, SERVING until SIGTERM, then
+the graceful stop) and the database start-up (migrations under the owner role, then the
+runtime pool). An entry point says only what is particular to its service: its settings,
+its servicer and what it starts before it serves."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +22,13 @@ from pydantic import ValidationError
 from services.common.db import apply_migrations, create_pool, role_of
 from services.common.logs import configure_logging
 from services.common.metrics import serve_metrics
+from services.common.server import (
+    GrpcServer,
+    Servicer,
+    create_server,
+    serve_until_stopped,
+    shut_down,
+)
 from services.common.settings import DatabaseSettings, ServiceSettings
 from services.common.tracing import configure_tracing, shutdown_tracing
 
@@ -42,9 +53,11 @@ async def migrate(settings: DatabaseSettings, schema: str, folder: Path) -> list
 
 @contextlib.asynccontextmanager
 async def database(
-    settings: DatabaseSettings, *, service: str, schema: str, migrations: Path
+    settings: DatabaseSettings, *, service: str, migrations: Path, schema: str | None = None
 ) -> AsyncIterator[asyncpg.Pool]:
-    """Migrates (when configured), then opens the process's one pool as the runtime role."""
+    """Migrates (when configured), then opens the process's one pool as the runtime role;
+    the schema bears the service's name unless `schema` says otherwise."""
+    schema = schema or service
     if settings.migrate_on_start and settings.migration_database_url:
         applied = await migrate(settings, schema, migrations)
         log.info("migrations up to date", extra={"schema": schema, "applied": applied})
@@ -62,6 +75,34 @@ async def database(
         await pool.close()
 
 
+async def listen(settings: ServiceSettings, servicer: Servicer, **details: object) -> GrpcServer:
+    """The service's gRPC server, bound on its port (TLS and health port as configured)
+    and NOT_SERVING; logs the port with `details`."""
+    server = await create_server(
+        settings.grpc_address,
+        [servicer],
+        tls=settings.server_tls,
+        health_address=settings.grpc_health_address,
+    )
+    log.info("listening", extra={"port": server.port, **details})
+    return server
+
+
+async def serve_grpc(
+    settings: ServiceSettings,
+    servicer: Servicer,
+    started: AbstractAsyncContextManager[object] | None = None,
+    **details: object,
+) -> None:
+    """Serves until SIGTERM: NOT_SERVING while `started` starts what the servicer needs
+    (pool, model), SERVING once it has; on SIGTERM NOT_SERVING, the graceful stop of the
+    calls in flight, and only then does `started` close what it opened."""
+    server = await listen(settings, servicer, **details)
+    async with started or contextlib.nullcontext():
+        await serve_until_stopped(server)
+        await shut_down(server, settings.shutdown_grace_seconds)
+
+
 def service_main(
     service: str,
     settings_type: type[S],
@@ -70,7 +111,8 @@ def service_main(
     schema: str | None = None,
     migrations: Path | None = None,
 ) -> None:
-    """Runs `crm-<service> [serve|migrate]` with settings from the environment."""
+    """Runs `crm-<service> [serve|migrate]` with settings from the environment; the
+    schema bears the service's name unless `schema` says otherwise."""
     parser = argparse.ArgumentParser(prog=f"crm-{service}", description=f"The {service} service.")
     commands = ["serve", "migrate"] if migrations else ["serve"]
     parser.add_argument("command", nargs="?", default="serve", choices=commands)
@@ -82,7 +124,8 @@ def service_main(
         raise SystemExit(2) from exc
     configure_logging(service, settings.log_level)
     if args.command == "migrate":
-        assert isinstance(settings, DatabaseSettings) and schema and migrations
+        assert isinstance(settings, DatabaseSettings) and migrations
+        schema = schema or service
         applied = asyncio.run(migrate(settings, schema, migrations))
         log.info("migrations applied", extra={"schema": schema, "applied": applied})
         return

@@ -2,7 +2,8 @@
 
 A service's entry point builds its servicers, calls `create_server`, starts its
 dependencies (pools, migrations, models), flips health to SERVING, and waits for
-SIGTERM; then health says NOT_SERVING again before the graceful stop.
+SIGTERM (`serve_until_stopped`); then health says NOT_SERVING again before the graceful
+stop (`shut_down`). services/common/runtime.py runs these steps from a service's settings.
 
 Security in transit is configured by settings (services/common/tls.py): a server with a
 certificate speaks TLS only (mutual TLS with a client CA), health and reflection included;
@@ -223,6 +224,15 @@ async def wait_for_stop_signal() -> None:
     await stop.wait()
 
 
+async def serve_until_stopped(grpc_server: GrpcServer) -> None:
+    """SERVING until SIGTERM or SIGINT, then NOT_SERVING for good (load balancers drain);
+    the graceful stop that follows is `shut_down`'s."""
+    await grpc_server.set_serving(True)
+    log.info("serving")
+    await wait_for_stop_signal()
+    await grpc_server.health.enter_graceful_shutdown()
+
+
 async def shut_down(grpc_server: GrpcServer, grace_seconds: float) -> None:
     """NOT_SERVING first so load balancers drain, then a graceful stop."""
     await grpc_server.health.enter_graceful_shutdown()
@@ -255,6 +265,16 @@ class Deferred(Generic[T]):
                 f"{self._what} is not ready yet",
             )
         return self._value
+
+
+def found(value: T | None, message: str, **metadata: str) -> T:
+    """What a handler looked up, or a NOT_FOUND error (with `metadata` in its ErrorInfo)
+    when there is none."""
+    if value is None:
+        raise ServiceError(
+            grpc.StatusCode.NOT_FOUND, types_pb2.ERROR_CODE_NOT_FOUND, message, metadata
+        )
+    return value
 
 
 # Calls spread over every address the target resolves to (round robin: with

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -12,23 +13,14 @@ from pydantic import Field
 from crm.v1 import memory_pb2, memory_pb2_grpc
 from services.common.llm import LlmSettings, make_client
 from services.common.model_calls import count_tokens
-from services.common.runtime import database, service_main
-from services.common.server import (
-    Deferred,
-    Servicer,
-    create_server,
-    shut_down,
-    wait_for_stop_signal,
-)
+from services.common.runtime import database, serve_grpc, service_main
+from services.common.server import Deferred, Servicer
 from services.common.settings import DatabaseSettings
 from services.memory.context import DEFAULT_TOKEN_BUDGET
 from services.memory.handler import MemoryHandler
 from services.memory.model_summaries import ModelSummariser
 
-log = logging.getLogger(__name__)
-
 SERVICE = "memory"
-SCHEMA = "memory"
 MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = memory_pb2.DESCRIPTOR.services_by_name["MemoryService"].full_name
 
@@ -53,35 +45,26 @@ def _summariser(settings: MemorySettings) -> ModelSummariser | None:
     )
 
 
+@contextlib.asynccontextmanager
+async def _warm_pool(settings: MemorySettings, pool: Deferred[asyncpg.Pool]) -> AsyncIterator[None]:
+    """The token tables loaded (rather than on the first context request), then the pool."""
+    await asyncio.to_thread(count_tokens, "warm up")
+    async with database(settings, service=SERVICE, migrations=MIGRATIONS) as db:
+        pool.set(db)
+        yield
+
+
 async def serve(settings: MemorySettings) -> None:
     """Serves until SIGTERM; health is SERVING only while the pool is open."""
     pool: Deferred[asyncpg.Pool] = Deferred("database pool")
-    server = await create_server(
-        settings.grpc_address,
-        [
-            Servicer(
-                MemoryHandler(pool, settings.memory_context_tokens, _summariser(settings)),
-                memory_pb2_grpc.add_MemoryServiceServicer_to_server,
-                FULL_NAME,
-            )
-        ],
-        tls=settings.server_tls,
-        health_address=settings.grpc_health_address,
-    )
-    log.info("listening", extra={"port": server.port})
-    # Load the token tables now rather than on the first context request.
-    await asyncio.to_thread(count_tokens, "warm up")
-    async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
-        pool.set(db)
-        await server.set_serving(True)
-        log.info("serving")
-        await wait_for_stop_signal()
-        await shut_down(server, settings.shutdown_grace_seconds)
+    handler = MemoryHandler(pool, settings.memory_context_tokens, _summariser(settings))
+    register = memory_pb2_grpc.add_MemoryServiceServicer_to_server
+    await serve_grpc(settings, Servicer(handler, register, FULL_NAME), _warm_pool(settings, pool))
 
 
 def main() -> None:
     """`crm-memory [serve|migrate]`."""
-    service_main(SERVICE, MemorySettings, serve, schema=SCHEMA, migrations=MIGRATIONS)
+    service_main(SERVICE, MemorySettings, serve, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

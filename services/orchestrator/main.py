@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import getpass
-import logging
 import os
 from pathlib import Path
 
@@ -24,17 +23,16 @@ from crm.v1 import (
 )
 from services.common.llm import LlmSettings, make_client
 from services.common.nats_client import connect_nats
-from services.common.runtime import database, service_main
+from services.common.runtime import database, listen, service_main
 from services.common.server import (
     Deferred,
     Servicer,
-    create_server,
     open_channel,
+    serve_until_stopped,
     shut_down,
-    wait_for_stop_signal,
 )
 from services.common.settings import DatabaseSettings, GrpcClientSettings, NatsClientSettings
-from services.orchestrator import console, demo, jetstream, reviewers
+from services.orchestrator import console, jetstream, reviewers
 from services.orchestrator.consumer import CustomerLimits, EmailConsumer
 from services.orchestrator.decision_consumer import DecisionConsumer
 from services.orchestrator.examples import ApprovedExamples
@@ -44,10 +42,7 @@ from services.orchestrator.phrasing import LlmPhraser
 from services.orchestrator.pipeline import MeshClients
 from services.orchestrator.retry import RetryPolicy
 
-log = logging.getLogger(__name__)
-
 SERVICE = "orchestrator"
-SCHEMA = "orchestrator"
 MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
 
@@ -178,21 +173,12 @@ async def provision(settings: OrchestratorSettings) -> None:
 
 
 async def serve(settings: OrchestratorSettings) -> None:
-    """Serves until SIGTERM: NOT_SERVING until the pool, NATS and the consumer are ready."""
+    """Serves until SIGTERM: NOT_SERVING until the pool, NATS and the consumer are ready.
+    On SIGTERM, NOT_SERVING; the console and the consumers stop (in-flight jobs finish)
+    before the gRPC server's graceful stop, and the connections close last."""
     pool: Deferred[asyncpg.Pool] = Deferred("database pool")
-    server = await create_server(
-        settings.grpc_address,
-        [
-            Servicer(
-                OrchestratorHandler(pool),
-                orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server,
-                FULL_NAME,
-            )
-        ],
-        tls=settings.server_tls,
-        health_address=settings.grpc_health_address,
-    )
-    log.info("listening", extra={"port": server.port})
+    register = orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server
+    server = await listen(settings, Servicer(OrchestratorHandler(pool), register, FULL_NAME))
     channels = {
         name: open_channel(address, settings.client_tls)
         for name, address in {
@@ -202,7 +188,7 @@ async def serve(settings: OrchestratorSettings) -> None:
             "memory": settings.memory_address,
         }.items()
     }
-    async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
+    async with database(settings, service=SERVICE, migrations=MIGRATIONS) as db:
         pool.set(db)
         clients = MeshClients(
             classifier=classifier_pb2_grpc.ClassifierServiceStub(channels["classifier"]),
@@ -240,10 +226,7 @@ async def serve(settings: OrchestratorSettings) -> None:
         async with contextlib.AsyncExitStack() as web:
             if settings.console_port >= 0:
                 await web.enter_async_context(console.serving(db, nc, settings.console_settings()))
-            await server.set_serving(True)
-            log.info("serving")
-            await wait_for_stop_signal()
-            await server.health.enter_graceful_shutdown()
+            await serve_until_stopped(server)
         stop.set()
         await consuming  # in-flight jobs finish before the connections close
         await deciding
@@ -266,7 +249,7 @@ def _add_reviewer_command(argv: list[str]) -> None:
     try:
         reviewers.check_new_account(args.reviewer_id, password)
         asyncio.run(
-            demo.save_account(
+            reviewers.save_account(
                 OrchestratorSettings().database_url, args.reviewer_id, args.name, password
             )
         )
@@ -286,7 +269,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "add-reviewer":
         _add_reviewer_command(sys.argv[2:])
         return
-    service_main(SERVICE, OrchestratorSettings, serve, schema=SCHEMA, migrations=MIGRATIONS)
+    service_main(SERVICE, OrchestratorSettings, serve, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":

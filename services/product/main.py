@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -12,14 +13,8 @@ from pydantic import Field
 
 from crm.v1 import product_pb2, product_pb2_grpc
 from services.common.llm import LlmSettings, make_client
-from services.common.runtime import database, service_main
-from services.common.server import (
-    Deferred,
-    Servicer,
-    create_server,
-    shut_down,
-    wait_for_stop_signal,
-)
+from services.common.runtime import database, serve_grpc, service_main
+from services.common.server import Deferred, Servicer
 from services.common.settings import ShopDaySettings
 from services.product import store
 from services.product.guard import MAX_LIMIT
@@ -31,7 +26,7 @@ from services.product.vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 SERVICE = "product"
-SCHEMA = "product"
+SCHEMA = SERVICE  # the runtime's default: the schema bears the service's name
 MIGRATIONS = Path(__file__).parent / "migrations"
 FULL_NAME = product_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name
 
@@ -85,27 +80,12 @@ def _llm_reader(settings: ProductSettings) -> LlmProductReader | None:
     )
 
 
-async def serve(settings: ProductSettings) -> None:
-    """Serves until SIGTERM; health is SERVING once the pool is open and the catalog's
-    vocabulary is loaded."""
-    pool: Deferred[asyncpg.Pool] = Deferred("database pool")
-    vocabulary: Deferred[Vocabulary] = Deferred("catalog vocabulary")
-    handler = ProductHandler(
-        pool,
-        vocabulary,
-        settings.today,
-        statement_timeout_ms=settings.search_statement_timeout_ms,
-        max_rows=settings.search_max_rows,
-        llm=_llm_reader(settings),
-    )
-    server = await create_server(
-        settings.grpc_address,
-        [Servicer(handler, product_pb2_grpc.add_ProductServiceServicer_to_server, FULL_NAME)],
-        tls=settings.server_tls,
-        health_address=settings.grpc_health_address,
-    )
-    log.info("listening", extra={"port": server.port})
-    async with database(settings, service=SERVICE, schema=SCHEMA, migrations=MIGRATIONS) as db:
+@contextlib.asynccontextmanager
+async def _open_catalog(
+    settings: ProductSettings, pool: Deferred[asyncpg.Pool], vocabulary: Deferred[Vocabulary]
+) -> AsyncIterator[None]:
+    """The pool and the catalog's vocabulary, re-read periodically while the service runs."""
+    async with database(settings, service=SERVICE, migrations=MIGRATIONS) as db:
         pool.set(db)
         words = await store.load_vocabulary(db)
         vocabulary.set(words)
@@ -125,19 +105,37 @@ async def serve(settings: ProductSettings) -> None:
             if settings.vocabulary_refresh_seconds > 0
             else None
         )
-        await server.set_serving(True)
-        log.info("serving")
-        await wait_for_stop_signal()
-        await shut_down(server, settings.shutdown_grace_seconds)
+        yield
         if refresher is not None:
             refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
 
 
+async def serve(settings: ProductSettings) -> None:
+    """Serves until SIGTERM; health is SERVING once the pool is open and the catalog's
+    vocabulary is loaded."""
+    pool: Deferred[asyncpg.Pool] = Deferred("database pool")
+    vocabulary: Deferred[Vocabulary] = Deferred("catalog vocabulary")
+    handler = ProductHandler(
+        pool,
+        vocabulary,
+        settings.today,
+        statement_timeout_ms=settings.search_statement_timeout_ms,
+        max_rows=settings.search_max_rows,
+        llm=_llm_reader(settings),
+    )
+    register = product_pb2_grpc.add_ProductServiceServicer_to_server
+    await serve_grpc(
+        settings,
+        Servicer(handler, register, FULL_NAME),
+        _open_catalog(settings, pool, vocabulary),
+    )
+
+
 def main() -> None:
     """`crm-product [serve|migrate]`."""
-    service_main(SERVICE, ProductSettings, serve, schema=SCHEMA, migrations=MIGRATIONS)
+    service_main(SERVICE, ProductSettings, serve, migrations=MIGRATIONS)
 
 
 if __name__ == "__main__":
