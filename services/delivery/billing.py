@@ -6,15 +6,17 @@ price) plus its delivery fee. It was charged the sum of its captured charges, le
 has already been refunded (pending or completed). When it was charged more than it owes,
 the refund proposed is exactly the difference, never more than the net amount charged.
 When the records show no overcharge, nothing is refunded and the dispute goes to a
-person with the evidence.
+person with the evidence (`review_reason`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from services.delivery.actions import ActionKind, ProposedAction, idempotency_key
 
 _CENTS = Decimal("0.01")
 
@@ -125,3 +127,31 @@ def examine(order: OrderRecords) -> Finding:
     if overcharge <= 0:
         evidence.append("the records show no overcharge")
     return Finding(order.order_id, due, paid, back, _cents(overcharge), tuple(evidence))
+
+
+def refund_action(job_id: str, finding: Finding, currency: str) -> ProposedAction | None:
+    """The refund of the overcharge the finding shows, with its evidence as the rationale;
+    None when the records show no overcharge (the claim is not supported)."""
+    if not finding.supported:
+        return None
+    target = str(finding.order_id)
+    return ProposedAction(
+        kind=ActionKind.CHARGE_REFUND,
+        target=target,
+        amount=finding.overcharge,
+        currency=currency,
+        idempotency_key=idempotency_key(job_id, ActionKind.CHARGE_REFUND, target),
+        rationale="; ".join(finding.evidence)
+        + f"; refund the difference, {finding.overcharge} {currency}.",
+    )
+
+
+def review_reason(findings: Iterable[Finding]) -> str:
+    """Why a person must decide, in plain words: the evidence of every order whose records
+    do not show the overcharge claimed; "" when every order's claim is supported."""
+    unsupported = [f for f in findings if not f.supported]
+    if not unsupported:
+        return ""
+    return "the records do not support the billing claim: " + "; ".join(
+        e for f in unsupported for e in f.evidence
+    )

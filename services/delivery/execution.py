@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.delivery.policy import ActionKind
+from services.delivery.actions import ActionKind
 
 _ZERO = Decimal("0.00")
 

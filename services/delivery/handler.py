@@ -1,4 +1,7 @@
-"""gRPC handler of the delivery service: protobuf in, ledger reads and policy, protobuf out."""
+"""gRPC handler of the delivery service: protobuf in, ledger reads and policy, protobuf out.
+
+The policy modules decide (actions, amounts, wording, why a person must decide); this
+module only translates between protobuf and their domain objects."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.identifiers import known_order_numbers, known_tracking_numbers
 from services.common.server import Deferred
-from services.delivery import billing, policy, returns
+from services.delivery import actions, billing, policy, returns
 from services.delivery.execution import ApprovedAction
 from services.delivery.store import LedgerReader
 
@@ -64,12 +67,14 @@ def _shipment_to_proto(assessment: policy.Assessment) -> delivery_pb2.ShipmentAs
     return message
 
 
-def _action_to_proto(action: policy.ProposedAction) -> types_pb2.ProposedAction:
+def _action_to_proto(action: actions.ProposedAction) -> types_pb2.ProposedAction:
+    """The one translation of a proposed action (of any policy module) into protobuf."""
     message = types_pb2.ProposedAction(
         type=types_pb2.ActionType.Value(action.kind.value),
         target=action.target,
         idempotency_key=action.idempotency_key,
         rationale=action.rationale,
+        resolution=action.resolution,
     )
     if action.amount is not None:
         message.amount.CopyFrom(_money(action.amount, action.currency))
@@ -157,8 +162,8 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
         records = await self._ledger.get().order_records(request.customer_id, numbers)
         found = {r.order_id for r in records}
         response.unmatched_order_ids.extend(n for n in numbers if n not in found)
-        for order in records:
-            finding = billing.examine(order)
+        findings = [billing.examine(order) for order in records]
+        for order, finding in zip(records, findings, strict=True):
             response.orders.append(
                 delivery_pb2.OrderBilling(
                     order_id=order.order_id,
@@ -176,21 +181,13 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                         for c in order.charges
                     ],
                     refunds=[_refund_to_proto(r, order.currency) for r in order.refunds],
+                    claim_supported=finding.supported,
                 )
             )
-            if finding.supported:
-                response.actions.append(
-                    types_pb2.ProposedAction(
-                        type=types_pb2.ACTION_TYPE_CHARGE_REFUND,
-                        target=str(order.order_id),
-                        amount=_money(finding.overcharge, order.currency),
-                        idempotency_key=policy.idempotency_key(
-                            request.job_id, policy.ActionKind.CHARGE_REFUND, str(order.order_id)
-                        ),
-                        rationale="; ".join(finding.evidence)
-                        + f"; refund the difference, {finding.overcharge} {order.currency}.",
-                    )
-                )
+            refund = billing.refund_action(request.job_id, finding, order.currency)
+            if refund is not None:
+                response.actions.append(_action_to_proto(refund))
+        response.review_reason = billing.review_reason(findings)
         return response
 
     async def ExecuteAction(
@@ -205,7 +202,7 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                 "customer_id, action.target and action.idempotency_key are required",
             )
         try:
-            kind = policy.ActionKind(types_pb2.ActionType.Name(action.type))
+            kind = actions.ActionKind(types_pb2.ActionType.Name(action.type))
         except ValueError as exc:
             raise ServiceError(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -253,10 +250,9 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
         known_numbers = {i.tracking_number.upper() for i in items}
         response.unmatched_order_ids.extend(n for n in order_ids if n not in known_orders)
         response.unmatched_tracking_numbers.extend(n for n in numbers if n not in known_numbers)
-        resolution = returns.resolution_wished(request.text)
-        proposed: set[int] = set()
-        for item in chosen:
-            decision = returns.decide(item, today)
+        decisions = [returns.decide(item, today) for item in chosen]
+        for decision in decisions:
+            item = decision.item
             message = delivery_pb2.ComplaintItem(
                 order_id=item.order_id,
                 product_name=item.product_name,
@@ -269,23 +265,16 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
             if item.delivered_on is not None:
                 message.delivered_time.CopyFrom(_timestamp(item.delivered_on))
             response.items.append(message)
-            if decision.within_window and item.order_id not in proposed:
-                proposed.add(item.order_id)
-                action = types_pb2.ProposedAction(
-                    type=types_pb2.ACTION_TYPE_RETURN_AUTHORISATION,
-                    target=str(item.order_id),
-                    idempotency_key=policy.idempotency_key(
-                        request.job_id, policy.ActionKind.RETURN_AUTHORISATION, str(item.order_id)
-                    ),
-                    resolution=resolution,
-                    rationale=(
-                        f"{response.problem.replace('_', ' ')} {item.product_name} "
-                        f"({decision.reason}); return with {resolution}"
-                    ),
-                )
-                if resolution == returns.REFUND:
-                    action.amount.CopyFrom(_money(item.item_total, item.currency))
-                response.actions.append(action)
+        response.actions.extend(
+            _action_to_proto(a)
+            for a in returns.authorisations(
+                request.job_id,
+                decisions,
+                response.problem,
+                returns.resolution_wished(request.text),
+            )
+        )
+        response.review_reason = returns.review_reason(decisions)
         return response
 
     async def AssessDeliveries(

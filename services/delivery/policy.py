@@ -8,12 +8,13 @@ executes anything: the actions are proposals a person approves.
 from __future__ import annotations
 
 import calendar
-import hashlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+
+from services.delivery.actions import ActionKind, ProposedAction, idempotency_key
 
 # Share of the order's delivery fee refunded per calendar day late (capped at the fee).
 REFUND_SHARE_PER_DAY = Decimal("0.25")
@@ -40,18 +41,6 @@ class ShipmentStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class ActionKind(StrEnum):
-    """The actions the delivery service proposes (late deliveries here, billing and
-    returns in their modules); the values are the crm.v1.ActionType names."""
-
-    DELIVERY_FEE_REFUND = "ACTION_TYPE_DELIVERY_FEE_REFUND"
-    DELIVERY_FEE_REFUND_ON_ARRIVAL = "ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL"
-    EXPEDITED_COUPON = "ACTION_TYPE_EXPEDITED_COUPON"
-    CARRIER_UPDATE_REQUEST = "ACTION_TYPE_CARRIER_UPDATE_REQUEST"
-    CHARGE_REFUND = "ACTION_TYPE_CHARGE_REFUND"
-    RETURN_AUTHORISATION = "ACTION_TYPE_RETURN_AUTHORISATION"
-
-
 @dataclass(frozen=True)
 class Shipment:
     """One shipment of a customer, with the delivery fee paid on its order."""
@@ -73,18 +62,6 @@ class Shipment:
     delay_reason: str = ""
     # Delivery-fee refunds already recorded for the order (pending or completed).
     fee_refunded: Decimal = Decimal("0.00")
-
-
-@dataclass(frozen=True)
-class ProposedAction:
-    """An action for a person to approve; `target` is the tracking number."""
-
-    kind: ActionKind
-    target: str
-    amount: Decimal | None
-    currency: str
-    idempotency_key: str
-    rationale: str
 
 
 @dataclass(frozen=True)
@@ -152,14 +129,6 @@ def recent_late_sibling(
         and days_late(other, today) > 0
     ]
     return max(candidates, key=lambda s: (s.expected_end, s.delivery_id), default=None)
-
-
-def idempotency_key(job_id: str, kind: ActionKind, target: str) -> str:
-    """A stable key for one action of one job: the same job proposing the same action
-    for the same target always gets the same key, so it can execute only once."""
-    # The unit separator cannot occur in the parts, so different parts never collide.
-    material = "\x1f".join((job_id, kind.value, target))
-    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def _money(amount: Decimal, currency: str) -> str:

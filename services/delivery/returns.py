@@ -3,67 +3,37 @@ return (with replacement or refund) is still possible.
 
 Pure: data in, data out, `today` always a parameter. A defective, damaged, wrong or
 not-as-described item delivered within RETURN_WINDOW_DAYS gets a return authorisation;
-the customer's wish decides replacement or refund (replacement when they do not say).
-Outside the window, or for an item not delivered, a person decides. Injury or safety
+the customer's wish decides replacement or refund (replacement when they do not say);
+one authorisation per order. Outside the window, or for an item not delivered, a person
+decides (`review_reason`). Injury or safety
 is escalated as urgent before this rule runs (the classifier's urgency).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from services.common import wordlists
+from services.delivery.actions import ActionKind, ProposedAction, idempotency_key
 
 # Days after delivery during which a faulty item can be returned.
 RETURN_WINDOW_DAYS = 30
 REPLACEMENT = "replacement"
 REFUND = "refund"
 
+# The words of complaints, one section per language: data/returns.toml.
+_WORDS = wordlists.load("services.delivery", "returns")
 # What the customer reports, most specific first.
-_PROBLEMS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "wrong_item",
-        re.compile(
-            r"\b(?:wrong|incorrect|different)\s+(?:item|size|colou?r|model|shoe|pair|product|one)"
-            r"|\bnot\s+what\s+i\s+ordered|\bsent\s+(?:me\s+)?(?:the\s+)?wrong|\binstead\s+of\b"
-            r"|\bfalsche[nrs]?\b|\bequivocad[oa]\b|\bmauvais(?:e)?\s+(?:taille|article|mod[eè]le)"
-        ),
-    ),
-    (
-        "damaged",
-        re.compile(
-            r"\b(?:damaged|crushed|torn|ripped|scuffed|dirty|stained|scratched|dented)\b"
-            r"|\b(?:box|package|parcel)\s+was\s+(?:open|broken|wet)|\bbesch[aä]digt|\bda[nñ]ad[oa]"
-            r"|\babîm[ée]|\bdanneggiat"
-        ),
-    ),
-    (
-        "not_as_described",
-        re.compile(
-            r"\bnot\s+as\s+(?:described|pictured|shown|advertised)|\bdoesn'?t\s+look\s+like"
-            r"|\bdifferent\s+from\s+the\s+(?:photo|picture|description)|\bfake\b|\bcounterfeit"
-        ),
-    ),
-    (
-        "defective",
-        re.compile(
-            r"\b(?:defect\w*|faulty|broke(?:n)?|falling\s+apart|fell\s+apart|came\s+(?:off|apart|"
-            r"loose|unglued|unstitched)|peel\w*|split\w*|crack\w*|squeak\w*|hole|holes|worn\s+out|"
-            r"unglued|stitching|sole\s+(?:came|is|has)|glue|detached|broken|kaputt|defekt|roto|rota|"
-            r"cass[ée]|d[ée]fectueu\w*|difettos\w*|rott[oa])\b"
-        ),
-    ),
+_PROBLEMS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, _WORDS.pattern(name))
+    for name in ("wrong_item", "damaged", "not_as_described", "defective")
 )
-_REFUND_WISH = re.compile(
-    r"\b(?:refund|money\s+back|reimburse\w*|my\s+money|r[uü]ckerstatt\w*|erstatt\w*|geld\s+zur[uü]ck"
-    r"|reembols\w*|rembours\w*|rimbors\w*|zwrot\w*|terugbetal\w*|dinheiro\s+de\s+volta|(?:mi|mon|mein|il\s+mio|o\s+meu)\s+"
-    r"(?:dinero|argent|geld|denaro|dinheiro)|soldi\s+indietro|geld\s+terug|pieni[ąa]dze|pengarna\s+tillbaka|pengene\s+tilbage)\b"
-)
-_REPLACEMENT_WISH = re.compile(
-    r"\b(?:replace\w*|exchange|swap|new\s+pair|another\s+pair|ersatz|umtausch\w*|cambi\w*|"
-    r"sostitu\w*|[ée]change\w*|remplac\w*|wymian\w*|vervang\w*)\b"
-)
+_REFUND_WISH = _WORDS.pattern("refund_wish")
+_REPLACEMENT_WISH = _WORDS.pattern("replacement_wish")
 
 
 @dataclass(frozen=True)
@@ -100,10 +70,7 @@ def problem_of(text: str) -> str:
 
 # A wish the customer turns down or puts second: "rather than a replacement", "not a
 # refund", "I don't want another pair".
-_SET_ASIDE = re.compile(
-    r"\b(?:rather\s+than|instead\s+of|over|not|no|don'?t\s+want|do\s+not\s+want|without)\s+"
-    r"(?:a\s+|an\s+|the\s+|any\s+)?"
-)
+_SET_ASIDE = _WORDS.pattern("set_aside")
 # One word may stand between: "not a FULL refund".
 _ONE_WORD = re.compile(r"\w+\s+")
 
@@ -149,6 +116,55 @@ def decide(item: DeliveredItem, today: date) -> ReturnDecision:
         )
     return ReturnDecision(
         item, days, False, f"delivered {days} days ago, past the {RETURN_WINDOW_DAYS}-day window"
+    )
+
+
+def authorisations(
+    job_id: str, decisions: Iterable[ReturnDecision], problem: str, resolution: str
+) -> tuple[ProposedAction, ...]:
+    """A return authorisation for each order with an item within the return window, at
+    most one per order (for its first such item), in the order given. `problem` is what
+    the customer reports (`problem_of`), `resolution` what they wish (`resolution_wished`);
+    a refund carries the item's total as its amount, a replacement no amount."""
+    actions: list[ProposedAction] = []
+    proposed: set[int] = set()
+    for decision in decisions:
+        item = decision.item
+        if not decision.within_window or item.order_id in proposed:
+            continue
+        proposed.add(item.order_id)
+        target = str(item.order_id)
+        actions.append(
+            ProposedAction(
+                kind=ActionKind.RETURN_AUTHORISATION,
+                target=target,
+                amount=item.item_total if resolution == REFUND else None,
+                currency=item.currency,
+                idempotency_key=idempotency_key(job_id, ActionKind.RETURN_AUTHORISATION, target),
+                rationale=(
+                    f"{problem.replace('_', ' ')} {item.product_name} "
+                    f"({decision.reason}); return with {resolution}"
+                ),
+                resolution=resolution,
+            )
+        )
+    return tuple(actions)
+
+
+def review_reason(decisions: Iterable[ReturnDecision]) -> str:
+    """Why a person must decide, in plain words: every item past its return window or not
+    delivered; "" when the return policy answers the complaint."""
+    outside = [d for d in decisions if not d.within_window]
+    if not outside:
+        return ""
+    return "complaint outside the return policy: " + "; ".join(
+        f"order {d.item.order_id} ({d.item.product_name}) "
+        + (
+            f"delivered {d.days_since_delivery} days ago"
+            if d.item.delivered_on is not None
+            else "not delivered"
+        )
+        for d in outside
     )
 
 

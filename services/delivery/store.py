@@ -14,9 +14,10 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from services.delivery.actions import ActionKind
 from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund
 from services.delivery.execution import ApprovedAction, LedgerState, refusal
-from services.delivery.policy import ActionKind, Shipment, ShipmentStatus, coupon_expiry
+from services.delivery.policy import Shipment, ShipmentStatus, coupon_expiry
 from services.delivery.returns import DeliveredItem
 
 _SHIPMENT_COLUMNS = """

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.delivery.billing import Charge, OrderLine, OrderRecords, Refund, examine
+from services.delivery.actions import ActionKind, idempotency_key
+from services.delivery.billing import (
+    Charge,
+    OrderLine,
+    OrderRecords,
+    Refund,
+    examine,
+    refund_action,
+    review_reason,
+)
 
 DAY = date(2026, 1, 10)
 
@@ -66,3 +75,44 @@ def test_the_refund_is_never_more_than_was_charged() -> None:
 
 def test_an_undercharge_is_no_refund() -> None:
     assert examine(order(["50.00"])).overcharge == 0
+
+
+# --- the refund proposed and why a person decides -----------------------------------------
+
+
+def test_a_supported_claim_proposes_a_refund_of_exactly_the_overcharge() -> None:
+    finding = examine(order(["105.99", "105.99"]))
+    action = refund_action("job-1", finding, "EUR")
+    assert action is not None
+    assert (action.kind, action.target, action.amount, action.currency, action.resolution) == (
+        ActionKind.CHARGE_REFUND, "1003", Decimal("105.99"), "EUR", "",
+    )  # fmt: skip
+    assert action.idempotency_key == idempotency_key("job-1", ActionKind.CHARGE_REFUND, "1003")
+    assert action.rationale == "; ".join(finding.evidence) + (
+        "; refund the difference, 105.99 EUR."
+    )
+
+
+def test_an_unsupported_claim_proposes_no_refund() -> None:
+    assert refund_action("job-1", examine(order(["105.99"])), "USD") is None
+
+
+def test_a_person_decides_when_an_orders_records_show_no_overcharge() -> None:
+    supported = examine(order(["105.99", "105.99"]))
+    unsupported = examine(order(["105.99"]))
+    assert review_reason([supported, unsupported]) == (
+        "the records do not support the billing claim: " + "; ".join(unsupported.evidence)
+    )
+
+
+def test_the_review_reason_gives_the_evidence_of_every_unsupported_order() -> None:
+    first, second = examine(order(["105.99"])), examine(order(["50.00"]))
+    assert review_reason([first, second]) == (
+        "the records do not support the billing claim: "
+        + "; ".join([*first.evidence, *second.evidence])
+    )
+
+
+def test_no_review_is_needed_when_every_claim_is_supported_or_no_order_was_found() -> None:
+    assert review_reason([examine(order(["105.99", "105.99"]))]) == ""
+    assert review_reason([]) == ""

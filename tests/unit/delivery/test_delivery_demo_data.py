@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from services.delivery.demo import REFERENCE_TODAY, demo_ledger
+from crmctl.demo.delivery import REFERENCE_TODAY, demo_ledger
 
 
 def test_fifteen_customers_with_distinct_email_addresses() -> None:

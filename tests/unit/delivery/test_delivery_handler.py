@@ -14,7 +14,7 @@ from crm.v1 import delivery_pb2, types_pb2
 from services.common.errors import ServiceError
 from services.common.identifiers import read_identifiers, to_proto
 from services.common.server import Deferred
-from services.delivery.billing import OrderRecords
+from services.delivery.billing import Charge, OrderLine, OrderRecords
 from services.delivery.execution import ApprovedAction
 from services.delivery.handler import DeliveryHandler
 from services.delivery.policy import Shipment, ShipmentStatus
@@ -258,3 +258,73 @@ async def test_a_complaint_takes_its_numbers_from_the_request_not_from_the_text(
     )
     assert list(read.unmatched_order_ids) == [1003]
     assert list(read.unmatched_tracking_numbers) == ["FDX123456789"]
+
+
+class RecordsLedger(FakeLedger):
+    """The default ledger, with orders and delivered items of the customer."""
+
+    async def order_records(self, customer_id: int, order_ids: Sequence[int]) -> list[OrderRecords]:
+        def charged(order_id: int, *amounts: str) -> OrderRecords:
+            return OrderRecords(
+                order_id=order_id,
+                delivery_fee=Decimal("5.99"),
+                currency="USD",
+                lines=[OrderLine("Shoe", 1, Decimal("100.00"), False)],
+                charges=[Charge(i, Decimal(a), TODAY, True) for i, a in enumerate(amounts)],
+                refunds=[],
+            )
+
+        records = {1003: charged(1003, "105.99", "105.99"), 1004: charged(1004, "105.99")}
+        return [records[n] for n in order_ids if n in records]
+
+    async def customer_items(self, customer_id: int) -> list[DeliveredItem]:
+        def delivered(order_id: int, days_ago: int | None, name: str) -> DeliveredItem:
+            return DeliveredItem(
+                order_id=order_id,
+                product_name=name,
+                tracking_number=f"FDX{order_id:09d}",
+                delivered_on=None if days_ago is None else TODAY - timedelta(days=days_ago),
+                item_total=Decimal("99.5"),
+                currency="USD",
+                status="delivered" if days_ago is not None else "in_transit",
+            )
+
+        return [delivered(1003, 5, "Adidas Ultraboost"), delivered(1004, 45, "Puma Suede")]
+
+
+async def test_billing_says_which_claims_the_records_support_and_why_a_person_decides() -> None:
+    reply = await handler(RecordsLedger({})).AssessBilling(
+        delivery_pb2.AssessBillingRequest(
+            job_id="job-7",
+            customer_id=CUSTOMER,
+            identifiers=types_pb2.Identifiers(order_numbers=["1003", "1004"]),
+        ),
+        None,
+    )
+    assert [(o.order_id, o.claim_supported) for o in reply.orders] == [(1003, True), (1004, False)]
+    assert [(a.type, a.target, a.amount.amount) for a in reply.actions] == [
+        (types_pb2.ACTION_TYPE_CHARGE_REFUND, "1003", "105.99")
+    ]
+    assert reply.review_reason == "the records do not support the billing claim: " + "; ".join(
+        reply.orders[1].evidence
+    )
+
+
+async def test_a_complaint_proposes_returns_within_the_window_and_says_why_a_person_decides() -> (
+    None
+):
+    reply = await handler(RecordsLedger({})).AssessComplaint(
+        delivery_pb2.AssessComplaintRequest(
+            job_id="job-7",
+            customer_id=CUSTOMER,
+            text="both pairs fell apart, I want my money back",
+            identifiers=types_pb2.Identifiers(order_numbers=["1003", "1004"]),
+        ),
+        None,
+    )
+    assert [(a.target, a.resolution, a.amount.amount) for a in reply.actions] == [
+        ("1003", "refund", "99.50")
+    ]
+    assert reply.review_reason == (
+        "complaint outside the return policy: order 1004 (Puma Suede) delivered 45 days ago"
+    )

@@ -9,18 +9,16 @@ from decimal import Decimal
 
 import pytest
 
+from services.delivery.actions import ActionKind, ProposedAction, idempotency_key
 from services.delivery.policy import (
     CARRIER_SILENCE_DAYS_LATE,
     COUPON_LOOKBACK_DAYS,
-    ActionKind,
-    ProposedAction,
     Shipment,
     ShipmentStatus,
     assess,
     coupon_expiry,
     days_late,
     fee_refund,
-    idempotency_key,
     needs_carrier_update,
     propose_actions,
     recent_late_sibling,

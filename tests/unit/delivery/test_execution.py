@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from services.delivery.actions import ActionKind
 from services.delivery.execution import LedgerState, refusal
-from services.delivery.policy import ActionKind
 
 FEE = LedgerState(found=True, delivery_fee=Decimal("8.00"), fee_refunded=Decimal("0.00"))
 

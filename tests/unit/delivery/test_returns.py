@@ -8,14 +8,17 @@ from decimal import Decimal
 
 import pytest
 
+from services.delivery.actions import ActionKind, idempotency_key
 from services.delivery.returns import (
     REFUND,
     REPLACEMENT,
     RETURN_WINDOW_DAYS,
     DeliveredItem,
+    authorisations,
     decide,
     problem_of,
     resolution_wished,
+    review_reason,
     which_items,
 )
 
@@ -92,3 +95,58 @@ def test_the_wish_the_customer_sets_aside_does_not_count(text: str, wished: str)
 def test_money_back_in_other_languages_is_a_refund_wish() -> None:
     assert resolution_wished("Quero o meu dinheiro de volta.") == REFUND
     assert resolution_wished("Ich will mein Geld zurück") == REFUND
+
+
+# --- the return proposed and why a person decides -----------------------------------------
+
+
+def test_a_return_is_authorised_once_per_order_for_its_first_item_within_the_window() -> None:
+    items = [
+        item(1003, 40, "Nike Air Max"),  # past the window: no return
+        item(1003, 5, "Adidas Ultraboost"),
+        item(1003, 6, "Vans Old Skool"),  # same order: no second return
+        item(1007, 10, "Puma Suede"),
+    ]
+    actions = authorisations("job-1", [decide(i, TODAY) for i in items], "wrong_item", REPLACEMENT)
+    assert [(a.kind, a.target) for a in actions] == [
+        (ActionKind.RETURN_AUTHORISATION, "1003"),
+        (ActionKind.RETURN_AUTHORISATION, "1007"),
+    ]
+    assert actions[0].rationale == (
+        "wrong item Adidas Ultraboost (delivered 5 days ago, within the 30-day window); "
+        "return with replacement"
+    )
+    assert actions[0].idempotency_key == idempotency_key(
+        "job-1", ActionKind.RETURN_AUTHORISATION, "1003"
+    )
+
+
+def test_a_refund_return_carries_the_item_total_and_a_replacement_no_amount() -> None:
+    decisions = [decide(item(1003, 5), TODAY)]
+    (refund,) = authorisations("job-1", decisions, "defective", REFUND)
+    (replacement,) = authorisations("job-1", decisions, "defective", REPLACEMENT)
+    assert (refund.resolution, refund.amount, refund.currency) == (REFUND, Decimal("180.00"), "USD")
+    assert (replacement.resolution, replacement.amount) == (REPLACEMENT, None)
+    assert refund.idempotency_key == replacement.idempotency_key  # same job, order and kind
+
+
+def test_no_return_is_authorised_outside_the_window_or_before_delivery() -> None:
+    decisions = [decide(item(1003, RETURN_WINDOW_DAYS + 1), TODAY), decide(item(1004, None), TODAY)]
+    assert authorisations("job-1", decisions, "defective", REFUND) == ()
+
+
+def test_a_person_decides_for_items_past_the_window_or_not_delivered() -> None:
+    decisions = [
+        decide(item(1003, 5, "Adidas Ultraboost"), TODAY),
+        decide(item(1004, 31, "Puma Suede"), TODAY),
+        decide(item(1005, None, "Vans Old Skool"), TODAY),
+    ]
+    assert review_reason(decisions) == (
+        "complaint outside the return policy: order 1004 (Puma Suede) delivered 31 days ago; "
+        "order 1005 (Vans Old Skool) not delivered"
+    )
+
+
+def test_no_review_is_needed_when_every_item_is_within_the_window() -> None:
+    assert review_reason([decide(item(1003, RETURN_WINDOW_DAYS), TODAY)]) == ""
+    assert review_reason([]) == ""
