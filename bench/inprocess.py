@@ -46,9 +46,10 @@ from services.delivery.handler import DeliveryHandler
 from services.delivery.store import LedgerReader, PostgresLedger
 from services.memory.context import DEFAULT_TOKEN_BUDGET
 from services.memory.handler import MemoryHandler
-from services.orchestrator import store as job_store
+from services.orchestrator import job_store
 from services.orchestrator.intake import DEFAULT_MAX_BODY_CHARS, Email, gate
 from services.orchestrator.pipeline import MeshClients, check_sender, draft_for
+from services.orchestrator.states import JobState
 from services.product import store as product_store
 from services.product.handler import ProductHandler
 from services.product.vocabulary import Vocabulary
@@ -191,7 +192,7 @@ async def run_job(
     record = await job_store.finish_job(
         mesh.jobs_pool,
         job_id=job_id,
-        state="draft_ready",
+        state=JobState.DRAFT_READY,
         subject=outcomes.DRAFT_READY,
         outcome=draft.SerializeToString(),
         topic=topic,

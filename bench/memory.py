@@ -19,16 +19,14 @@ from typing import Any
 
 import grpc
 
-from crm.v1 import memory_pb2, memory_pb2_grpc
-from services.classifier.handler import open_request_from
+from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
+from services.classifier.handler import history_from, open_request_from
+from services.classifier.history import HistoryMessage
+from services.classifier.llm import history_lines
 from services.classifier.main import load_tier0
 from services.common.model_calls import count_tokens
 
 THREADS = Path(__file__).parent.parent / "evals" / "memory" / "threads.jsonl"
-
-
-def _history_line(direction: str, text: str) -> str:
-    return f"Support replied: {text}" if direction == "outbound" else text
 
 
 async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[str, Any]:
@@ -43,7 +41,7 @@ async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[
             case = f"bench-{thread['id']}-{uuid.uuid4()}"
             customer = thread["customer_id"]
             *earlier, last = thread["messages"]
-            full_history: list[str] = []
+            full_history: list[HistoryMessage] = []
             for n, message in enumerate(earlier):
                 job = f"{case}-{n}"
                 if message["direction"] == "inbound":
@@ -53,7 +51,7 @@ async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[
                     verdict = triager.classify(
                         message.get("subject", ""),
                         message["body"],
-                        [_history_line(_dir(m), m.summary) for m in context.messages],
+                        _history(context.messages),
                         dict(context.topic_counts),
                         open_request_from(
                             context.open_request if context.HasField("open_request") else None
@@ -83,13 +81,13 @@ async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[
                             body=message["body"],
                         )
                     )
-                full_history.append(_history_line(message["direction"], message["body"]))
+                full_history.append(HistoryMessage(message["direction"], message["body"]))
             context = await memory.GetCaseContext(
                 memory_pb2.GetCaseContextRequest(
                     case_id=case, customer_id=customer, token_budget=token_budget
                 )
             )
-            summaries = [_history_line(_dir(m), m.summary) for m in context.messages]
+            summaries = _history(context.messages)
             expected = thread["expected"]
             subject, body = last.get("subject", ""), last["body"]
             with_memory = triager.classify(
@@ -131,8 +129,8 @@ async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[
                 "Numbers: "
                 + ", ".join([*context.facts.tracking_numbers, *context.facts.order_numbers]),
             ]
-            memory_tokens += count_tokens("\n".join([*summaries, *extra]))
-            full_tokens += count_tokens("\n".join(full_history))
+            memory_tokens += count_tokens("\n".join([*history_lines(summaries), *extra]))
+            full_tokens += count_tokens("\n".join(history_lines(full_history)))
             wanted = [*expected.get("tracking_numbers", []), *expected.get("order_numbers", [])]
             known = {*context.facts.tracking_numbers, *context.facts.order_numbers}
             numbers_expected += len(wanted)
@@ -151,5 +149,8 @@ async def memory_comparison(memory_address: str, token_budget: int = 0) -> dict[
     }
 
 
-def _dir(message: Any) -> str:
-    return "outbound" if message.direction == memory_pb2.MESSAGE_DIRECTION_OUTBOUND else "inbound"
+def _history(messages: Any) -> list[HistoryMessage]:
+    """Case memory's messages as the orchestrator sends them to the classifier."""
+    return history_from(
+        types_pb2.HistoryEntry(direction=m.direction, summary=m.summary) for m in messages
+    )

@@ -1,10 +1,11 @@
 """`crmctl feedback export`: reviewers' decisions as labelled cases for `crmctl eval`.
 
 Each carried-out decision becomes one JSON line with the e-mail, the case history as the
-classifier saw it (summaries, oldest first), the customer, the draft, the decision and the
-edit. `expected` comes only from labels a reviewer confirmed or corrected, never from the
-agent's own predictions; decisions with neither are left out (and counted). The lines are
-`crmctl eval classify` cases as they are.
+classifier saw it (each earlier message's direction, `inbound` or `outbound`, and summary,
+oldest first), the customer, the draft, the decision and the edit. `expected` comes only
+from labels a reviewer confirmed or corrected, never from the agent's own predictions;
+decisions with neither are left out (and counted). The lines are `crmctl eval classify`
+cases as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncpg
 from google.protobuf.json_format import MessageToDict
 
 from crm.v1 import events_pb2, types_pb2
+from services.orchestrator.states import DecisionState
 
 
 def expected_labels(
@@ -47,8 +49,9 @@ async def export(database_url: str, out: Path) -> tuple[int, int]:
             """
             SELECT d.decision, j.outcome, j.job_id, j.case_id, j.customer_id
             FROM orchestrator.decisions d JOIN orchestrator.jobs j USING (job_id)
-            WHERE d.state = 'done' ORDER BY d.created_at
-            """
+            WHERE d.state = $1 ORDER BY d.created_at
+            """,
+            DecisionState.DONE,
         )
         with out.open("w", encoding="utf-8") as f:
             for row in rows:
@@ -75,10 +78,7 @@ async def export(database_url: str, out: Path) -> tuple[int, int]:
                     "id": row["job_id"],
                     "email": f"Subject: {email['subject']}\n{email['body']}" if email else "",
                     "history": [
-                        f"Support replied: {h['summary']}"
-                        if h["direction"] == "outbound"
-                        else h["summary"]
-                        for h in history
+                        {"direction": h["direction"], "summary": h["summary"]} for h in history
                     ],
                     "customer_id": row["customer_id"],
                     "expected": expected,

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crm.v1 import events_pb2, types_pb2
+from services.orchestrator.states import DecisionState
 
 
 @dataclass
@@ -88,7 +89,8 @@ async def report(database_url: str, console: Console) -> int:
     try:
         rows = await conn.fetch(
             "SELECT d.decision, j.outcome FROM orchestrator.decisions d"
-            " JOIN orchestrator.jobs j USING (job_id) WHERE d.state = 'done'"
+            " JOIN orchestrator.jobs j USING (job_id) WHERE d.state = $1",
+            DecisionState.DONE,
         )
     finally:
         await conn.close()

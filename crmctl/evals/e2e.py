@@ -1,10 +1,11 @@
 """`crmctl eval e2e`: labelled scenarios through the whole mesh, started here on the demo
 data with "today" pinned to the day the demo data was written for.
 
-Each scenario's case history is stored in the memory service first (one earlier message
-per line), then its e-mail is published on NATS like the CRM does, and the outcome the
-mesh publishes is compared with the labels: topic, urgency, escalation, and the proposed
-actions (type, target, amount).
+Each scenario's case history is stored in the memory service first (each earlier message
+as the customer's e-mail or as the shop's approved reply, by its direction), then its
+e-mail is published on NATS like the CRM does, and the outcome the mesh publishes is
+compared with the labels: topic, urgency, escalation, and the proposed actions (type,
+target, amount).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from crm.v1 import events_pb2, memory_pb2, types_pb2
 from crmctl.events import EmailInput, publish_email
 from crmctl.outcomes import DRAFT_READY, JOB_FAILED, MANUAL_HANDLING, decode, topic_name
 from crmctl.stack import Stack, StackConfig
+from services.classifier.cases import HistoryEntry
 from services.common.jsonl import read_jsonl
 
 if TYPE_CHECKING:
@@ -75,7 +77,7 @@ class Scenario(BaseModel):
     id: str
     email: str
     customer_id: int
-    history: list[str] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
     sender_address: str = ""
     expected: Expected | None = None
 
@@ -153,17 +155,31 @@ def e2e_metrics(scenarios: list[Scenario], predicted: list[dict[str, Any]]) -> d
 
 
 async def record_history(memory: MemoryStub, scenario: Scenario, case_id: str) -> None:
-    """Stores the scenario's earlier messages in case memory, oldest first."""
-    for n, line in enumerate(scenario.history):
-        await memory.RecordInboundEmail(
-            memory_pb2.RecordInboundEmailRequest(
-                request_id=f"{case_id}-history-{n}",
-                case_id=case_id,
-                customer_id=scenario.customer_id,
-                subject="",
-                body=line,
+    """Stores the scenario's earlier messages in case memory, oldest first: the customer's
+    as inbound e-mails, the shop's as approved replies."""
+    for n, message in enumerate(scenario.history):
+        request_id = f"{case_id}-history-{n}"
+        if message.from_customer:
+            await memory.RecordInboundEmail(
+                memory_pb2.RecordInboundEmailRequest(
+                    request_id=request_id,
+                    case_id=case_id,
+                    customer_id=scenario.customer_id,
+                    subject="",
+                    body=message.summary,
+                )
             )
-        )
+        else:
+            await memory.RecordApprovedReply(
+                memory_pb2.RecordApprovedReplyRequest(
+                    request_id=request_id,
+                    case_id=case_id,
+                    customer_id=scenario.customer_id,
+                    job_id=request_id,
+                    subject="",
+                    body=message.summary,
+                )
+            )
 
 
 async def run(

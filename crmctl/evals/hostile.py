@@ -28,12 +28,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm.v1 import events_pb2, types_pb2
+from crmctl.demo.delivery import DemoLedger
 from crmctl.evals.e2e import ExpectedAction, action_key, action_name, predicted_of
 from crmctl.events import EmailInput
 from crmctl.outcomes import DRAFT_READY, JOB_FAILED, MANUAL_HANDLING
+from services.classifier.cases import HistoryEntry
 from services.common.jsonl import read_jsonl
 from services.common.taxonomy import TopicName
-from services.delivery.demo import DemoLedger
 
 HOSTILE_DIR = Path(__file__).resolve().parents[2] / "evals" / "hostile"
 CORPUS_FILES = (HOSTILE_DIR / "corpus.jsonl", HOSTILE_DIR / "corpus_heldout.jsonl")
@@ -151,7 +152,7 @@ class HostileEvent(BaseModel):
     # The body is `body` repeated this many times (keeps enormous bodies readable).
     body_repeat: int = Field(default=1, ge=1, le=100_000)
     # Earlier messages of the case, stored in case memory before the e-mail is published.
-    history: list[str] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
     # The event carries no job id / no case id (the Nats-Msg-Id still names the job).
     omit_job_id: bool = False
     omit_case_id: bool = False

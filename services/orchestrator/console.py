@@ -2,7 +2,8 @@
 orchestrator, which owns drafts, decisions and reviewer accounts.
 
 Handlers here translate between HTTP and the domain: sign-in policy is in `reviewers`,
-what a form decides is in `review`, data access is in `store`. A decision is published on
+what a form decides is in `review`, data access is in `job_store`, `decision_store`,
+`review_queue` and `reviewer_store`. A decision is published on
 crm.v1.draft.decided like the CRM's, so the decision consumer carries it out exactly once
 whichever way it came. Open pages learn of new drafts and carried-out decisions through
 server-sent events, fed by the mesh's own NATS subjects (so every replica's pages hear
@@ -31,7 +32,16 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from crm.v1 import events_pb2, types_pb2
-from services.orchestrator import jetstream, review, reviewers, store
+from services.orchestrator import (
+    decision_store,
+    jetstream,
+    job_store,
+    review,
+    review_queue,
+    reviewer_store,
+    reviewers,
+)
+from services.orchestrator.states import DecisionState, JobState
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +51,7 @@ _STATIC = "/static/"
 _PUBLIC = ("/login", "/healthz", "/favicon.ico")
 
 _STATIC_FILES = Path(__file__).parent / "static"
-_SESSION: web.RequestKey[store.ReviewerSession | None] = web.RequestKey("session")
+_SESSION: web.RequestKey[reviewer_store.ReviewerSession | None] = web.RequestKey("session")
 
 
 @dataclass(frozen=True)
@@ -173,7 +183,9 @@ class Console:
         needs the session's CSRF token and, when the browser says, this site's origin."""
         token = request.cookies.get(SESSION_COOKIE)
         session = (
-            await store.get_session(self.pool, reviewers.token_digest(token)) if token else None
+            await reviewer_store.get_session(self.pool, reviewers.token_digest(token))
+            if token
+            else None
         )
         request[_SESSION] = session
         public = request.path in _PUBLIC or request.path.startswith(_STATIC)
@@ -250,7 +262,7 @@ class Console:
             )
         reviewer_id = str(form.get("reviewer_id", "")).strip().lower()
         password = str(form.get("password", ""))
-        account = await store.get_reviewer(self.pool, reviewer_id) if reviewer_id else None
+        account = await reviewer_store.get_reviewer(self.pool, reviewer_id) if reviewer_id else None
         now = datetime.now(UTC)
         # Argon2 takes tens of milliseconds of CPU: off the event loop.
         result = await asyncio.to_thread(
@@ -263,7 +275,7 @@ class Console:
             now=now,
         )
         if account is not None:
-            await store.record_login(
+            await reviewer_store.record_login(
                 self.pool,
                 account.reviewer_id,
                 succeeded=result.accepted,
@@ -279,7 +291,7 @@ class Console:
                 status=401,
             )
         token = reviewers.new_token()
-        await store.create_session(
+        await reviewer_store.create_session(
             self.pool,
             token_sha256=reviewers.token_digest(token),
             reviewer_id=reviewer_id,
@@ -297,7 +309,7 @@ class Console:
     async def logout(self, request: web.Request) -> web.StreamResponse:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
-            await store.delete_session(self.pool, reviewers.token_digest(token))
+            await reviewer_store.delete_session(self.pool, reviewers.token_digest(token))
         response = web.HTTPSeeOther("/login")
         response.del_cookie(SESSION_COOKIE, path="/")
         raise response
@@ -305,11 +317,11 @@ class Console:
     # The queue.
 
     async def queue_page(self, request: web.Request) -> web.StreamResponse:
-        drafts = await store.pending_drafts(self.pool)
+        drafts = await review_queue.pending_drafts(self.pool)
         return self.page(request, "queue.html.j2", drafts=drafts)
 
     async def queue_rows(self, request: web.Request) -> web.StreamResponse:
-        drafts = await store.pending_drafts(self.pool)
+        drafts = await review_queue.pending_drafts(self.pool)
         response = self.render("queue_rows.html.j2", drafts=drafts)
         response.headers["X-Pending-Drafts"] = str(len(drafts))
         return response
@@ -335,8 +347,8 @@ class Console:
 
     # A draft.
 
-    async def _job(self, request: web.Request) -> store.JobRecord:
-        job = await store.get_job(self.pool, request.match_info["job_id"])
+    async def _job(self, request: web.Request) -> job_store.JobRecord:
+        job = await job_store.get_job(self.pool, request.match_info["job_id"])
         if job is None:
             raise web.HTTPNotFound(text="no such job")
         return job
@@ -348,17 +360,17 @@ class Console:
     async def _draft(
         self,
         request: web.Request,
-        job: store.JobRecord,
+        job: job_store.JobRecord,
         *,
         error: str = "",
         reply_text: str | None = None,
         status: int = 200,
     ) -> web.Response:
         draft = _draft_of(job)
-        decisions = await store.decisions_of_job(self.pool, job.job_id)
-        case_jobs = await store.jobs_of_case(self.pool, job.case_id) if job.case_id else [job]
+        decisions = await decision_store.decisions_of_job(self.pool, job.job_id)
+        case_jobs = await job_store.jobs_of_case(self.pool, job.case_id) if job.case_id else [job]
         newer = [j for j in case_jobs if j.stream_sequence > job.stream_sequence]
-        held = any(d.state != "refused" for d in decisions)
+        held = any(d.state != DecisionState.REFUSED for d in decisions)
         return self.page(
             request,
             "draft.html.j2",
@@ -380,8 +392,8 @@ class Console:
     async def draft_state(self, request: web.Request) -> web.StreamResponse:
         """What the draft page needs to know whether it is out of date."""
         job = await self._job(request)
-        decisions = await store.decisions_of_job(self.pool, job.job_id)
-        stale = await store.newer_job_in_case(self.pool, job) if job.case_id else False
+        decisions = await decision_store.decisions_of_job(self.pool, job.job_id)
+        stale = await job_store.newer_job_in_case(self.pool, job) if job.case_id else False
         return web.json_response({"version": _version(job, decisions, stale=stale)})
 
     async def decide(self, request: web.Request) -> web.StreamResponse:
@@ -416,8 +428,8 @@ class Console:
         )
         deadline = time.monotonic() + self.settings.decision_wait_seconds
         while time.monotonic() < deadline:
-            stored = await store.get_decision(self.pool, decision.decision_id)
-            if stored is not None and stored.state != "carrying_out":
+            stored = await decision_store.get_decision(self.pool, decision.decision_id)
+            if stored is not None and stored.state != DecisionState.CARRYING_OUT:
                 break
             await asyncio.sleep(0.1)
         raise web.HTTPSeeOther(f"/drafts/{quote(job.job_id, safe='')}#decisions")
@@ -429,8 +441,8 @@ class Console:
         return web.Response(status=204)
 
 
-def _draft_of(job: store.JobRecord) -> events_pb2.DraftReady | None:
-    if job.state != "draft_ready" or job.outcome is None:
+def _draft_of(job: job_store.JobRecord) -> events_pb2.DraftReady | None:
+    if job.state != JobState.DRAFT_READY or job.outcome is None:
         return None
     draft = events_pb2.DraftReady()
     try:
@@ -440,19 +452,21 @@ def _draft_of(job: store.JobRecord) -> events_pb2.DraftReady | None:
     return draft
 
 
-def _outcome_of(job: store.JobRecord) -> dict[str, Any] | None:
+def _outcome_of(job: job_store.JobRecord) -> dict[str, Any] | None:
     """A job without a draft: why (manual handling, failure)."""
-    if job.outcome is None or job.state == "draft_ready":
+    if job.outcome is None or job.state == JobState.DRAFT_READY:
         return None
     event: events_pb2.ManualHandling | events_pb2.JobFailed = (
-        events_pb2.ManualHandling() if job.state == "manual_handling" else events_pb2.JobFailed()
+        events_pb2.ManualHandling()
+        if job.state == JobState.MANUAL_HANDLING
+        else events_pb2.JobFailed()
     )
     with contextlib.suppress(DecodeError):
         event.ParseFromString(job.outcome)
     return review.as_dict(event)
 
 
-def _decision_view(record: store.DecisionDetail) -> dict[str, Any]:
+def _decision_view(record: decision_store.DecisionDetail) -> dict[str, Any]:
     decision = events_pb2.DraftDecided()
     decision.ParseFromString(record.decision)
     results = events_pb2.ActionsExecuted()
@@ -477,7 +491,9 @@ def _decision_view(record: store.DecisionDetail) -> dict[str, Any]:
     }
 
 
-def _version(job: store.JobRecord, decisions: list[store.DecisionDetail], *, stale: bool) -> str:
+def _version(
+    job: job_store.JobRecord, decisions: list[decision_store.DecisionDetail], *, stale: bool
+) -> str:
     """Changes whenever what the draft page shows changes (the page and its state poll
     compute it the same way)."""
     states = ",".join(f"{d.decision_id}={d.state}" for d in decisions)

@@ -1,9 +1,11 @@
 """The orchestrator's JetStream consumer: one outcome per job, however often it is delivered.
 
-For each e-mail event: parse it, register the delivery, and either publish the stored
-outcome again (redelivery) or run the pipeline. The outcome is stored before it is
-published and acknowledged after, so a crash anywhere leads to a redelivery that
-publishes the same outcome under the same Nats-Msg-Id, never a second one.
+For each e-mail event: parse it, register the delivery, and either find the outcome an
+earlier delivery stored or run the pipeline to the job's outcome (a draft, manual
+handling or a failure), or a retry while a dependency is down. Every outcome leaves
+through `EmailConsumer._settle`: stored before it is published and acknowledged after, so
+a crash anywhere leads to a redelivery that publishes the same outcome under the same
+Nats-Msg-Id, never a second one.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from services.common.metrics import (
     RATE_LIMITED,
     STAGE_SECONDS,
 )
+from services.common.taxonomy import topic_name
 from services.common.tracing import (
     CASE_ID,
     CUSTOMER_ID,
@@ -43,7 +46,7 @@ from services.common.tracing import (
     inject_headers,
     tracer,
 )
-from services.orchestrator import jetstream, store
+from services.orchestrator import jetstream, job_store
 from services.orchestrator.intake import (
     Email,
     IntakeFailure,
@@ -60,6 +63,7 @@ from services.orchestrator.pipeline import (
     draft_for,
 )
 from services.orchestrator.retry import RetryPolicy
+from services.orchestrator.states import JobState
 
 log = logging.getLogger(__name__)
 _TRACER = tracer(__name__)
@@ -71,6 +75,61 @@ class CustomerLimits:
 
     per_customer: int = 20
     window_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """One delivery of an e-mail event, parsed."""
+
+    msg: Msg
+    attempt: int
+    sequence: int
+    email: Email | IntakeFailure
+
+    @classmethod
+    def of(cls, msg: Msg, attempt: int) -> _Delivery:
+        meta = msg.metadata
+        sequence = meta.sequence.stream if meta.sequence else 0
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        return cls(msg, attempt, sequence, parse_event(msg.data, msg_id, sequence))
+
+    @property
+    def replayed(self) -> bool:
+        """True for an event re-driven from the dead letters."""
+        return bool((self.msg.headers or {}).get(jetstream.REPLAY))
+
+    def age_seconds(self) -> float:
+        """Seconds since the event was first published."""
+        published = self.msg.metadata.timestamp
+        return (datetime.now(UTC) - published).total_seconds() if published else 0.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    """No outcome yet: the event is delivered again after the delay."""
+
+    delay_seconds: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A job's one outcome before it is stored: the state it leaves the job in, the event
+    published for the CRM (with what the log says of it), and, for an event given up on,
+    why it goes to the dead-letter stream."""
+
+    job_id: str
+    case_id: str
+    customer_id: int
+    state: JobState
+    subject: str
+    event: Message
+    log_level: int
+    log_message: str
+    log_extra: dict[str, object]
+    # The classification's topic and urgency, for a draft.
+    topic: types_pb2.Topic.ValueType | None = None
+    urgent: bool = False
+    dead_letter: str = ""
 
 
 @dataclass
@@ -147,195 +206,177 @@ class EmailConsumer:
             await self._handle(msg, attempt)
 
     async def _handle(self, msg: Msg, attempt: int) -> None:
-        meta = msg.metadata
-        sequence = meta.sequence.stream if meta.sequence else 0
-        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
-        parsed = parse_event(msg.data, msg_id, sequence)
+        delivery = _Delivery.of(msg, attempt)
+        email = delivery.email
         span = trace.get_current_span()
-        span.set_attribute(JOB_ID, parsed.job_id)
-        span.set_attribute(CASE_ID, parsed.case_id)
-        span.set_attribute(CUSTOMER_ID, parsed.customer_id)
-        job_token = job_id_var.set(parsed.job_id)
-        case_token = case_id_var.set(parsed.case_id)
+        span.set_attribute(JOB_ID, email.job_id)
+        span.set_attribute(CASE_ID, email.case_id)
+        span.set_attribute(CUSTOMER_ID, email.customer_id)
+        job_token = job_id_var.set(email.job_id)
+        case_token = case_id_var.set(email.case_id)
         try:
-            if isinstance(parsed, IntakeFailure):
-                log.warning(
-                    "event rejected", extra={"code": _code(parsed.code), "detail": parsed.detail}
-                )
-                await self._fail(parsed, parsed.code, parsed.detail, sequence, attempt)
-                await msg.ack()
-                return
-            job = await store.begin_job(
-                self.pool,
-                job_id=parsed.job_id,
-                case_id=parsed.case_id,
-                customer_id=parsed.customer_id,
-                stream_sequence=sequence,
-                delivery_attempts=attempt,
-                sender_address=parsed.sender_address,
-                subject=parsed.subject,
-                body=parsed.body,
-                received_at=parsed.received_at,
-            )
-            if job.finished and (msg.headers or {}).get(jetstream.REPLAY):
-                reopened = await store.reopen_failed_job(self.pool, job.job_id)
-                if reopened is not None:
-                    log.info("failed job re-driven from the dead letters")
-                    job = reopened
-            if job.finished:
-                log.info("duplicate delivery; outcome already stored", extra={"attempt": attempt})
-                await self._publish(job)
-                await msg.ack()
-                return
-            try:
-                rejection = (
-                    gate(parsed, self.max_body_chars)
-                    or await self._rate_limit(job)
-                    or await check_sender(parsed, self.clients)
-                )
-                if rejection is not None:
-                    await self._manual_handling(parsed, rejection)
-                    await msg.ack()
-                    return
-                draft = await draft_for(parsed, self.clients)
-            except DependencyUnavailable as exc:
-                age = (
-                    (datetime.now(UTC) - meta.timestamp).total_seconds() if meta.timestamp else 0.0
-                )
-                delay = self.retry.next_delay(attempt, age)
-                if delay is not None:
-                    log.info(
-                        "dependency unavailable; will retry",
-                        extra={"service": exc.service, "delay_s": delay, "attempt": attempt},
-                    )
-                    await msg.nak(delay=delay)
-                    return
-                detail = (
-                    f"{exc} for longer than the retry horizon ({self.retry.horizon_seconds:g}s)"
-                )
-                await jetstream.dead_letter(self.js, msg, parsed.job_id, detail)
-                await self._fail(
-                    parsed, types_pb2.ERROR_CODE_DEPENDENCY_UNAVAILABLE, detail, sequence, attempt
-                )
-                await msg.ack()
-                return
-            except JobError as exc:
-                await self._fail(parsed, exc.code, exc.detail, sequence, attempt)
-                await msg.ack()
-                return
-            topic = types_pb2.Topic.Name(draft.classification.topic)
-            await self._conclude(
-                parsed.job_id,
-                "draft_ready",
-                jetstream.DRAFT_READY,
-                draft,
-                topic=topic,
-                urgent=draft.classification.urgent,
-            )
-            await msg.ack()
-            log.info("draft ready", extra={"topic": topic, "attempt": attempt})
+            await self._settle(delivery, await self._outcome_of(delivery))
         except Exception:
             # Database or NATS trouble, or a bug: leave the event for redelivery, unless
             # this was its last delivery, in which case fail it so nothing is lost silently.
             log.exception("job handling failed", extra={"attempt": attempt})
-            await self._last_resort(msg, parsed, sequence, attempt)
+            try:
+                await self._settle(delivery, self._last_resort(delivery), last_resort=True)
+            except Exception:
+                log.exception(
+                    "could not settle the event; JetStream will redeliver it after ack_wait"
+                )
         finally:
             case_id_var.reset(case_token)
             job_id_var.reset(job_token)
 
-    async def _rate_limit(self, job: store.JobRecord) -> Rejection | None:
+    async def _outcome_of(self, delivery: _Delivery) -> Outcome | job_store.JobRecord | Retry:
+        """What the delivery leads to: the job's outcome, the outcome an earlier delivery
+        stored, or a retry while a dependency is unavailable."""
+        email = delivery.email
+        if isinstance(email, IntakeFailure):
+            log.warning("event rejected", extra={"code": _code(email.code), "detail": email.detail})
+            return _failed(delivery, email.code, email.detail)
+        job = await job_store.begin_job(
+            self.pool,
+            job_id=email.job_id,
+            case_id=email.case_id,
+            customer_id=email.customer_id,
+            stream_sequence=delivery.sequence,
+            delivery_attempts=delivery.attempt,
+            sender_address=email.sender_address,
+            subject=email.subject,
+            body=email.body,
+            received_at=email.received_at,
+        )
+        if job.finished and delivery.replayed:
+            reopened = await job_store.reopen_failed_job(self.pool, job.job_id)
+            if reopened is not None:
+                log.info("failed job re-driven from the dead letters")
+                job = reopened
+        if job.finished:
+            return job
+        try:
+            rejection = (
+                gate(email, self.max_body_chars)
+                or await self._rate_limit(job)
+                or await check_sender(email, self.clients)
+            )
+            if rejection is not None:
+                return _manual_handling(email, rejection)
+            draft = await draft_for(email, self.clients)
+        except DependencyUnavailable as exc:
+            delay = self.retry.next_delay(delivery.attempt, delivery.age_seconds())
+            if delay is not None:
+                log.info(
+                    "dependency unavailable; will retry",
+                    extra={"service": exc.service, "delay_s": delay, "attempt": delivery.attempt},
+                )
+                return Retry(delay)
+            detail = f"{exc} for longer than the retry horizon ({self.retry.horizon_seconds:g}s)"
+            return _failed(
+                delivery, types_pb2.ERROR_CODE_DEPENDENCY_UNAVAILABLE, detail, dead_letter=True
+            )
+        except JobError as exc:
+            return _failed(delivery, exc.code, exc.detail)
+        return _draft_ready(email, draft, delivery.attempt)
+
+    def _last_resort(self, delivery: _Delivery) -> Outcome | Retry:
+        """After a failed delivery: retry later, or, on the last delivery, give the event up
+        (dead letter and job failed), so nothing is lost silently."""
+        if delivery.attempt < self.retry.max_deliver:
+            return Retry(self.retry.next_delay(delivery.attempt, 0.0) or 1.0)
+        detail = f"no outcome after {delivery.attempt} deliveries"
+        return _failed(
+            delivery, types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED, detail, dead_letter=True
+        )
+
+    async def _settle(
+        self,
+        delivery: _Delivery,
+        result: Outcome | job_store.JobRecord | Retry,
+        *,
+        last_resort: bool = False,
+    ) -> None:
+        """The one way a delivery ends. A retry is acknowledged negatively, with its delay.
+        Otherwise an event given up on is kept on the dead-letter stream, the outcome is
+        stored (unless an earlier delivery stored one: a JobRecord), the stored outcome is
+        published unless it was, and the event is acknowledged. A crash anywhere before the
+        acknowledgement leads to a redelivery that publishes the same stored outcome under
+        the same Nats-Msg-Id, never a second one. On the last delivery (`last_resort`) an
+        outcome that cannot be stored is announced anyway: nothing would redeliver it."""
+        if isinstance(result, Retry):
+            await delivery.msg.nak(delay=result.delay_seconds)
+            return
+        if isinstance(result, job_store.JobRecord):
+            log.info(
+                "duplicate delivery; outcome already stored", extra={"attempt": delivery.attempt}
+            )
+            await self._publish(result)
+        else:
+            if result.dead_letter:
+                await jetstream.dead_letter(
+                    self.js, delivery.msg, result.job_id, result.dead_letter
+                )
+            try:
+                await self._conclude(delivery, result)
+            except Exception:
+                if not last_resort:
+                    raise
+                # The database is down: announced under its own message id; the dead
+                # letter keeps the event for a replay.
+                log.exception("job failure not stored; announced without the outbox")
+                await self.js.publish(
+                    result.subject,
+                    result.event.SerializeToString(),
+                    headers={"Nats-Msg-Id": f"{result.job_id}:outcome:unstored"},
+                )
+        await delivery.msg.ack()
+
+    async def _conclude(self, delivery: _Delivery, outcome: Outcome) -> None:
+        """Stores the job's one outcome (unless one is stored already), then publishes it."""
+        if outcome.state == JobState.FAILED:
+            # An event rejected at intake (or given up on before its delivery was
+            # registered) has no job row yet.
+            await job_store.begin_job(
+                self.pool,
+                job_id=outcome.job_id,
+                case_id=outcome.case_id,
+                customer_id=outcome.customer_id,
+                stream_sequence=delivery.sequence,
+                delivery_attempts=delivery.attempt,
+            )
+        topic = topic_name(outcome.topic) if outcome.topic is not None else ""
+        span = trace.get_current_span()
+        span.set_attribute(OUTCOME, outcome.state.value)
+        if topic:
+            span.set_attribute(TOPIC, topic)
+        with STAGE_SECONDS.labels("conclude").time():
+            record = await job_store.finish_job(
+                self.pool,
+                job_id=outcome.job_id,
+                state=outcome.state,
+                subject=outcome.subject,
+                outcome=outcome.event.SerializeToString(),
+                topic=types_pb2.Topic.Name(outcome.topic) if outcome.topic is not None else "",
+                urgent=outcome.urgent,
+            )
+            await self._publish(record)
+        EMAILS.labels(outcome.state.value, topic or "none").inc()
+        log.log(outcome.log_level, outcome.log_message, extra=outcome.log_extra)
+
+    async def _rate_limit(self, job: job_store.JobRecord) -> Rejection | None:
         if self.limits.per_customer <= 0:
             return None
-        earlier = await store.earlier_jobs_of_customer(self.pool, job, self.limits.window_seconds)
+        earlier = await job_store.earlier_jobs_of_customer(
+            self.pool, job, self.limits.window_seconds
+        )
         rejection = rate_limit(earlier, self.limits.per_customer, self.limits.window_seconds)
         if rejection is not None:
             RATE_LIMITED.inc()
         return rejection
 
-    async def _manual_handling(self, email: Email, rejection: Rejection) -> None:
-        event = events_pb2.ManualHandling(
-            job_id=email.job_id,
-            case_id=email.case_id,
-            customer_id=email.customer_id,
-            reason=rejection.reason,
-            detail=rejection.detail,
-            create_time=_now(),
-        )
-        await self._conclude(email.job_id, "manual_handling", jetstream.MANUAL_HANDLING, event)
-        log.info(
-            "manual handling",
-            extra={"reason": events_pb2.ManualHandlingReason.Name(rejection.reason)},
-        )
-
-    @staticmethod
-    def _failure(
-        job: Email | IntakeFailure,
-        code: types_pb2.ErrorCode.ValueType,
-        detail: str,
-        sequence: int,
-        attempt: int,
-    ) -> events_pb2.JobFailed:
-        return events_pb2.JobFailed(
-            job_id=job.job_id,
-            case_id=job.case_id,
-            customer_id=job.customer_id,
-            code=code,
-            detail=detail,
-            stream_sequence=sequence,
-            delivery_attempts=attempt,
-            create_time=_now(),
-        )
-
-    async def _fail(
-        self,
-        job: Email | IntakeFailure,
-        code: types_pb2.ErrorCode.ValueType,
-        detail: str,
-        sequence: int,
-        attempt: int,
-    ) -> None:
-        event = self._failure(job, code, detail, sequence, attempt)
-        # An event rejected at intake has no job row yet.
-        await store.begin_job(
-            self.pool,
-            job_id=job.job_id,
-            case_id=job.case_id,
-            customer_id=job.customer_id,
-            stream_sequence=sequence,
-            delivery_attempts=attempt,
-        )
-        await self._conclude(job.job_id, "failed", jetstream.JOB_FAILED, event)
-        log.warning("job failed", extra={"code": _code(code), "detail": detail})
-
-    async def _conclude(
-        self,
-        job_id: str,
-        state: str,
-        subject: str,
-        event: Message,
-        *,
-        topic: str = "",
-        urgent: bool = False,
-    ) -> None:
-        """Stores the job's one outcome (unless one is stored already), then publishes it."""
-        span = trace.get_current_span()
-        span.set_attribute(OUTCOME, state)
-        if topic:
-            span.set_attribute(TOPIC, topic.removeprefix("TOPIC_").lower())
-        with STAGE_SECONDS.labels("conclude").time():
-            record = await store.finish_job(
-                self.pool,
-                job_id=job_id,
-                state=state,
-                subject=subject,
-                outcome=event.SerializeToString(),
-                topic=topic,
-                urgent=urgent,
-            )
-            await self._publish(record)
-        EMAILS.labels(state, topic.removeprefix("TOPIC_").lower() or "none").inc()
-
-    async def _publish(self, record: store.JobRecord) -> None:
+    async def _publish(self, record: job_store.JobRecord) -> None:
         """Publishes the stored outcome; the Nats-Msg-Id makes a re-publish a no-op."""
         if record.outcome_published_at is not None:
             return
@@ -354,38 +395,79 @@ class EmailConsumer:
                 record.outcome,
                 headers=inject_headers({"Nats-Msg-Id": record.outcome_msg_id}),
             )
-        await store.mark_published(self.pool, record.job_id)
+        await job_store.mark_published(self.pool, record.job_id)
 
-    async def _last_resort(
-        self, msg: Msg, parsed: Email | IntakeFailure, sequence: int, attempt: int
-    ) -> None:
-        """After a failed delivery: retry later, or, on the last delivery, keep the event on
-        the dead-letter stream and fail the job, so nothing is lost silently."""
-        try:
-            if attempt < self.retry.max_deliver:
-                await msg.nak(delay=self.retry.next_delay(attempt, 0.0) or 1.0)
-                return
-            detail = f"no outcome after {attempt} deliveries"
-            await jetstream.dead_letter(self.js, msg, parsed.job_id, detail)
-            try:
-                await self._fail(
-                    parsed, types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED, detail, sequence, attempt
-                )
-            except Exception:
-                # The failure cannot be stored (the database is down): announce it anyway
-                # under its own message id; the dead letter keeps the event for a replay.
-                log.exception("job failure not stored; announced without the outbox")
-                event = self._failure(
-                    parsed, types_pb2.ERROR_CODE_MAX_DELIVERIES_EXCEEDED, detail, sequence, attempt
-                )
-                await self.js.publish(
-                    jetstream.JOB_FAILED,
-                    event.SerializeToString(),
-                    headers={"Nats-Msg-Id": f"{parsed.job_id}:outcome:unstored"},
-                )
-            await msg.ack()
-        except Exception:
-            log.exception("could not settle the event; JetStream will redeliver it after ack_wait")
+
+def _draft_ready(email: Email, draft: events_pb2.DraftReady, attempt: int) -> Outcome:
+    topic = draft.classification.topic
+    return Outcome(
+        email.job_id,
+        email.case_id,
+        email.customer_id,
+        JobState.DRAFT_READY,
+        jetstream.DRAFT_READY,
+        draft,
+        logging.INFO,
+        "draft ready",
+        {"topic": types_pb2.Topic.Name(topic), "attempt": attempt},
+        topic=topic,
+        urgent=draft.classification.urgent,
+    )
+
+
+def _manual_handling(email: Email, rejection: Rejection) -> Outcome:
+    event = events_pb2.ManualHandling(
+        job_id=email.job_id,
+        case_id=email.case_id,
+        customer_id=email.customer_id,
+        reason=rejection.reason,
+        detail=rejection.detail,
+        create_time=_now(),
+    )
+    return Outcome(
+        email.job_id,
+        email.case_id,
+        email.customer_id,
+        JobState.MANUAL_HANDLING,
+        jetstream.MANUAL_HANDLING,
+        event,
+        logging.INFO,
+        "manual handling",
+        {"reason": events_pb2.ManualHandlingReason.Name(rejection.reason)},
+    )
+
+
+def _failed(
+    delivery: _Delivery,
+    code: types_pb2.ErrorCode.ValueType,
+    detail: str,
+    *,
+    dead_letter: bool = False,
+) -> Outcome:
+    """The job failed (kept on the dead-letter stream too when the event was given up on)."""
+    job = delivery.email
+    event = events_pb2.JobFailed(
+        job_id=job.job_id,
+        case_id=job.case_id,
+        customer_id=job.customer_id,
+        code=code,
+        detail=detail,
+        stream_sequence=delivery.sequence,
+        delivery_attempts=delivery.attempt,
+        create_time=_now(),
+    )
+    return Outcome(
+        job.job_id,
+        job.case_id,
+        job.customer_id,
+        JobState.FAILED,
+        jetstream.JOB_FAILED,
+        event,
+        logging.WARNING,
+        "job failed",
+        {"code": _code(code), "detail": detail},
+        dead_letter=detail if dead_letter else "",
+    )
 
 
 def _code(code: types_pb2.ErrorCode.ValueType) -> str:

@@ -30,7 +30,8 @@ from services.common.metrics import (
     DECISIONS,
     DECISIONS_REFUSED,
 )
-from services.orchestrator import jetstream, store
+from services.common.taxonomy import topic_name
+from services.orchestrator import decision_store, jetstream, job_store
 from services.orchestrator.decisions import (
     Refusal,
     accepted_actions,
@@ -38,6 +39,7 @@ from services.orchestrator.decisions import (
     refusal_of,
 )
 from services.orchestrator.pipeline import DependencyUnavailable, MeshClients, call
+from services.orchestrator.states import DecisionState
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ _CARRIED_OUT = {
 
 def _measure(decision: events_pb2.DraftDecided, draft: events_pb2.DraftReady, sent: str) -> None:
     """Measures of effectiveness: verdicts, edit sizes, thumbs and time to decision."""
-    topic = types_pb2.Topic.Name(draft.classification.topic).removeprefix("TOPIC_").lower()
+    topic = topic_name(draft.classification.topic) or "none"
     verdict = events_pb2.DecisionVerdict.Name(decision.verdict)
     DECISIONS.labels(
         verdict.removeprefix("DECISION_VERDICT_").lower(), topic, draft.reply_tier or "0"
@@ -139,14 +141,14 @@ class DecisionConsumer:
                 await msg.nak(delay=self.retry_delay_seconds)
 
     async def _decide(self, decision: events_pb2.DraftDecided) -> None:
-        job = await store.get_job(self.pool, decision.job_id)
-        newer = job is not None and await store.newer_job_in_case(self.pool, job)
+        job = await job_store.get_job(self.pool, decision.job_id)
+        newer = job is not None and await job_store.newer_job_in_case(self.pool, job)
         refusal = refusal_of(
             decision,
             job_state=job.state if job else None,
             job_customer_id=job.customer_id if job else 0,
             newer_job_in_case=newer,
-            decided_by_another=await store.decided_by_another(
+            decided_by_another=await decision_store.decided_by_another(
                 self.pool, decision.job_id, decision.decision_id
             ),
         )
@@ -155,7 +157,7 @@ class DecisionConsumer:
             return
         try:
             record, _ = await self._claim(decision)
-        except store.AlreadyDecided:
+        except decision_store.AlreadyDecided:
             await self._refuse(
                 decision,
                 Refusal(
@@ -165,7 +167,7 @@ class DecisionConsumer:
                 store_it=True,
             )
             return
-        if record.state != "carrying_out":
+        if record.state != DecisionState.CARRYING_OUT:
             return  # the same decision again: it was carried out or refused before
         assert job is not None and job.outcome is not None
         draft = events_pb2.DraftReady()
@@ -234,7 +236,7 @@ class DecisionConsumer:
                     timeout=t,
                 ),
             )
-        await store.finish_decision(
+        await decision_store.finish_decision(
             self.pool, decision.decision_id, results=executed.SerializeToString(), reply=reply
         )
         _measure(decision, draft, reply)
@@ -247,7 +249,7 @@ class DecisionConsumer:
         self, decision: events_pb2.DraftDecided, refusal: Refusal, *, store_it: bool
     ) -> None:
         if store_it:
-            with contextlib.suppress(store.AlreadyDecided):
+            with contextlib.suppress(decision_store.AlreadyDecided):
                 _, created = await self._claim(decision, refusal.detail)
                 if not created:
                     return  # refused (or carried out) before: nothing new to say
@@ -272,9 +274,9 @@ class DecisionConsumer:
 
     async def _claim(
         self, decision: events_pb2.DraftDecided, refused_reason: str = ""
-    ) -> tuple[store.DecisionRecord, bool]:
-        """Stores the decision once (see `store.claim_decision`)."""
-        return await store.claim_decision(
+    ) -> tuple[decision_store.DecisionRecord, bool]:
+        """Stores the decision once (see `decision_store.claim_decision`)."""
+        return await decision_store.claim_decision(
             self.pool,
             decision_id=decision.decision_id,
             job_id=decision.job_id,

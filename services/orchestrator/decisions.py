@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crm.v1 import events_pb2, types_pb2
+from services.orchestrator.states import JobState
 
 _REASON = events_pb2.DecisionRefusalReason
 
@@ -29,7 +30,7 @@ class Refusal:
 def refusal_of(
     decision: events_pb2.DraftDecided,
     *,
-    job_state: str | None,
+    job_state: JobState | None,
     job_customer_id: int,
     newer_job_in_case: bool,
     decided_by_another: bool,
@@ -49,7 +50,7 @@ def refusal_of(
             _REASON.DECISION_REFUSAL_REASON_UNKNOWN_JOB,
             f"no job {decision.job_id} for customer {decision.customer_id}",
         )
-    if job_state != "draft_ready":
+    if job_state != JobState.DRAFT_READY:
         return Refusal(
             _REASON.DECISION_REFUSAL_REASON_NO_DRAFT,
             f"job {decision.job_id} has no draft to decide (it is {job_state})",

@@ -1,4 +1,5 @@
-"""Approved replies as few-shot examples for the LLM tier of reply writing.
+"""Approved replies as few-shot examples for the LLM tier of reply writing, read from the
+decisions carried out and the e-mails they answered.
 
 The replies reviewers approved (as drafted or as they edited them) show the model the
 shop's tone for a topic. Only their style can carry over: the phrased reply still passes
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.orchestrator import store
+from services.orchestrator.states import DecisionState
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,23 @@ class Example:
 
     email: str
     reply: str
+
+
+async def approved_examples(pool: asyncpg.Pool, *, topic: str, limit: int) -> list[tuple[str, str]]:
+    """Recent e-mails of a topic (its crm.v1.Topic name, as jobs store it) with the reply a
+    reviewer approved for them (the edited one when edited): (e-mail body, approved reply),
+    newest first."""
+    rows = await pool.fetch(
+        """
+        SELECT j.body, d.reply FROM decisions d JOIN jobs j USING (job_id)
+        WHERE d.state = $3 AND d.reply <> '' AND j.topic = $1 AND j.body <> ''
+        ORDER BY d.updated_at DESC LIMIT $2
+        """,
+        topic,
+        limit,
+        DecisionState.DONE,
+    )
+    return [(r["body"], r["reply"]) for r in rows]
 
 
 @dataclass
@@ -49,7 +67,7 @@ class ApprovedExamples:
         if cached and now - cached[0] < self.ttl_seconds:
             return cached[1]
         try:
-            rows = await store.approved_examples(self.pool, topic=topic, limit=self.count)
+            rows = await approved_examples(self.pool, topic=topic, limit=self.count)
         except (asyncpg.PostgresError, OSError) as exc:
             log.warning("approved examples unavailable", extra={"error": str(exc)})
             return cached[1] if cached else []

@@ -10,18 +10,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm.v1 import orchestrator_pb2, orchestrator_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
-from services.common.server import Deferred
-from services.orchestrator import jetstream, store
-
-_STATES = {
-    "running": orchestrator_pb2.JOB_STATE_RUNNING,
-    "draft_ready": orchestrator_pb2.JOB_STATE_DRAFT_READY,
-    "manual_handling": orchestrator_pb2.JOB_STATE_MANUAL_HANDLING,
-    "failed": orchestrator_pb2.JOB_STATE_FAILED,
-}
+from services.common.server import Deferred, found
+from services.orchestrator import jetstream, job_store
 
 
-def job_to_proto(record: store.JobRecord) -> orchestrator_pb2.Job:
+def job_to_proto(record: job_store.JobRecord) -> orchestrator_pb2.Job:
     """The stored job with its decoded outcome."""
     created, updated = Timestamp(), Timestamp()
     created.FromDatetime(record.created_at)
@@ -30,7 +23,7 @@ def job_to_proto(record: store.JobRecord) -> orchestrator_pb2.Job:
         job_id=record.job_id,
         case_id=record.case_id,
         customer_id=record.customer_id,
-        state=_STATES[record.state],
+        state=record.state.proto,
         delivery_attempts=record.delivery_attempts,
         create_time=created,
         update_time=updated,
@@ -61,15 +54,9 @@ class OrchestratorHandler(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 types_pb2.ERROR_CODE_INVALID_ARGUMENT,
                 "job_id is required",
             )
-        record = await store.get_job(self._pool.get(), request.job_id)
-        if record is None:
-            raise ServiceError(
-                grpc.StatusCode.NOT_FOUND,
-                types_pb2.ERROR_CODE_NOT_FOUND,
-                f"no job {request.job_id}",
-                {"job_id": request.job_id},
-            )
-        return orchestrator_pb2.GetJobResponse(job=job_to_proto(record))
+        record = await job_store.get_job(self._pool.get(), request.job_id)
+        job = found(record, f"no job {request.job_id}", job_id=request.job_id)
+        return orchestrator_pb2.GetJobResponse(job=job_to_proto(job))
 
     async def ListJobs(
         self, request: orchestrator_pb2.ListJobsRequest, context: Any
@@ -81,5 +68,5 @@ class OrchestratorHandler(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 types_pb2.ERROR_CODE_INVALID_ARGUMENT,
                 "page_size must be between 1 and 200",
             )
-        records = await store.list_jobs(self._pool.get(), case_id=request.case_id, limit=size)
+        records = await job_store.list_jobs(self._pool.get(), case_id=request.case_id, limit=size)
         return orchestrator_pb2.ListJobsResponse(jobs=[job_to_proto(r) for r in records])

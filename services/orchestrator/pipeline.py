@@ -15,31 +15,16 @@ from typing import TYPE_CHECKING, TypeVar
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from crm.v1 import (
-    classifier_pb2,
-    delivery_pb2,
-    events_pb2,
-    memory_pb2,
-    product_pb2,
-    types_pb2,
-)
+from crm.v1 import classifier_pb2, delivery_pb2, events_pb2, memory_pb2, types_pb2
 from services.common.errors import error_code_of
 from services.common.metrics import STAGE_SECONDS
 from services.common.model_calls import ModelCallRecord, total_cost
 from services.common.taxonomy import topic_name
-from services.orchestrator import replies
 from services.orchestrator.identifiers import identifiers_for
 from services.orchestrator.intake import Email, Rejection
 from services.orchestrator.phrasing import LlmPhraser
-from services.orchestrator.routing import (
-    WORKFLOW_BILLING,
-    WORKFLOW_COMPLAINT,
-    WORKFLOW_DELIVERY,
-    WORKFLOW_PRODUCT,
-    WORKFLOW_TRANSACTION,
-    Route,
-    route,
-)
+from services.orchestrator.routing import Route, route
+from services.orchestrator.workflows import WORKFLOWS, Question
 
 if TYPE_CHECKING:
     from crm.v1.classifier_pb2_grpc import ClassifierServiceAsyncStub
@@ -108,9 +93,14 @@ async def call(service: str, rpc: Callable[[], Awaitable[R]]) -> R:
         raise JobError(code, f"{service}: {exc.details()}") from exc
 
 
+def history_entry(message: memory_pb2.CaseMessage) -> types_pb2.HistoryEntry:
+    """A case message as the classifier reads it: who wrote it, and its summary."""
+    return types_pb2.HistoryEntry(direction=message.direction, summary=message.summary)
+
+
 def history_line(message: memory_pb2.CaseMessage) -> str:
-    """A case message as the classifier reads it; the shop's replies are marked as such."""
-    if message.direction == memory_pb2.MESSAGE_DIRECTION_OUTBOUND:
+    """A case message as the reviewer reads it among the draft's facts."""
+    if message.direction == types_pb2.MESSAGE_DIRECTION_OUTBOUND:
         return f"Support replied: {message.summary}"
     return message.summary
 
@@ -172,7 +162,6 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
             timeout=t,
         ),
     )
-    summaries = [history_line(m) for m in case.messages]
     verdict = await call(
         "classifier",
         lambda: clients.classifier.ClassifyEmail(
@@ -181,7 +170,7 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
                 customer_id=email.customer_id,
                 subject=email.subject,
                 body=email.body,
-                history=summaries,
+                history=[history_entry(m) for m in case.messages],
                 earlier_topic_counts=case.topic_counts,
                 open_request=case.open_request if case.HasField("open_request") else None,
                 hidden_content=email.hidden_content,
@@ -199,7 +188,7 @@ async def draft_for(email: Email, clients: MeshClients) -> events_pb2.DraftReady
         reply_needed=decision.reply_needed,
         escalation_reason=decision.escalation,
         escalation_detail=decision.detail if decision.escalation else "",
-        facts=events_pb2.Facts(case_history=summaries),
+        facts=events_pb2.Facts(case_history=[history_line(m) for m in case.messages]),
         create_time=_now(),
         model_calls=[*recorded.model_calls, *verdict.model_calls],
         hidden_content=email.hidden_content,
@@ -253,7 +242,8 @@ async def _run_workflow(
     draft: events_pb2.DraftReady,
     case_facts: memory_pb2.CaseFacts,
 ) -> None:
-    t = clients.timeout_seconds
+    """Runs the routed workflow of the table: its assessment, its facts, the owning
+    service's answer on whether a person must decide, its actions and its reply."""
     text = f"{email.subject}\n{email.body}"
     if decision.escalation or not decision.reply_needed:
         draft.reply_summary = (
@@ -262,106 +252,24 @@ async def _run_workflow(
             else "No reply needed."
         )
         return
-    if decision.workflow == WORKFLOW_DELIVERY:
-        assessment = await call(
-            "delivery",
-            lambda: clients.delivery.AssessDeliveries(
-                delivery_pb2.AssessDeliveriesRequest(
-                    job_id=email.job_id,
-                    customer_id=email.customer_id,
-                    identifiers=identifiers_for(draft.classification),
-                    # A follow-up without a number ("still nothing!") is about the case's.
-                    known_tracking_numbers=case_facts.tracking_numbers,
-                ),
-                timeout=t,
-            ),
-        )
-        reply = replies.delivery_reply(assessment)
-        draft.actions.extend(assessment.actions)
-        draft.facts.shipments.extend(assessment.shipments)
-        draft.facts.unmatched_tracking_numbers.extend(assessment.unmatched_tracking_numbers)
-    elif decision.workflow in (WORKFLOW_BILLING, WORKFLOW_TRANSACTION):
-        billing = await call(
-            "delivery",
-            lambda: clients.delivery.AssessBilling(
-                delivery_pb2.AssessBillingRequest(
-                    job_id=email.job_id,
-                    customer_id=email.customer_id,
-                    identifiers=identifiers_for(draft.classification),
-                ),
-                timeout=t,
-            ),
-        )
-        draft.facts.orders.extend(billing.orders)
-        draft.facts.unmatched_order_ids.extend(billing.unmatched_order_ids)
-        if decision.workflow == WORKFLOW_TRANSACTION:
-            # A status question: answered from the records, nothing proposed.
-            reply = replies.transaction_reply(billing)
-            draft.reply = reply.text
-            draft.reply_summary = reply.summary
-            return
-        unsupported = [o for o in billing.orders if o.overcharge.amount in ("", "0.00")]
-        if unsupported:
-            # The records do not show what the customer says: a person looks at it.
-            draft.escalation_reason = events_pb2.ESCALATION_REASON_NEEDS_REVIEW
-            draft.escalation_detail = "the records do not support the billing claim: " + "; ".join(
-                e for o in unsupported for e in o.evidence
-            )
-            draft.reply_summary = f"Escalated to a person: {draft.escalation_detail}."
-            return
-        reply = replies.billing_reply(billing)
-        draft.actions.extend(billing.actions)
-    elif decision.workflow == WORKFLOW_COMPLAINT:
-        complaint = await call(
-            "delivery",
-            lambda: clients.delivery.AssessComplaint(
-                delivery_pb2.AssessComplaintRequest(
-                    job_id=email.job_id,
-                    customer_id=email.customer_id,
-                    text=text,
-                    identifiers=identifiers_for(draft.classification),
-                ),
-                timeout=t,
-            ),
-        )
-        draft.facts.complaint_items.extend(complaint.items)
-        outside = [i for i in complaint.items if not i.within_return_window]
-        if outside:
-            # Past the return window or not delivered: a person decides.
-            draft.escalation_reason = events_pb2.ESCALATION_REASON_NEEDS_REVIEW
-            draft.escalation_detail = "complaint outside the return policy: " + "; ".join(
-                f"order {i.order_id} ({i.product_name}) "
-                + (
-                    f"delivered {i.days_since_delivery} days ago"
-                    if i.HasField("delivered_time")
-                    else "not delivered"
-                )
-                for i in outside
-            )
-            draft.reply_summary = f"Escalated to a person: {draft.escalation_detail}."
-            return
-        reply = replies.complaint_reply(complaint)
-        draft.actions.extend(complaint.actions)
-    elif decision.workflow == WORKFLOW_PRODUCT:
-        # A match, not a bare search: the reply lists what fits the customer's need
-        # (and every product satisfying the constraints when no need is named).
-        search = await call(
-            "product",
-            lambda: clients.product.MatchProducts(
-                product_pb2.MatchProductsRequest(
-                    job_id=email.job_id, customer_id=email.customer_id, text=text
-                ),
-                timeout=t,
-            ),
-        )
-        reply = replies.product_reply(search)
-        draft.model_calls.extend(search.model_calls)
-        draft.facts.products.extend(search.matches)
-        draft.facts.alternative_products.extend(search.alternatives)
-        draft.facts.product_sql = search.sql
-        draft.facts.product_decline_reason = search.decline_reason
-    else:  # pragma: no cover - route() only returns known workflows
-        raise JobError(types_pb2.ERROR_CODE_INTERNAL, f"unknown workflow {decision.workflow!r}")
+    workflow = WORKFLOWS[decision.workflow]
+    question = Question(
+        job_id=email.job_id,
+        customer_id=email.customer_id,
+        text=text,
+        identifiers=identifiers_for(draft.classification),
+        case_facts=case_facts,
+    )
+    answer = await call(workflow.service, lambda: workflow.assess(question, clients))
+    workflow.join_facts(answer, draft)
+    review_reason = workflow.review_reason(answer)
+    if review_reason:
+        draft.escalation_reason = events_pb2.ESCALATION_REASON_NEEDS_REVIEW
+        draft.escalation_detail = review_reason
+        draft.reply_summary = f"Escalated to a person: {review_reason}."
+        return
+    draft.actions.extend(workflow.actions(answer))
+    reply = workflow.reply(answer)
     draft.reply = reply.text
     draft.reply_summary = reply.summary
     draft.reply_tier = "0"

@@ -19,19 +19,15 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from crm.v1 import events_pb2, types_pb2
-from services.common.taxonomy import urgency_of
+from crm.v1 import events_pb2
+from services.common.taxonomy import TOPICS, topic_to_proto, urgency_of
 
 MAX_COMMENT_CHARS = 2_000
 MAX_REPLY_CHARS = 20_000
 # A form id is random per rendered form: the same form submitted twice (a double click,
 # a resent POST) makes the same decision id, which is carried out once.
 _FORM_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_TOPICS = {
-    name.removeprefix("TOPIC_").lower(): value
-    for name, value in types_pb2.Topic.items()
-    if value != types_pb2.TOPIC_UNSPECIFIED
-}
+_TOPICS = {name: topic_to_proto(name) for name in TOPICS}
 _THUMBS = {"up": events_pb2.THUMB_UP, "down": events_pb2.THUMB_DOWN}
 
 

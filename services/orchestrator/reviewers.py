@@ -111,3 +111,26 @@ def safe_next(path: str | None) -> str:
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"
     return path
+
+
+async def save_account(dsn: str, reviewer_id: str, display_name: str, password: str) -> None:
+    """Creates a reviewer of the console, or sets a new name and password (and unlocks), in
+    the orchestrator's schema at `dsn` (`crm-orchestrator add-reviewer`). The only function
+    here that touches the database: asyncpg and the reviewer store are imported when it
+    runs, so the policy above stays importable on its own."""
+    import asyncpg
+
+    from services.orchestrator import reviewer_store
+
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=1, server_settings={"search_path": "orchestrator"}
+    )
+    try:
+        await reviewer_store.save_reviewer(
+            pool,
+            reviewer_id=reviewer_id,
+            display_name=display_name,
+            password_hash=hash_password(password),
+        )
+    finally:
+        await pool.close()

@@ -8,30 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm.v1 import classifier_pb2, events_pb2, types_pb2
-from services.common.taxonomy import LEVEL_HANDS_OFF, urgency_of
-
-# "More than three times": the fourth asking of the same thing goes to a person.
-REPEAT_ESCALATION_THRESHOLD = 3
-
-WORKFLOW_DELIVERY = "delivery"
-WORKFLOW_PRODUCT = "product"
-WORKFLOW_BILLING = "billing"
-WORKFLOW_TRANSACTION = "transaction"
-WORKFLOW_COMPLAINT = "complaint"
-
-# Topics whose workflow is automated; the rest are handed to a person with the facts.
-_WORKFLOWS: dict[types_pb2.Topic.ValueType, str] = {
-    types_pb2.TOPIC_DELIVERY_DELAY: WORKFLOW_DELIVERY,
-    types_pb2.TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION: WORKFLOW_PRODUCT,
-    types_pb2.TOPIC_BILLING_DISPUTE: WORKFLOW_BILLING,
-    types_pb2.TOPIC_TRANSACTION_INQUIRY: WORKFLOW_TRANSACTION,
-    types_pb2.TOPIC_PRODUCT_COMPLAINT: WORKFLOW_COMPLAINT,
-}
+from services.common.taxonomy import LEVEL_HANDS_OFF, topic_name, urgency_of
+from services.orchestrator.workflows import WORKFLOWS
 
 
 @dataclass(frozen=True)
 class Route:
-    """The decision: run `workflow`, or escalate with `escalation`, or close (no reply)."""
+    """The decision: run `workflow` (a topic of `WORKFLOWS`), or escalate with
+    `escalation`, or close (no reply)."""
 
     workflow: str = ""
     escalation: events_pb2.EscalationReason.ValueType = events_pb2.ESCALATION_REASON_UNSPECIFIED
@@ -42,8 +26,9 @@ class Route:
 def route(classification: classifier_pb2.Classification) -> Route:
     """Decides the path from the classification (whose repeat count comes from the case
     history). Hands-off urgency goes to a person with nothing drafted; priority urgency is
-    drafted as usual and only marked urgent (first in the queue)."""
-    repeated = classification.repeat_count >= REPEAT_ESCALATION_THRESHOLD
+    drafted as usual and only marked urgent (first in the queue). Whether a request was
+    repeated too often is the classifier's answer (its repeat rule), not decided here."""
+    repeated = classification.repeated_request
     hands_off = urgency_of(classification) == LEVEL_HANDS_OFF
     if hands_off and not repeated:
         return Route(
@@ -73,10 +58,10 @@ def route(classification: classifier_pb2.Classification) -> Route:
             escalation=events_pb2.ESCALATION_REASON_UNCLEAR,
             detail="unrelated or unclear request",
         )
-    workflow = _WORKFLOWS.get(classification.topic)
-    if workflow is None:
+    topic = topic_name(classification.topic)
+    if topic not in WORKFLOWS:
         return Route(
             escalation=events_pb2.ESCALATION_REASON_NEEDS_REVIEW,
-            detail=f"no automated workflow yet for {types_pb2.Topic.Name(classification.topic)}",
+            detail=f"no automated workflow yet for {topic or 'an unspecified topic'}",
         )
-    return Route(workflow=workflow)
+    return Route(workflow=topic)

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
-from services.orchestrator.demo import DEMO_PASSWORD, DEMO_REVIEWER
+from crmctl.demo.orchestrator import DEMO_PASSWORD, DEMO_REVIEWER
 from tests.conftest import Mesh
 
 INSTALL_HINT = "sudo apt-get install -y chromium"

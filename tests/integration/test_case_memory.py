@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 import grpc
 import pytest
 
-from crm.v1 import memory_pb2, memory_pb2_grpc
+from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from services.memory.summaries import ONLY_SYSTEM_ADDRESSED
 from tests.conftest import Mesh
 
@@ -81,8 +81,8 @@ async def test_an_approved_reply_is_remembered_once_with_its_promises(mesh: Mesh
         )
     assert first.created and not again.created
     assert [m.direction for m in context.messages] == [
-        memory_pb2.MESSAGE_DIRECTION_INBOUND,
-        memory_pb2.MESSAGE_DIRECTION_OUTBOUND,
+        types_pb2.MESSAGE_DIRECTION_INBOUND,
+        types_pb2.MESSAGE_DIRECTION_OUTBOUND,
     ]
     assert list(context.facts.promises) == ["We will refund $6.00 when FDX486159753 arrives."]
     assert list(context.facts.actions_taken) == ["delivery_fee_refund_on_arrival FDX486159753 6.00"]

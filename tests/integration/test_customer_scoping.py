@@ -22,8 +22,8 @@ import pytest
 import pytest_asyncio
 
 from crm.v1 import delivery_pb2
+from crmctl.demo.delivery import demo_ledger
 from services.common.identifiers import read_identifiers, to_proto
-from services.delivery.demo import demo_ledger
 from services.delivery.store import scope_to_customer
 from tests.conftest import REFERENCE_TODAY, Mesh
 

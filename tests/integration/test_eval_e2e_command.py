@@ -49,7 +49,7 @@ def test_eval_e2e_runs_scenarios_through_the_mesh_and_scores_actions(tmp_path: P
 
 
 def test_the_demo_inbox_shows_every_action_type_and_topic(tmp_path: Path) -> None:
-    inbox = json.loads(resources.files("crmctl").joinpath("demo_inbox.json").read_text())
+    inbox = json.loads(resources.files("crmctl.demo").joinpath("demo_inbox.json").read_text())
     cases = tmp_path / "inbox.jsonl"
     cases.write_text(
         "\n".join(

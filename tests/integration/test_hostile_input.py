@@ -17,6 +17,7 @@ import pytest_asyncio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crm.v1 import events_pb2
+from crmctl.demo.delivery import demo_ledger
 from crmctl.evals.e2e import REFERENCE_TODAY, Scenario, record_history
 from crmctl.evals.hostile import (
     HostileEvent,
@@ -30,7 +31,6 @@ from crmctl.evals.hostile import (
 from crmctl.events import EMAIL_RECEIVED
 from crmctl.stack import SERVICES
 from services.common.tracing import inject_headers
-from services.delivery.demo import demo_ledger
 from tests.conftest import Mesh, OutcomeLog
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import pytest
 from crm.v1 import events_pb2
 from crmctl.events import publish_email
 from services.common.model_calls import ModelCallRecord, TokenBudget
-from services.orchestrator import store
+from services.orchestrator import decision_store as store
 from services.orchestrator.examples import ApprovedExamples
 from services.orchestrator.phrasing import LlmPhraser
 from tests.conftest import Mesh

@@ -17,8 +17,8 @@ import asyncpg
 import pytest_asyncio
 
 from crm.v1 import events_pb2
+from crmctl.demo.orchestrator import DEMO_PASSWORD, DEMO_REVIEWER
 from crmctl.events import publish_email
-from services.orchestrator.demo import DEMO_PASSWORD, DEMO_REVIEWER
 from tests.conftest import Mesh
 from tests.integration.test_email_to_draft import new_email
 

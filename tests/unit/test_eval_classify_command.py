@@ -26,7 +26,10 @@ CASES = [
     {
         "id": "c3",
         "email": "still nothing",
-        "history": ["Customer asked where parcel UPS987654321 is."] * 3,
+        "history": [
+            {"direction": "inbound", "summary": "Customer asked where parcel UPS987654321 is."}
+        ]
+        * 3,
         "customer_id": 2,
         "expected": {"topic": "delivery_delay", "urgent": True},
     },

@@ -6,6 +6,7 @@ import typing
 from collections import Counter
 
 from crm.v1 import delivery_pb2, events_pb2, types_pb2
+from crmctl.demo.delivery import demo_ledger
 from crmctl.evals.e2e import REFERENCE_TODAY
 from crmctl.evals.hostile import (
     CORPUS_FILES,
@@ -19,7 +20,6 @@ from crmctl.evals.hostile import (
     record_violations,
 )
 from crmctl.outcomes import DRAFT_READY, MANUAL_HANDLING
-from services.delivery.demo import demo_ledger
 
 LEDGER = demo_ledger(REFERENCE_TODAY)
 

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from services.classifier.cases import TriageCase
 from services.classifier.encoder import check_pinned, sentences
+from services.classifier.history import HistoryMessage, customer, shop
 from services.classifier.main import load_tier0
 from services.classifier.signals import hands_off_claim, needs_no_reply
-from services.classifier.triage import OpenRequest, Triager, customer_messages, open_request_of
+from services.classifier.triage import (
+    REPEAT_THRESHOLD,
+    OpenRequest,
+    Triager,
+    customer_messages,
+    open_request_of,
+)
 from services.common.identifiers import Identifiers
 from services.common.taxonomy import (
     TOPIC_BILLING,
@@ -24,9 +32,9 @@ from services.common.taxonomy import (
 )
 
 LATE = [
-    "Customer asked where parcel FDX486159753 is; it is late.",
-    "Customer asked again where the late parcel FDX486159753 is.",
-    "Customer says parcel FDX486159753 still has not arrived and asks where it is.",
+    customer("Customer asked where parcel FDX486159753 is; it is late."),
+    customer("Customer asked again where the late parcel FDX486159753 is."),
+    customer("Customer says parcel FDX486159753 still has not arrived and asks where it is."),
 ]
 
 
@@ -78,16 +86,61 @@ def test_thank_you_note_needs_no_reply(triager: Triager) -> None:
 def test_the_third_asking_is_not_urgent_but_the_fourth_is_hands_off(triager: Triager) -> None:
     third = triager.classify("", "Where is my parcel FDX486159753?", LATE[:2])
     fourth = triager.classify("", "Where is my parcel FDX486159753?", LATE)
-    assert third.repeat_count == 2 and not third.urgent
+    assert third.repeat_count == 2 and not third.urgent and not third.repeated_request
     assert fourth.repeat_count == 3 and fourth.level == "hands_off"
+
+
+def test_repeated_request_is_set_at_the_threshold(triager: Triager) -> None:
+    body = "Where is my parcel FDX486159753? It is very late."
+    below = triager.classify("", body, LATE[: REPEAT_THRESHOLD - 1])
+    at = triager.classify("", body, LATE[:REPEAT_THRESHOLD])
+    assert (below.repeat_count, below.repeated_request) == (REPEAT_THRESHOLD - 1, False)
+    assert (at.repeat_count, at.repeated_request) == (REPEAT_THRESHOLD, True)
+    assert at.level == "hands_off"
+    # Askings beyond the memory's budget count the same way.
+    counted = triager.classify("", body, [], {"delivery_delay": REPEAT_THRESHOLD})
+    assert counted.repeated_request
 
 
 def test_replies_of_the_shop_and_notes_that_ask_nothing_are_not_askings(
     triager: Triager,
 ) -> None:
-    history = ["Support replied that the parcel is on its way.", "Thanks!", "ok thank you"]
+    history = [shop("Support replied that the parcel is on its way."), customer("Thanks!")]
+    history.append(customer("ok thank you"))
     assert customer_messages(history) == ["Thanks!", "ok thank you"]
     assert triager.classify("", "Where is my parcel FDX486159753?", history).repeat_count == 0
+
+
+def test_a_shop_reply_is_not_an_asking_whatever_its_words(triager: Triager) -> None:
+    # The shop's replies worded exactly like the customer's askings: only the direction
+    # says who wrote them.
+    body = "Where is my parcel FDX486159753?"
+    replies = [shop(m.summary) for m in LATE]
+    verdict = triager.classify("", body, replies)
+    assert verdict.repeat_count == 0 and not verdict.repeated_request
+    assert not verdict.urgent
+    assert customer_messages(replies) == []
+    # The same words from the customer are three askings.
+    assert triager.classify("", body, LATE).repeated_request
+    # A customer message that starts like a reply is still the customer's.
+    worded = customer("Support replied: where is FDX486159753?")
+    assert customer_messages([worded]) == [worded.summary]
+
+
+def test_legacy_text_lines_are_converted_once_when_a_case_is_loaded() -> None:
+    case = TriageCase.model_validate(
+        {
+            "id": "legacy",
+            "email": "any news?",
+            "history": [
+                "Customer asked where parcel FDX486159753 is.",
+                "Support replied that the carrier was asked for news.",
+                {"direction": "outbound", "summary": "Customer asked where it is."},
+            ],
+        }
+    )
+    assert [m.from_customer for m in case.history] == [True, False, False]
+    assert all(isinstance(m, HistoryMessage) for m in case.history)
 
 
 def test_askings_beyond_the_memory_budget_still_count_for_the_repeat_rule(
@@ -100,8 +153,8 @@ def test_askings_beyond_the_memory_budget_still_count_for_the_repeat_rule(
 
 def test_a_follow_up_without_a_topic_continues_the_open_request(triager: Triager) -> None:
     history = [
-        "Customer asked where parcel FDX486159753 is; it was due on Monday.",
-        "Support replied that the carrier was asked for news.",
+        customer("Customer asked where parcel FDX486159753 is; it was due on Monday."),
+        shop("Support replied that the carrier was asked for news."),
     ]
     verdict = triager.classify("", "Any news?? Still not here.", history)
     assert verdict.topic == TOPIC_DELIVERY
@@ -111,7 +164,7 @@ def test_a_follow_up_without_a_topic_continues_the_open_request(triager: Triager
 
 
 def test_an_e_mail_with_its_own_topic_does_not_take_the_open_request(triager: Triager) -> None:
-    history = ["Customer asked where parcel FDX486159753 is; it was due on Monday."]
+    history = [customer("Customer asked where parcel FDX486159753 is; it was due on Monday.")]
     verdict = triager.classify(
         "", "I was charged twice for order 1012, $129.99 two times on my card.", history
     )
@@ -133,10 +186,14 @@ def test_the_open_request_from_case_memory_wins_over_the_history_lines(
     assert verdict.carried_identifiers.order_numbers == ["1019"]
 
 
-def test_open_request_of_history_lines_says_whether_support_answered() -> None:
-    request = open_request_of(["Customer asked about order 1012.", "Support replied: shipped."])
+def test_open_request_of_the_history_says_whether_support_answered() -> None:
+    request = open_request_of([customer("Customer asked about order 1012."), shop("Shipped.")])
     assert request is not None and request.answered
     assert request.identifiers.order_numbers == ["1012"]
+    unanswered = open_request_of([shop("Welcome!"), customer("Where is order 1012?")])
+    assert unanswered is not None and not unanswered.answered
+    assert unanswered.summary == "Where is order 1012?"
+    assert open_request_of([shop("Your order 1012 has shipped.")]) is None
     assert open_request_of([]) is None
 
 

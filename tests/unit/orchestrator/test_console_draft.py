@@ -9,7 +9,8 @@ from typing import Any
 from crm.v1 import classifier_pb2, events_pb2
 from services.orchestrator import review
 from services.orchestrator.console import _templates
-from services.orchestrator.store import JobRecord
+from services.orchestrator.job_store import JobRecord
+from services.orchestrator.states import JobState
 
 NOW = datetime(2026, 1, 27, 10, 0, tzinfo=UTC)
 
@@ -19,7 +20,7 @@ def render(draft: events_pb2.DraftReady) -> str:
         job_id="j-1",
         case_id="c-1",
         customer_id=4,
-        state="draft_ready",
+        state=JobState.DRAFT_READY,
         topic="delivery_delay",
         urgent=False,
         stream_sequence=1,

@@ -6,6 +6,7 @@ from crm.v1 import classifier_pb2, events_pb2, types_pb2
 from crmctl.feedback import expected_labels
 from crmctl.report import Tally
 from services.orchestrator.decisions import accepted_actions, approved_reply, refusal_of
+from services.orchestrator.states import JobState
 
 R = events_pb2.DecisionRefusalReason
 
@@ -22,7 +23,7 @@ def _decision(**fields: object) -> events_pb2.DraftDecided:
 
 def _refusal(decision: events_pb2.DraftDecided, **state: object) -> object:
     args: dict[str, object] = {
-        "job_state": "draft_ready",
+        "job_state": JobState.DRAFT_READY,
         "job_customer_id": 4,
         "newer_job_in_case": False,
         "decided_by_another": False,
@@ -44,7 +45,7 @@ def test_refusals_name_their_reason() -> None:
     )
     assert _refusal(_decision(), job_state=None) == R.DECISION_REFUSAL_REASON_UNKNOWN_JOB
     assert _refusal(_decision(), job_customer_id=5) == R.DECISION_REFUSAL_REASON_UNKNOWN_JOB
-    assert _refusal(_decision(), job_state="failed") == R.DECISION_REFUSAL_REASON_NO_DRAFT
+    assert _refusal(_decision(), job_state=JobState.FAILED) == R.DECISION_REFUSAL_REASON_NO_DRAFT
     assert (
         _refusal(_decision(), decided_by_another=True) == R.DECISION_REFUSAL_REASON_ALREADY_DECIDED
     )

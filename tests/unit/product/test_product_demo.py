@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from services.product import demo
+from crmctl.demo import product as demo
 
 
 def test_the_demo_catalog_keeps_the_reference_product_ids() -> None:

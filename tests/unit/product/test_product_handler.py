@@ -11,9 +11,10 @@ import grpc
 import pytest
 
 from crm.v1 import product_pb2, types_pb2
+from crmctl.demo import product as demo
 from services.common.errors import ServiceError
 from services.common.server import Deferred
-from services.product import demo, store
+from services.product import store
 from services.product.availability import Delivery
 from services.product.handler import ProductHandler
 from services.product.vocabulary import Vocabulary

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from services.product import demo
+from crmctl.demo import product as demo
 from services.product.declines import (
     DECLINE_BEYOND_CATALOG,
     DECLINE_NOTHING_SPECIFIC,

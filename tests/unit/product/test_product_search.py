@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.product import demo
+from crmctl.demo import product as demo
 from services.product.declines import (
     DECLINE_NOTHING_SPECIFIC,
     DECLINE_WHOLE_CATALOG,

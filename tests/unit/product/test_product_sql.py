@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from services.product import demo
+from crmctl.demo import product as demo
 from services.product.declines import DECLINE_INJECTION
 from services.product.guard import MAX_LIMIT, UnsafeQuery, check_query
 from services.product.measures import Bounds
