@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
+from services.classifier.history import INBOUND, OUTBOUND, HistoryMessage
 from services.common.jsonl import read_jsonl
 from services.common.mail import clean_body
 from services.common.taxonomy import LEVEL_NONE, LEVEL_PRIORITY, TopicName, UrgencyName
@@ -29,12 +31,34 @@ class Expected(BaseModel):
         return LEVEL_PRIORITY if self.urgent else LEVEL_NONE
 
 
+# Legacy form of a history entry: a bare text line, the shop's replies marked by starting
+# with this. The triage sets carry the direction explicitly; the e2e and hostile corpora
+# (evals/e2e, evals/hostile) and feedback exported before the direction was recorded are
+# still text lines. This is the one place that reads the prefix: such a line is converted
+# here, once, when a file is loaded, and nothing downstream looks at the words again.
+LEGACY_SHOP_PREFIX = "Support replied"
+
+
+def history_entry(value: object) -> object:
+    """A history entry as written in a file: `{"direction": "inbound" | "outbound",
+    "summary": ...}`, or a legacy text line (converted by its prefix)."""
+    if isinstance(value, str):
+        shop = value.strip().startswith(LEGACY_SHOP_PREFIX)
+        return HistoryMessage(OUTBOUND if shop else INBOUND, value)
+    return value
+
+
+# A case's earlier message in a labelled file (triage, e2e and hostile cases).
+HistoryEntry = Annotated[HistoryMessage, BeforeValidator(history_entry)]
+
+
 class TriageCase(BaseModel):
-    """One labelled e-mail with its case history (summaries of earlier messages, oldest first)."""
+    """One labelled e-mail with its case history (summaries of earlier messages with who
+    wrote them, oldest first)."""
 
     id: str
     email: str
-    history: list[str] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
     customer_id: int = 0
     expected: Expected | None = None
 

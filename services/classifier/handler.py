@@ -4,12 +4,17 @@ protobuf out."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
+
 from crm.v1 import classifier_pb2, classifier_pb2_grpc, types_pb2
+from services.classifier.history import INBOUND, OUTBOUND, Direction, HistoryMessage
 from services.classifier.llm import LlmTriager
 from services.classifier.triage import OpenRequest, Triage, Triager
+from services.common.errors import ServiceError
 from services.common.identifiers import from_proto, to_proto
 from services.common.model_calls import ModelCallRecord
 from services.common.server import Deferred
@@ -31,6 +36,7 @@ def to_classification(
         reply_needed=result.reply_needed,
         requests=result.requests,
         repeat_count=result.repeat_count,
+        repeated_request=result.repeated_request,
         urgency_level=level_to_proto(result.level),
         language=result.language,
         identifiers=to_proto(result.identifiers),
@@ -41,6 +47,29 @@ def to_classification(
         continues_open_request=result.continues_open_request,
         only_injection=result.only_injection,
     )
+
+
+_DIRECTIONS: dict[types_pb2.MessageDirection.ValueType, Direction] = {
+    types_pb2.MESSAGE_DIRECTION_INBOUND: INBOUND,
+    types_pb2.MESSAGE_DIRECTION_OUTBOUND: OUTBOUND,
+}
+
+
+def history_from(entries: Iterable[types_pb2.HistoryEntry]) -> list[HistoryMessage]:
+    """The case history as the request carries it. Who wrote each message is its
+    direction, which case memory always records: an entry without one is refused rather
+    than guessed, since a guess either counts a shop reply as an asking or hides one."""
+    history = []
+    for n, entry in enumerate(entries):
+        direction = _DIRECTIONS.get(entry.direction)
+        if direction is None:
+            raise ServiceError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                types_pb2.ERROR_CODE_INVALID_ARGUMENT,
+                f"history[{n}] has no direction: say whether the customer or the shop wrote it",
+            )
+        history.append(HistoryMessage(direction, entry.summary))
+    return history
 
 
 def open_request_from(message: types_pb2.OpenRequest | None) -> OpenRequest | None:
@@ -72,7 +101,7 @@ class ClassifierHandler(classifier_pb2_grpc.ClassifierServiceServicer):
     async def ClassifyEmail(
         self, request: classifier_pb2.ClassifyEmailRequest, context: Any
     ) -> classifier_pb2.ClassifyEmailResponse:
-        history = list(request.history)
+        history = history_from(request.history)
         tiers = self._tiers.get()
         calls: list[ModelCallRecord] = []
         counts = dict(request.earlier_topic_counts)

@@ -12,15 +12,16 @@ from collections.abc import Mapping, Sequence
 import openai
 from pydantic import BaseModel, Field, ValidationError
 
+from services.classifier.history import INBOUND, OUTBOUND, Direction, HistoryMessage
 from services.classifier.signals import hands_off_claim
 from services.classifier.triage import (
-    REPEAT_THRESHOLD,
     OpenRequest,
     Triage,
     Triager,
     carried,
     open_request_of,
     repeat_reason,
+    repeated,
 )
 from services.common.model_calls import (
     DEFAULT_BUDGET,
@@ -79,11 +80,22 @@ class LlmVerdict(BaseModel):
     reasons: list[str] = Field(description="Short evidence for the topic.")
 
 
-def user_prompt(subject: str, body: str, history: Sequence[str]) -> str:
+# How the prompt marks who wrote each earlier message (from its direction).
+AUTHOR_LABELS: Mapping[Direction, str] = {INBOUND: "customer", OUTBOUND: "shop reply"}
+
+
+def history_lines(history: Sequence[HistoryMessage]) -> list[str]:
+    """The case history as the model is shown it: one line per message, marked by who
+    wrote it."""
+    return [f"- {AUTHOR_LABELS[h.direction]}: {h.summary}" for h in history]
+
+
+def user_prompt(subject: str, body: str, history: Sequence[HistoryMessage]) -> str:
     """The per-e-mail part of the prompt, after the stable instructions."""
-    earlier = "\n".join(f"- {h}" for h in history) or "(none)"
+    earlier = "\n".join(history_lines(history))
     return (
-        f"Case history, oldest first:\n{earlier}\n\n<email>\nSubject: {subject}\n{body}\n</email>"
+        f"Case history, oldest first:\n{earlier or '(none)'}\n\n"
+        f"<email>\nSubject: {subject}\n{body}\n</email>"
     )
 
 
@@ -106,7 +118,7 @@ class LlmTriager:
         self,
         subject: str,
         body: str,
-        history: Sequence[str],
+        history: Sequence[HistoryMessage],
         calls: list[ModelCallRecord] | None = None,
         earlier_topic_counts: Mapping[str, int] | None = None,
         open_request: OpenRequest | None = None,
@@ -142,7 +154,7 @@ class LlmTriager:
         verdict: LlmVerdict,
         subject: str,
         body: str,
-        history: Sequence[str],
+        history: Sequence[HistoryMessage],
         earlier_topic_counts: Mapping[str, int] | None,
         open_request: OpenRequest | None,
         hidden_content: str,
@@ -160,7 +172,7 @@ class LlmTriager:
         level: str = verdict.urgency
         reason = verdict.urgency_reason if level != LEVEL_NONE else ""
         claim = hands_off_claim(f"{subject}\n{body}")
-        if claim or repeats >= REPEAT_THRESHOLD:
+        if claim or repeated(repeats):
             level = LEVEL_HANDS_OFF
             reason = claim or repeat_reason(repeats)
         if open_request is None:
@@ -176,6 +188,7 @@ class LlmTriager:
             reasons=verdict.reasons,
             requests=verdict.requests,
             repeat_count=repeats,
+            repeated_request=repeated(repeats),
             level=level,
             carried_identifiers=carried(follows, open_request, written),
             low_confidence=verdict.confidence < self.fallback.heads.thresholds.low_confidence,

@@ -30,7 +30,7 @@ from services.classifier.cases import TriageCase, load_cases
 from services.classifier.encoder import Encoder
 from services.classifier.heads import HEADS_FILE, Heads, Thresholds, calibration_error, softmax
 from services.classifier.signals import claimed, hands_off_claim
-from services.classifier.triage import REPEAT_THRESHOLD, customer_messages, model_text
+from services.classifier.triage import customer_messages, model_text, repeated
 from services.common.taxonomy import LEVEL_HANDS_OFF, LEVELS, TOPICS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +157,7 @@ def urgency_labels(cases: list[TriageCase]) -> npt.NDArray[np.int_]:
         subject, body = case.subject_and_body()
         repeat_only = (
             level == LEVEL_HANDS_OFF
-            and len(customer_messages(case.history)) >= REPEAT_THRESHOLD
+            and repeated(len(customer_messages(case.history)))
             and not hands_off_claim(f"{subject}\n{body}")
         )
         labels.append(LEVELS.index("none" if repeat_only else level))

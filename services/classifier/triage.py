@@ -13,6 +13,7 @@ import numpy as np
 
 from services.classifier.encoder import Encoder, Reading, Vector
 from services.classifier.heads import Heads
+from services.classifier.history import HistoryMessage
 from services.classifier.language import UNKNOWN, LanguageReader
 from services.classifier.signals import claimed, hands_off_claim, needs_no_reply
 from services.common.identifiers import Identifiers, mask_tracking_numbers, read_identifiers
@@ -28,11 +29,11 @@ from services.common.taxonomy import (
     TOPIC_OTHER,
 )
 
-# "More than three times": with 3 earlier askings of the same thing, this one is hands_off.
+# The repeat rule, the one place it is set (both tiers and training read it from here):
+# "more than three times", so with 3 earlier askings of the same thing this one is a
+# repeated request, hands_off (`Classification.repeated_request`; the orchestrator routes
+# on that flag).
 REPEAT_THRESHOLD = 3
-# The shop's own replies in a history given as text lines (evaluations) start like this;
-# from the mesh, memory marks them by direction and the orchestrator writes this prefix.
-SUPPORT_PREFIX = "Support replied"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Triage:
     reasons: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     repeat_count: int = 0
+    # The repeat rule's verdict on `repeat_count` (`repeated`).
+    repeated_request: bool = False
     level: str = LEVEL_NONE
     language: str = UNKNOWN
     identifiers: Identifiers = field(default_factory=Identifiers)
@@ -68,21 +71,26 @@ class Triage:
     continues_open_request: bool = False
 
 
-def customer_messages(history: Sequence[str]) -> list[str]:
+def repeated(repeats: int) -> bool:
+    """The repeat rule: True when `repeats` earlier askings make this one too many."""
+    return repeats >= REPEAT_THRESHOLD
+
+
+def customer_messages(history: Sequence[HistoryMessage]) -> list[str]:
     """The summaries of the customer's own earlier messages (not the shop's replies)."""
-    return [h for h in history if not h.strip().startswith(SUPPORT_PREFIX)]
+    return [h.summary for h in history if h.from_customer]
 
 
-def open_request_of(history: Sequence[str]) -> OpenRequest | None:
-    """The open request as a history of text lines shows it: the last customer message,
-    answered when a reply of the shop follows it."""
+def open_request_of(history: Sequence[HistoryMessage]) -> OpenRequest | None:
+    """The open request as a history shows it: the customer's last message, answered when
+    a reply of the shop follows it."""
     for index in range(len(history) - 1, -1, -1):
-        line = history[index]
-        if not line.strip().startswith(SUPPORT_PREFIX):
+        message = history[index]
+        if message.from_customer:
             return OpenRequest(
-                summary=line,
-                identifiers=read_identifiers(line),
-                answered=any(h.strip().startswith(SUPPORT_PREFIX) for h in history[index + 1 :]),
+                summary=message.summary,
+                identifiers=read_identifiers(message.summary),
+                answered=any(not h.from_customer for h in history[index + 1 :]),
             )
     return None
 
@@ -119,7 +127,7 @@ class Triager:
         self,
         subject: str,
         body: str,
-        history: Sequence[str],
+        history: Sequence[HistoryMessage],
         earlier_topic_counts: Mapping[str, int] | None = None,
         open_request: OpenRequest | None = None,
         hidden_content: str = "",
@@ -196,6 +204,7 @@ class Triager:
             reasons=reasons,
             requests=requests,
             repeat_count=repeats,
+            repeated_request=repeated(repeats),
             level=level,
             carried_identifiers=carried(follows, open_request, written),
             low_confidence=confidence < self.heads.thresholds.low_confidence,
@@ -216,7 +225,9 @@ class Triager:
             "only_injection": bool(injected) and only_system_addressed(text),
         }
 
-    def repeat_count(self, topic: str, subject: str, body: str, history: Sequence[str]) -> int:
+    def repeat_count(
+        self, topic: str, subject: str, body: str, history: Sequence[HistoryMessage]
+    ) -> int:
         """How many earlier customer messages of `history` ask what this e-mail asks."""
         if not customer_messages(history):
             return 0
@@ -241,7 +252,7 @@ class Triager:
         rows = self.heads.topic_probabilities(own.sentence_vectors)
         return [f"{topic}: {own.sentences[int(rows[:, column].argmax())][:200]}"]
 
-    def _repeats(self, topic: str, current: Vector, history: Sequence[str]) -> int:
+    def _repeats(self, topic: str, current: Vector, history: Sequence[HistoryMessage]) -> int:
         """Earlier customer messages asking the same thing, by meaning: read as the same
         topic, or at least `same_request` close to this e-mail. Notes that ask nothing
         ("thanks!") are not askings."""
@@ -264,7 +275,7 @@ class Triager:
         the e-mail as a whole mixed with its most urgent sentence."""
         if claim:
             return LEVEL_HANDS_OFF, claim
-        if repeats >= REPEAT_THRESHOLD:
+        if repeated(repeats):
             return LEVEL_HANDS_OFF, repeat_reason(repeats)
         whole = self.heads.level_probabilities(claims.vector[None, :])[0]
         rows = self.heads.level_probabilities(claims.sentence_vectors)

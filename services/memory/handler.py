@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -13,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crm.v1 import memory_pb2, memory_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.model_calls import ModelCallRecord, count_tokens
-from services.common.server import Deferred
+from services.common.server import Deferred, found
 from services.memory import store
 from services.memory.context import (
     DEFAULT_TOKEN_BUDGET,
@@ -28,8 +29,8 @@ from services.memory.model_summaries import ModelSummariser
 from services.memory.summaries import ONLY_SYSTEM_ADDRESSED, own_words, summarise_email
 
 _DIRECTIONS = {
-    "inbound": memory_pb2.MESSAGE_DIRECTION_INBOUND,
-    "outbound": memory_pb2.MESSAGE_DIRECTION_OUTBOUND,
+    "inbound": types_pb2.MESSAGE_DIRECTION_INBOUND,
+    "outbound": types_pb2.MESSAGE_DIRECTION_OUTBOUND,
 }
 
 
@@ -94,18 +95,14 @@ def _scope_violation(case_id: str) -> ServiceError:
     )
 
 
+@dataclass
 class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
-    """Case memory over gRPC."""
+    """Case memory over gRPC: the pool (ready once migrations ran), the token budget of
+    the context it serves, and the model that summarises (None: tier 0 only)."""
 
-    def __init__(
-        self,
-        pool: Deferred[asyncpg.Pool],
-        context_tokens: int = DEFAULT_TOKEN_BUDGET,
-        summariser: ModelSummariser | None = None,
-    ) -> None:
-        self._pool = pool
-        self._context_tokens = context_tokens
-        self._summariser = summariser
+    pool: Deferred[asyncpg.Pool]
+    context_tokens: int = DEFAULT_TOKEN_BUDGET
+    summariser: ModelSummariser | None = None
 
     async def _history(
         self, case_id: str, customer_id: int, exclude_job_id: str
@@ -114,7 +111,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         _require_scope(case_id, customer_id)
         try:
             return await store.case_history(
-                self._pool.get(),
+                self.pool.get(),
                 case_id=case_id,
                 customer_id=customer_id,
                 exclude_job_id=exclude_job_id,
@@ -127,9 +124,9 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         call appended to `calls`). Neither is ever given nor keeps text addressed to a
         system; a message of nothing else is not sent to the model."""
         extractive = summarise_email(subject, body)
-        if self._summariser is None or ONLY_SYSTEM_ADDRESSED in extractive:
+        if self.summariser is None or ONLY_SYSTEM_ADDRESSED in extractive:
             return extractive
-        return await self._summariser.summarise(*own_words(subject, body), extractive, calls)
+        return await self.summariser.summarise(*own_words(subject, body), extractive, calls)
 
     async def RecordInboundEmail(
         self, request: memory_pb2.RecordInboundEmailRequest, context: Any
@@ -149,7 +146,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         calls: list[ModelCallRecord] = []
         try:
             message, created = await store.record_message(
-                self._pool.get(),
+                self.pool.get(),
                 case_id=request.case_id,
                 customer_id=request.customer_id,
                 job_id=request.request_id,
@@ -181,7 +178,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         _require_request_id(request.request_id)
         try:
             message = await store.record_draft(
-                self._pool.get(),
+                self.pool.get(),
                 case_id=request.case_id,
                 customer_id=request.customer_id,
                 job_id=request.request_id,
@@ -190,14 +187,12 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
             )
         except store.CaseOwnedByAnotherCustomer as exc:
             raise _scope_violation(request.case_id) from exc
-        if message is None:
-            raise ServiceError(
-                grpc.StatusCode.NOT_FOUND,
-                types_pb2.ERROR_CODE_NOT_FOUND,
-                f"no inbound e-mail of job {request.request_id} in case {request.case_id}",
-                {"job_id": request.request_id},
-            )
-        return memory_pb2.RecordDraftResponse(message=_to_proto(message))
+        recorded = found(
+            message,
+            f"no inbound e-mail of job {request.request_id} in case {request.case_id}",
+            job_id=request.request_id,
+        )
+        return memory_pb2.RecordDraftResponse(message=_to_proto(recorded))
 
     async def RecordApprovedReply(
         self, request: memory_pb2.RecordApprovedReplyRequest, context: Any
@@ -214,7 +209,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         facts["promises"] = promises_in_reply(request.body)
         try:
             message, created = await store.record_message(
-                self._pool.get(),
+                self.pool.get(),
                 case_id=request.case_id,
                 customer_id=request.customer_id,
                 # One outbound entry per decision: the request id is its key.
@@ -237,7 +232,7 @@ class MemoryHandler(memory_pb2_grpc.MemoryServiceServicer):
         remembered = [
             Remembered(m.summary, m.direction == "inbound", m.topic, m.facts) for m in messages
         ]
-        budget = request.token_budget or self._context_tokens
+        budget = request.token_budget or self.context_tokens
         chosen = case_context(remembered, budget, _summary_tokens)
         response = memory_pb2.GetCaseContextResponse(
             messages=[_to_proto(messages[i]) for i in chosen.kept],

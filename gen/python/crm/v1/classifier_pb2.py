@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from crm.v1 import types_pb2 as crm_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63rm/v1/classifier.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\"\xbd\x02\n\x14\x43lassifyEmailRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x0f\n\x07history\x18\x05 \x03(\t\x12R\n\x14\x65\x61rlier_topic_counts\x18\x06 \x03(\x0b\x32\x34.crm.v1.ClassifyEmailRequest.EarlierTopicCountsEntry\x12)\n\x0copen_request\x18\x07 \x01(\x0b\x32\x13.crm.v1.OpenRequest\x12\x16\n\x0ehidden_content\x18\x08 \x01(\t\x1a\x39\n\x17\x45\x61rlierTopicCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"o\n\x15\x43lassifyEmailResponse\x12.\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\x16.crm.v1.Classification\x12&\n\x0bmodel_calls\x18\x02 \x03(\x0b\x32\x11.crm.v1.ModelCall\"\x8c\x04\n\x0e\x43lassification\x12\x1c\n\x05topic\x18\x01 \x01(\x0e\x32\r.crm.v1.Topic\x12\x0e\n\x06urgent\x18\x02 \x01(\x08\x12\x16\n\x0eurgency_reason\x18\x03 \x01(\t\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x12\n\nconfidence\x18\x05 \x01(\x02\x12\x1a\n\x04tier\x18\x06 \x01(\x0e\x32\x0c.crm.v1.Tier\x12\x11\n\tfell_back\x18\x07 \x01(\x08\x12\x14\n\x0creply_needed\x18\x08 \x01(\x08\x12\x10\n\x08requests\x18\t \x03(\t\x12\x14\n\x0crepeat_count\x18\n \x01(\x05\x12+\n\rurgency_level\x18\x0b \x01(\x0e\x32\x14.crm.v1.UrgencyLevel\x12\x10\n\x08language\x18\x0c \x01(\t\x12(\n\x0bidentifiers\x18\r \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x30\n\x13\x63\x61rried_identifiers\x18\x0e \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x16\n\x0elow_confidence\x18\x0f \x01(\x08\x12\x1b\n\x13suspected_injection\x18\x10 \x01(\x08\x12\x1a\n\x12injection_evidence\x18\x11 \x03(\t\x12\x1e\n\x16\x63ontinues_open_request\x18\x12 \x01(\x08\x12\x16\n\x0eonly_injection\x18\x13 \x01(\x08\x32\x61\n\x11\x43lassifierService\x12L\n\rClassifyEmail\x12\x1c.crm.v1.ClassifyEmailRequest\x1a\x1d.crm.v1.ClassifyEmailResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63rm/v1/classifier.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\"\xd9\x02\n\x14\x43lassifyEmailRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12R\n\x14\x65\x61rlier_topic_counts\x18\x06 \x03(\x0b\x32\x34.crm.v1.ClassifyEmailRequest.EarlierTopicCountsEntry\x12)\n\x0copen_request\x18\x07 \x01(\x0b\x32\x13.crm.v1.OpenRequest\x12\x16\n\x0ehidden_content\x18\x08 \x01(\t\x12%\n\x07history\x18\t \x03(\x0b\x32\x14.crm.v1.HistoryEntry\x1a\x39\n\x17\x45\x61rlierTopicCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01J\x04\x08\x05\x10\x06\"o\n\x15\x43lassifyEmailResponse\x12.\n\x0e\x63lassification\x18\x01 \x01(\x0b\x32\x16.crm.v1.Classification\x12&\n\x0bmodel_calls\x18\x02 \x03(\x0b\x32\x11.crm.v1.ModelCall\"\xa6\x04\n\x0e\x43lassification\x12\x1c\n\x05topic\x18\x01 \x01(\x0e\x32\r.crm.v1.Topic\x12\x0e\n\x06urgent\x18\x02 \x01(\x08\x12\x16\n\x0eurgency_reason\x18\x03 \x01(\t\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x12\n\nconfidence\x18\x05 \x01(\x02\x12\x1a\n\x04tier\x18\x06 \x01(\x0e\x32\x0c.crm.v1.Tier\x12\x11\n\tfell_back\x18\x07 \x01(\x08\x12\x14\n\x0creply_needed\x18\x08 \x01(\x08\x12\x10\n\x08requests\x18\t \x03(\t\x12\x14\n\x0crepeat_count\x18\n \x01(\x05\x12+\n\rurgency_level\x18\x0b \x01(\x0e\x32\x14.crm.v1.UrgencyLevel\x12\x10\n\x08language\x18\x0c \x01(\t\x12(\n\x0bidentifiers\x18\r \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x30\n\x13\x63\x61rried_identifiers\x18\x0e \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x16\n\x0elow_confidence\x18\x0f \x01(\x08\x12\x1b\n\x13suspected_injection\x18\x10 \x01(\x08\x12\x1a\n\x12injection_evidence\x18\x11 \x03(\t\x12\x1e\n\x16\x63ontinues_open_request\x18\x12 \x01(\x08\x12\x16\n\x0eonly_injection\x18\x13 \x01(\x08\x12\x18\n\x10repeated_request\x18\x14 \x01(\x08\x32\x61\n\x11\x43lassifierService\x12L\n\rClassifyEmail\x12\x1c.crm.v1.ClassifyEmailRequest\x1a\x1d.crm.v1.ClassifyEmailResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,13 +35,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._loaded_options = None
   _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_options = b'8\001'
   _globals['_CLASSIFYEMAILREQUEST']._serialized_start=56
-  _globals['_CLASSIFYEMAILREQUEST']._serialized_end=373
-  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_start=316
-  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_end=373
-  _globals['_CLASSIFYEMAILRESPONSE']._serialized_start=375
-  _globals['_CLASSIFYEMAILRESPONSE']._serialized_end=486
-  _globals['_CLASSIFICATION']._serialized_start=489
-  _globals['_CLASSIFICATION']._serialized_end=1013
-  _globals['_CLASSIFIERSERVICE']._serialized_start=1015
-  _globals['_CLASSIFIERSERVICE']._serialized_end=1112
+  _globals['_CLASSIFYEMAILREQUEST']._serialized_end=401
+  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_start=338
+  _globals['_CLASSIFYEMAILREQUEST_EARLIERTOPICCOUNTSENTRY']._serialized_end=395
+  _globals['_CLASSIFYEMAILRESPONSE']._serialized_start=403
+  _globals['_CLASSIFYEMAILRESPONSE']._serialized_end=514
+  _globals['_CLASSIFICATION']._serialized_start=517
+  _globals['_CLASSIFICATION']._serialized_end=1067
+  _globals['_CLASSIFIERSERVICE']._serialized_start=1069
+  _globals['_CLASSIFIERSERVICE']._serialized_end=1166
 # @@protoc_insertion_point(module_scope)

@@ -49,10 +49,10 @@ class ClassifyEmailRequest(_message.Message):
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     SUBJECT_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
-    HISTORY_FIELD_NUMBER: _builtins.int
     EARLIER_TOPIC_COUNTS_FIELD_NUMBER: _builtins.int
     OPEN_REQUEST_FIELD_NUMBER: _builtins.int
     HIDDEN_CONTENT_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this classification belongs to, for logs and traces."""
     customer_id: _builtins.int
@@ -66,12 +66,6 @@ class ClassifyEmailRequest(_message.Message):
     reading; checked for text addressing the system.
     """
     @_builtins.property
-    def history(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Short summaries of the earlier messages of the case, oldest first (the most recent
-        ones, within the case memory's token budget).
-        """
-
-    @_builtins.property
     def earlier_topic_counts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """How many earlier customer messages of the whole case had each topic, also those left
         out of `history`; the repeat rule counts them.
@@ -83,6 +77,12 @@ class ClassifyEmailRequest(_message.Message):
         ("any news?") continues; absent for a first message.
         """
 
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.HistoryEntry]:
+        """The earlier messages of the case, oldest first (the most recent ones, within the case
+        memory's token budget), each with who wrote it.
+        """
+
     def __init__(
         self,
         *,
@@ -90,10 +90,10 @@ class ClassifyEmailRequest(_message.Message):
         customer_id: _builtins.int = ...,
         subject: _builtins.str = ...,
         body: _builtins.str = ...,
-        history: _abc.Iterable[_builtins.str] | None = ...,
         earlier_topic_counts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
         open_request: _types_pb2.OpenRequest | None = ...,
         hidden_content: _builtins.str = ...,
+        history: _abc.Iterable[_types_pb2.HistoryEntry] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["open_request", b"open_request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -158,6 +158,7 @@ class Classification(_message.Message):
     INJECTION_EVIDENCE_FIELD_NUMBER: _builtins.int
     CONTINUES_OPEN_REQUEST_FIELD_NUMBER: _builtins.int
     ONLY_INJECTION_FIELD_NUMBER: _builtins.int
+    REPEATED_REQUEST_FIELD_NUMBER: _builtins.int
     topic: _types_pb2.Topic.ValueType
     """The workflow the e-mail belongs to."""
     urgent: _builtins.bool
@@ -174,7 +175,7 @@ class Classification(_message.Message):
     """False when the e-mail needs no reply ("thanks, all sorted!")."""
     repeat_count: _builtins.int
     """How many earlier customer messages of the case asked for the same thing. Counted
-    from the case history, never guessed by a model; 3 or more makes this one urgent.
+    from the case history, never guessed by a model; see `repeated_request`.
     """
     urgency_level: _types_pb2.UrgencyLevel.ValueType
     """How a person must take the e-mail; URGENCY_LEVEL_NONE when not urgent."""
@@ -192,6 +193,10 @@ class Classification(_message.Message):
     """True when the e-mail has no topic of its own and continues the case's open request."""
     only_injection: _builtins.bool
     """True when the e-mail holds nothing but text addressing the system."""
+    repeated_request: _builtins.bool
+    """True when the case has asked for this more often than the repeat rule allows (the
+    classifier's rule, counted in `repeat_count`): a person takes it over.
+    """
     @_builtins.property
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Human-readable reasons for the topic and urgency, most important first."""
@@ -236,10 +241,11 @@ class Classification(_message.Message):
         injection_evidence: _abc.Iterable[_builtins.str] | None = ...,
         continues_open_request: _builtins.bool = ...,
         only_injection: _builtins.bool = ...,
+        repeated_request: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["carried_identifiers", b"carried_identifiers", "identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["carried_identifiers", b"carried_identifiers", "confidence", b"confidence", "continues_open_request", b"continues_open_request", "fell_back", b"fell_back", "identifiers", b"identifiers", "injection_evidence", b"injection_evidence", "language", b"language", "low_confidence", b"low_confidence", "only_injection", b"only_injection", "reasons", b"reasons", "repeat_count", b"repeat_count", "reply_needed", b"reply_needed", "requests", b"requests", "suspected_injection", b"suspected_injection", "tier", b"tier", "topic", b"topic", "urgency_level", b"urgency_level", "urgency_reason", b"urgency_reason", "urgent", b"urgent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carried_identifiers", b"carried_identifiers", "confidence", b"confidence", "continues_open_request", b"continues_open_request", "fell_back", b"fell_back", "identifiers", b"identifiers", "injection_evidence", b"injection_evidence", "language", b"language", "low_confidence", b"low_confidence", "only_injection", b"only_injection", "reasons", b"reasons", "repeat_count", b"repeat_count", "repeated_request", b"repeated_request", "reply_needed", b"reply_needed", "requests", b"requests", "suspected_injection", b"suspected_injection", "tier", b"tier", "topic", b"topic", "urgency_level", b"urgency_level", "urgency_reason", b"urgency_reason", "urgent", b"urgent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -172,8 +172,13 @@ class AssessComplaintResponse(_message.Message):
     UNMATCHED_TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
     PROBLEM_FIELD_NUMBER: _builtins.int
     ACTIONS_FIELD_NUMBER: _builtins.int
+    REVIEW_REASON_FIELD_NUMBER: _builtins.int
     problem: _builtins.str
     """What the customer reports: "defective", "damaged", "wrong_item" or "not_as_described"."""
+    review_reason: _builtins.str
+    """Why a person must decide (an item past its return window or not delivered), in
+    plain words; empty when the return policy answers the complaint.
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ComplaintItem]:
         """The customer's delivered items the complaint refers to; empty when none was found."""
@@ -198,10 +203,11 @@ class AssessComplaintResponse(_message.Message):
         unmatched_tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
         problem: _builtins.str = ...,
         actions: _abc.Iterable[_types_pb2.ProposedAction] | None = ...,
+        review_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "items", b"items", "problem", b"problem", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "items", b"items", "problem", b"problem", "review_reason", b"review_reason", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -305,6 +311,11 @@ class AssessBillingResponse(_message.Message):
     ORDERS_FIELD_NUMBER: _builtins.int
     UNMATCHED_ORDER_IDS_FIELD_NUMBER: _builtins.int
     ACTIONS_FIELD_NUMBER: _builtins.int
+    REVIEW_REASON_FIELD_NUMBER: _builtins.int
+    review_reason: _builtins.str
+    """Why a person must decide (the records do not show what the customer says), in plain
+    words; empty when the records support the claim or nothing was claimed about an order.
+    """
     @_builtins.property
     def order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Order numbers looked up (those of the request's identifiers)."""
@@ -330,10 +341,11 @@ class AssessBillingResponse(_message.Message):
         orders: _abc.Iterable[Global___OrderBilling] | None = ...,
         unmatched_order_ids: _abc.Iterable[_builtins.int] | None = ...,
         actions: _abc.Iterable[_types_pb2.ProposedAction] | None = ...,
+        review_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "order_ids", b"order_ids", "orders", b"orders", "unmatched_order_ids", b"unmatched_order_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "order_ids", b"order_ids", "orders", b"orders", "review_reason", b"review_reason", "unmatched_order_ids", b"unmatched_order_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -353,8 +365,13 @@ class OrderBilling(_message.Message):
     EVIDENCE_FIELD_NUMBER: _builtins.int
     CHARGES_FIELD_NUMBER: _builtins.int
     REFUNDS_FIELD_NUMBER: _builtins.int
+    CLAIM_SUPPORTED_FIELD_NUMBER: _builtins.int
     order_id: _builtins.int
     """The order number."""
+    claim_supported: _builtins.bool
+    """True when the records show more charged than owed: the claim is supported and a
+    refund of the overcharge is proposed.
+    """
     @_builtins.property
     def owed(self) -> _types_pb2.Money:
         """Active lines plus the delivery fee."""
@@ -394,10 +411,11 @@ class OrderBilling(_message.Message):
         evidence: _abc.Iterable[_builtins.str] | None = ...,
         charges: _abc.Iterable[Global___ChargeRecord] | None = ...,
         refunds: _abc.Iterable[Global___RefundRecord] | None = ...,
+        claim_supported: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "charges", b"charges", "evidence", b"evidence", "order_id", b"order_id", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded", "refunds", b"refunds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charged", b"charged", "charges", b"charges", "claim_supported", b"claim_supported", "evidence", b"evidence", "order_id", b"order_id", "overcharge", b"overcharge", "owed", b"owed", "refunded", b"refunded", "refunds", b"refunds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -9,7 +9,6 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,30 +19,6 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class _MessageDirection:
-    ValueType = _typing.NewType("ValueType", _builtins.int)
-    V: _TypeAlias = ValueType  # noqa: Y015
-
-class _MessageDirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageDirection.ValueType], _builtins.type):
-    DESCRIPTOR: _descriptor.EnumDescriptor
-    MESSAGE_DIRECTION_UNSPECIFIED: _MessageDirection.ValueType  # 0
-    """Unknown."""
-    MESSAGE_DIRECTION_INBOUND: _MessageDirection.ValueType  # 1
-    """From the customer."""
-    MESSAGE_DIRECTION_OUTBOUND: _MessageDirection.ValueType  # 2
-    """From the shop, after a person approved it."""
-
-class MessageDirection(_MessageDirection, metaclass=_MessageDirectionEnumTypeWrapper):
-    """MessageDirection says who wrote a case message."""
-
-MESSAGE_DIRECTION_UNSPECIFIED: MessageDirection.ValueType  # 0
-"""Unknown."""
-MESSAGE_DIRECTION_INBOUND: MessageDirection.ValueType  # 1
-"""From the customer."""
-MESSAGE_DIRECTION_OUTBOUND: MessageDirection.ValueType  # 2
-"""From the shop, after a person approved it."""
-Global___MessageDirection: _TypeAlias = MessageDirection  # noqa: Y015
 
 @_typing.final
 class RecordInboundEmailRequest(_message.Message):
@@ -194,7 +169,7 @@ class CaseMessage(_message.Message):
     FACTS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job that recorded it."""
-    direction: Global___MessageDirection.ValueType
+    direction: _types_pb2.MessageDirection.ValueType
     """Who wrote it."""
     summary: _builtins.str
     """A short summary of the message."""
@@ -214,7 +189,7 @@ class CaseMessage(_message.Message):
         self,
         *,
         job_id: _builtins.str = ...,
-        direction: Global___MessageDirection.ValueType = ...,
+        direction: _types_pb2.MessageDirection.ValueType = ...,
         summary: _builtins.str = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
         subject: _builtins.str = ...,

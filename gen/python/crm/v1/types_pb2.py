@@ -24,23 +24,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x63rm/v1/types.proto\x12\x06\x63rm.v1\">\n\x0bIdentifiers\x12\x18\n\x10tracking_numbers\x18\x01 \x03(\t\x12\x15\n\rorder_numbers\x18\x02 \x03(\t\"y\n\x0bOpenRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12(\n\x0bidentifiers\x18\x03 \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x10\n\x08\x61nswered\x18\x04 \x01(\x08\x12\x0f\n\x07summary\x18\x05 \x01(\t\".\n\x05Money\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\t\"\x97\x01\n\tModelCall\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\x03\x12\x1b\n\x13\x63\x61\x63hed_input_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x06 \x01(\t\x12\x11\n\tsucceeded\x18\x07 \x01(\x08\"\xa1\x01\n\x0eProposedAction\x12 \n\x04type\x18\x01 \x01(\x0e\x32\x12.crm.v1.ActionType\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x1d\n\x06\x61mount\x18\x03 \x01(\x0b\x32\r.crm.v1.Money\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x11\n\trationale\x18\x05 \x01(\t\x12\x12\n\nresolution\x18\x06 \x01(\t*\xd2\x01\n\x05Topic\x12\x15\n\x11TOPIC_UNSPECIFIED\x10\x00\x12\x30\n,TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION\x10\x01\x12\x18\n\x14TOPIC_DELIVERY_DELAY\x10\x02\x12\x19\n\x15TOPIC_BILLING_DISPUTE\x10\x03\x12\x1d\n\x19TOPIC_TRANSACTION_INQUIRY\x10\x04\x12\x1b\n\x17TOPIC_PRODUCT_COMPLAINT\x10\x05\x12\x0f\n\x0bTOPIC_OTHER\x10\x06*~\n\x0cUrgencyLevel\x12\x1d\n\x19URGENCY_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12URGENCY_LEVEL_NONE\x10\x01\x12\x1a\n\x16URGENCY_LEVEL_PRIORITY\x10\x02\x12\x1b\n\x17URGENCY_LEVEL_HANDS_OFF\x10\x03*:\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0e\n\nTIER_LOCAL\x10\x01\x12\x0c\n\x08TIER_LLM\x10\x02*\xce\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45RROR_CODE_INVALID_PAYLOAD\x10\x01\x12\x1f\n\x1b\x45RROR_CODE_CUSTOMER_MISSING\x10\x02\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x03\x12%\n!ERROR_CODE_DEPENDENCY_UNAVAILABLE\x10\x04\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x05\x12\'\n#ERROR_CODE_CUSTOMER_SCOPE_VIOLATION\x10\x06\x12\x18\n\x14\x45RROR_CODE_NOT_READY\x10\x07\x12&\n\"ERROR_CODE_MAX_DELIVERIES_EXCEEDED\x10\x08\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\t*\x8d\x02\n\nActionType\x12\x1b\n\x17\x41\x43TION_TYPE_UNSPECIFIED\x10\x00\x12#\n\x1f\x41\x43TION_TYPE_DELIVERY_FEE_REFUND\x10\x01\x12.\n*ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL\x10\x02\x12 \n\x1c\x41\x43TION_TYPE_EXPEDITED_COUPON\x10\x03\x12&\n\"ACTION_TYPE_CARRIER_UPDATE_REQUEST\x10\x04\x12\x1d\n\x19\x41\x43TION_TYPE_CHARGE_REFUND\x10\x05\x12$\n ACTION_TYPE_RETURN_AUTHORISATION\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x63rm/v1/types.proto\x12\x06\x63rm.v1\">\n\x0bIdentifiers\x12\x18\n\x10tracking_numbers\x18\x01 \x03(\t\x12\x15\n\rorder_numbers\x18\x02 \x03(\t\"y\n\x0bOpenRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05topic\x18\x02 \x01(\t\x12(\n\x0bidentifiers\x18\x03 \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x10\n\x08\x61nswered\x18\x04 \x01(\x08\x12\x0f\n\x07summary\x18\x05 \x01(\t\".\n\x05Money\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\t\"\x97\x01\n\tModelCall\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\x03\x12\x1b\n\x13\x63\x61\x63hed_input_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x10\n\x08\x63ost_usd\x18\x06 \x01(\t\x12\x11\n\tsucceeded\x18\x07 \x01(\x08\"\xa1\x01\n\x0eProposedAction\x12 \n\x04type\x18\x01 \x01(\x0e\x32\x12.crm.v1.ActionType\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x1d\n\x06\x61mount\x18\x03 \x01(\x0b\x32\r.crm.v1.Money\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x11\n\trationale\x18\x05 \x01(\t\x12\x12\n\nresolution\x18\x06 \x01(\t\"L\n\x0cHistoryEntry\x12+\n\tdirection\x18\x01 \x01(\x0e\x32\x18.crm.v1.MessageDirection\x12\x0f\n\x07summary\x18\x02 \x01(\t*\xd2\x01\n\x05Topic\x12\x15\n\x11TOPIC_UNSPECIFIED\x10\x00\x12\x30\n,TOPIC_PRODUCT_AVAILABILITY_OR_RECOMMENDATION\x10\x01\x12\x18\n\x14TOPIC_DELIVERY_DELAY\x10\x02\x12\x19\n\x15TOPIC_BILLING_DISPUTE\x10\x03\x12\x1d\n\x19TOPIC_TRANSACTION_INQUIRY\x10\x04\x12\x1b\n\x17TOPIC_PRODUCT_COMPLAINT\x10\x05\x12\x0f\n\x0bTOPIC_OTHER\x10\x06*~\n\x0cUrgencyLevel\x12\x1d\n\x19URGENCY_LEVEL_UNSPECIFIED\x10\x00\x12\x16\n\x12URGENCY_LEVEL_NONE\x10\x01\x12\x1a\n\x16URGENCY_LEVEL_PRIORITY\x10\x02\x12\x1b\n\x17URGENCY_LEVEL_HANDS_OFF\x10\x03*:\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0e\n\nTIER_LOCAL\x10\x01\x12\x0c\n\x08TIER_LLM\x10\x02*\xce\x02\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45RROR_CODE_INVALID_PAYLOAD\x10\x01\x12\x1f\n\x1b\x45RROR_CODE_CUSTOMER_MISSING\x10\x02\x12\x1f\n\x1b\x45RROR_CODE_INVALID_ARGUMENT\x10\x03\x12%\n!ERROR_CODE_DEPENDENCY_UNAVAILABLE\x10\x04\x12\x18\n\x14\x45RROR_CODE_NOT_FOUND\x10\x05\x12\'\n#ERROR_CODE_CUSTOMER_SCOPE_VIOLATION\x10\x06\x12\x18\n\x14\x45RROR_CODE_NOT_READY\x10\x07\x12&\n\"ERROR_CODE_MAX_DELIVERIES_EXCEEDED\x10\x08\x12\x17\n\x13\x45RROR_CODE_INTERNAL\x10\t*\x8d\x02\n\nActionType\x12\x1b\n\x17\x41\x43TION_TYPE_UNSPECIFIED\x10\x00\x12#\n\x1f\x41\x43TION_TYPE_DELIVERY_FEE_REFUND\x10\x01\x12.\n*ACTION_TYPE_DELIVERY_FEE_REFUND_ON_ARRIVAL\x10\x02\x12 \n\x1c\x41\x43TION_TYPE_EXPEDITED_COUPON\x10\x03\x12&\n\"ACTION_TYPE_CARRIER_UPDATE_REQUEST\x10\x04\x12\x1d\n\x19\x41\x43TION_TYPE_CHARGE_REFUND\x10\x05\x12$\n ACTION_TYPE_RETURN_AUTHORISATION\x10\x06*t\n\x10MessageDirection\x12!\n\x1dMESSAGE_DIRECTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_DIRECTION_INBOUND\x10\x01\x12\x1e\n\x1aMESSAGE_DIRECTION_OUTBOUND\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOPIC']._serialized_start=584
-  _globals['_TOPIC']._serialized_end=794
-  _globals['_URGENCYLEVEL']._serialized_start=796
-  _globals['_URGENCYLEVEL']._serialized_end=922
-  _globals['_TIER']._serialized_start=924
-  _globals['_TIER']._serialized_end=982
-  _globals['_ERRORCODE']._serialized_start=985
-  _globals['_ERRORCODE']._serialized_end=1319
-  _globals['_ACTIONTYPE']._serialized_start=1322
-  _globals['_ACTIONTYPE']._serialized_end=1591
+  _globals['_TOPIC']._serialized_start=662
+  _globals['_TOPIC']._serialized_end=872
+  _globals['_URGENCYLEVEL']._serialized_start=874
+  _globals['_URGENCYLEVEL']._serialized_end=1000
+  _globals['_TIER']._serialized_start=1002
+  _globals['_TIER']._serialized_end=1060
+  _globals['_ERRORCODE']._serialized_start=1063
+  _globals['_ERRORCODE']._serialized_end=1397
+  _globals['_ACTIONTYPE']._serialized_start=1400
+  _globals['_ACTIONTYPE']._serialized_end=1669
+  _globals['_MESSAGEDIRECTION']._serialized_start=1671
+  _globals['_MESSAGEDIRECTION']._serialized_end=1787
   _globals['_IDENTIFIERS']._serialized_start=30
   _globals['_IDENTIFIERS']._serialized_end=92
   _globals['_OPENREQUEST']._serialized_start=94
@@ -51,4 +53,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELCALL']._serialized_end=417
   _globals['_PROPOSEDACTION']._serialized_start=420
   _globals['_PROPOSEDACTION']._serialized_end=581
+  _globals['_HISTORYENTRY']._serialized_start=583
+  _globals['_HISTORYENTRY']._serialized_end=659
 # @@protoc_insertion_point(module_scope)

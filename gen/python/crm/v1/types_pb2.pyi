@@ -216,6 +216,30 @@ ACTION_TYPE_RETURN_AUTHORISATION: ActionType.ValueType  # 6
 """Authorise a return for replacement or refund. Target: order number."""
 Global___ActionType: _TypeAlias = ActionType  # noqa: Y015
 
+class _MessageDirection:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MessageDirectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MessageDirection.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MESSAGE_DIRECTION_UNSPECIFIED: _MessageDirection.ValueType  # 0
+    """Unknown."""
+    MESSAGE_DIRECTION_INBOUND: _MessageDirection.ValueType  # 1
+    """From the customer."""
+    MESSAGE_DIRECTION_OUTBOUND: _MessageDirection.ValueType  # 2
+    """From the shop, after a person approved it."""
+
+class MessageDirection(_MessageDirection, metaclass=_MessageDirectionEnumTypeWrapper):
+    """MessageDirection says who wrote a case message."""
+
+MESSAGE_DIRECTION_UNSPECIFIED: MessageDirection.ValueType  # 0
+"""Unknown."""
+MESSAGE_DIRECTION_INBOUND: MessageDirection.ValueType  # 1
+"""From the customer."""
+MESSAGE_DIRECTION_OUTBOUND: MessageDirection.ValueType  # 2
+"""From the shop, after a person approved it."""
+Global___MessageDirection: _TypeAlias = MessageDirection  # noqa: Y015
+
 @_typing.final
 class Identifiers(_message.Message):
     """Identifiers are the shop's numbers an e-mail or a case refers to."""
@@ -409,3 +433,29 @@ class ProposedAction(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProposedAction: _TypeAlias = ProposedAction  # noqa: Y015
+
+@_typing.final
+class HistoryEntry(_message.Message):
+    """HistoryEntry is one earlier message of a case as a reader of the case sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    direction: Global___MessageDirection.ValueType
+    """Who wrote it: the customer, or the shop (a reply a person approved)."""
+    summary: _builtins.str
+    """A short summary of the message."""
+    def __init__(
+        self,
+        *,
+        direction: Global___MessageDirection.ValueType = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["direction", b"direction", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HistoryEntry: _TypeAlias = HistoryEntry  # noqa: Y015
