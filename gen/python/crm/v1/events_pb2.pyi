@@ -344,6 +344,9 @@ class DraftReady(_message.Message):
     MODEL_CALLS_FIELD_NUMBER: _builtins.int
     MODEL_COST_USD_FIELD_NUMBER: _builtins.int
     HIDDEN_CONTENT_FIELD_NUMBER: _builtins.int
+    REPLY_LANGUAGE_FIELD_NUMBER: _builtins.int
+    REPLY_IN_ENGLISH_FIELD_NUMBER: _builtins.int
+    REPLY_LANGUAGE_NOTE_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job."""
     case_id: _builtins.str
@@ -369,6 +372,19 @@ class DraftReady(_message.Message):
     hidden_content: _builtins.str
     """Text of the e-mail a mail client would not show (hidden HTML), removed before
     reading; shown to the reviewer as evidence, never acted on.
+    """
+    reply_language: _builtins.str
+    """The language the reply is written in (BCP 47 primary subtag, "en", "es"): the
+    customer's when the shop has reply templates in it, else "en".
+    """
+    reply_in_english: _builtins.str
+    """The same reply rendered in English from the same facts, for a reviewer who does not
+    read `reply_language`; empty when the reply is in English.
+    """
+    reply_language_note: _builtins.str
+    """Set when the customer wrote in a language the shop has no reply templates in, and
+    the reply is in English for that reason (e.g. "the customer wrote in Swedish (sv); no
+    reply templates in that language, so the reply is in English").
     """
     @_builtins.property
     def classification(self) -> _classifier_pb2.Classification:
@@ -410,10 +426,13 @@ class DraftReady(_message.Message):
         model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
         model_cost_usd: _builtins.str = ...,
         hidden_content: _builtins.str = ...,
+        reply_language: _builtins.str = ...,
+        reply_in_english: _builtins.str = ...,
+        reply_language_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["classification", b"classification", "create_time", b"create_time", "facts", b"facts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "hidden_content", b"hidden_content", "job_id", b"job_id", "model_calls", b"model_calls", "model_cost_usd", b"model_cost_usd", "reply", b"reply", "reply_fallback_reason", b"reply_fallback_reason", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary", "reply_tier", b"reply_tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "case_id", b"case_id", "classification", b"classification", "create_time", b"create_time", "customer_id", b"customer_id", "escalation_detail", b"escalation_detail", "escalation_reason", b"escalation_reason", "facts", b"facts", "hidden_content", b"hidden_content", "job_id", b"job_id", "model_calls", b"model_calls", "model_cost_usd", b"model_cost_usd", "reply", b"reply", "reply_fallback_reason", b"reply_fallback_reason", "reply_in_english", b"reply_in_english", "reply_language", b"reply_language", "reply_language_note", b"reply_language_note", "reply_needed", b"reply_needed", "reply_summary", b"reply_summary", "reply_tier", b"reply_tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
