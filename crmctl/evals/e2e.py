@@ -5,7 +5,8 @@ Each scenario's case history is stored in the memory service first (each earlier
 as the customer's e-mail or as the shop's approved reply, by its direction), then its
 e-mail is published on NATS like the CRM does, and the outcome the mesh publishes is
 compared with the labels: topic, urgency, escalation, and the proposed actions (type,
-target, amount).
+target, amount); and, when the scenario gives them, the urgency level and the language of
+the drafted reply (a scenario without them is not checked on them).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import nats
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -34,6 +35,7 @@ from crmctl.outcomes import DRAFT_READY, JOB_FAILED, MANUAL_HANDLING, decode, to
 from crmctl.stack import Stack, StackConfig
 from services.classifier.cases import HistoryEntry
 from services.common.jsonl import read_jsonl
+from services.common.taxonomy import LEVEL_NONE, UrgencyName, urgency_of
 
 if TYPE_CHECKING:
     from crm.v1.memory_pb2_grpc import MemoryServiceAsyncStub as MemoryStub
@@ -69,6 +71,18 @@ class Expected(BaseModel):
     urgent: bool
     escalation: bool
     actions: list[ExpectedAction] = Field(default_factory=list)
+    # The urgency level (evals/triage/LABELLING.md), compared when given; `urgent` must
+    # agree with it (true for `priority` and `hands_off`).
+    urgency: UrgencyName | None = None
+    # The language the drafted reply must be written in (BCP 47 primary subtag), compared
+    # when given and the mesh drafted a reply (a missing reply fails on escalation).
+    reply_language: str | None = None
+
+    @model_validator(mode="after")
+    def _level_agrees(self) -> Expected:
+        if self.urgency is not None and self.urgent != (self.urgency != LEVEL_NONE):
+            raise ValueError(f"urgent={self.urgent} contradicts urgency={self.urgency!r}")
+        return self
 
 
 class Scenario(BaseModel):
@@ -99,14 +113,17 @@ def predicted_of(subject: str, outcome: Any) -> dict[str, Any]:
     """The predicted line of a scenario from the outcome the mesh published."""
     kind = _OUTCOMES.get(subject, subject)
     if not isinstance(outcome, events_pb2.DraftReady):
-        return {"outcome": kind, "topic": "", "urgent": False, "escalation": kind != "job_failed",
-                "reply": "", "actions": []}  # fmt: skip
+        return {"outcome": kind, "topic": "", "urgent": False, "urgency": LEVEL_NONE,
+                "escalation": kind != "job_failed", "reply": "", "reply_language": "",
+                "actions": []}  # fmt: skip
     return {
         "outcome": kind,
         "topic": topic_name(outcome.classification.topic),
         "urgent": outcome.classification.urgent,
+        "urgency": urgency_of(outcome.classification),
         "escalation": bool(outcome.escalation_reason),
         "reply": outcome.reply,
+        "reply_language": outcome.reply_language,
         "actions": [
             {
                 "type": action_name(a.type),
@@ -126,8 +143,12 @@ def action_key(action: dict[str, Any]) -> tuple[str, str, str]:
 def e2e_metrics(scenarios: list[Scenario], predicted: list[dict[str, Any]]) -> dict[str, Any]:
     """Micro precision and recall of actions (type, target, amount); a scenario passes
     when its outcome is a draft (or, for an escalation, any hand-over), and topic,
-    urgency, escalation and the exact set of actions all agree."""
+    urgency, escalation and the exact set of actions all agree, and so do the urgency
+    level and the reply's language where the scenario gives them (the language only when
+    a reply was drafted). The level and language accuracies are over the scenarios
+    checked on them."""
     tp = fp = fn = passed = 0
+    level_checked = level_right = language_checked = language_right = 0
     labelled = [(s, p) for s, p in zip(scenarios, predicted, strict=True) if s.expected]
     failures: Counter[str] = Counter()
     for scenario, got in labelled:
@@ -143,6 +164,16 @@ def e2e_metrics(scenarios: list[Scenario], predicted: list[dict[str, Any]]) -> d
             "escalation": got["escalation"] == scenario.expected.escalation,
             "actions": want == have,
         }
+        if scenario.expected.urgency is not None:
+            checks["urgency"] = got.get("urgency", LEVEL_NONE) == scenario.expected.urgency
+            level_checked += 1
+            level_right += checks["urgency"]
+        if scenario.expected.reply_language is not None and got.get("reply"):
+            checks["reply_language"] = (
+                got.get("reply_language", "") == scenario.expected.reply_language
+            )
+            language_checked += 1
+            language_right += checks["reply_language"]
         passed += all(checks.values())
         failures.update(k for k, ok in checks.items() if not ok)
     return {
@@ -150,6 +181,12 @@ def e2e_metrics(scenarios: list[Scenario], predicted: list[dict[str, Any]]) -> d
         "action_precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
         "action_recall": round(tp / (tp + fn), 4) if tp + fn else 1.0,
         "scenario_pass_rate": round(passed / len(labelled), 4) if labelled else 0.0,
+        "urgency_level_accuracy": round(level_right / level_checked, 4) if level_checked else None,
+        "urgency_level_checked": level_checked,
+        "reply_language_accuracy": (
+            round(language_right / language_checked, 4) if language_checked else None
+        ),
+        "reply_language_checked": language_checked,
         "failed_checks": dict(failures),
     }
 
@@ -267,6 +304,12 @@ async def run(
     table.add_column("value", justify="right")
     for key in ("action_precision", "action_recall", "scenario_pass_rate"):
         table.add_row(key.replace("_", " "), f"{metrics[key]:.3f}")
+    for key, label in (("urgency_level", "urgency level"), ("reply_language", "reply language")):
+        if metrics[f"{key}_checked"]:
+            table.add_row(
+                f"{label} accuracy ({metrics[f'{key}_checked']} checked)",
+                f"{metrics[f'{key}_accuracy']:.3f}",
+            )
     for check, count in sorted(metrics["failed_checks"].items()):
         table.add_row(f"scenarios failing on {check}", str(count))
     console.print(table)

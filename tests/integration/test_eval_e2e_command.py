@@ -7,6 +7,12 @@ import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from crmctl.evals.e2e import Scenario, e2e_metrics
 
 SCENARIOS = [
     {"id": "late", "email": "Hi, where is my parcel FDX486159753? It is late.", "customer_id": 4,
@@ -96,3 +102,46 @@ def test_the_demo_inbox_shows_every_action_type_and_topic(tmp_path: Path) -> Non
     outcomes = {r["outcome"] for r in rows}
     assert outcomes >= {"draft_ready", "manual_handling"}
     assert any(r.get("escalation") for r in rows)
+
+
+def _predicted(**over: Any) -> dict[str, Any]:
+    base = {"outcome": "draft_ready", "topic": "product_complaint", "urgent": True,
+            "urgency": "priority", "escalation": False, "reply": "Sorry about that...",
+            "reply_language": "de", "actions": []}  # fmt: skip
+    return {**base, **over}
+
+
+def _scenario(**expected: Any) -> Scenario:
+    labels = {"topic": "product_complaint", "urgent": True, "escalation": False, **expected}
+    return Scenario(id="s", email="...", customer_id=5, expected=labels)
+
+
+def test_a_scenario_without_level_or_language_is_not_checked_on_them() -> None:
+    old = _scenario()  # an older file: only `urgent`
+    metrics = e2e_metrics([old], [_predicted(urgency="hands_off", reply_language="fr")])
+    assert metrics["scenario_pass_rate"] == 1.0
+    assert metrics["urgency_level_checked"] == 0 and metrics["urgency_level_accuracy"] is None
+    assert metrics["reply_language_checked"] == 0
+
+
+def test_the_level_and_the_reply_language_are_compared_when_given() -> None:
+    labelled = _scenario(urgency="priority", reply_language="de")
+    assert e2e_metrics([labelled], [_predicted()])["scenario_pass_rate"] == 1.0
+    wrong_level = e2e_metrics([labelled], [_predicted(urgency="hands_off")])
+    assert wrong_level["failed_checks"] == {"urgency": 1}
+    assert wrong_level["urgency_level_accuracy"] == 0.0
+    wrong_language = e2e_metrics([labelled], [_predicted(reply_language="en")])
+    assert wrong_language["failed_checks"] == {"reply_language": 1}
+    assert wrong_language["reply_language_accuracy"] == 0.0
+
+
+def test_the_reply_language_is_not_checked_when_no_reply_was_drafted() -> None:
+    labelled = _scenario(urgency="priority", reply_language="de")
+    metrics = e2e_metrics([labelled], [_predicted(escalation=True, reply="", reply_language="")])
+    assert metrics["failed_checks"] == {"escalation": 1}
+    assert metrics["reply_language_checked"] == 0
+
+
+def test_a_level_that_contradicts_urgent_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        _scenario(urgent=False, urgency="priority")
