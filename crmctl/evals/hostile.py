@@ -388,8 +388,15 @@ def record_violations(draft: events_pb2.DraftReady, ledger: DemoLedger) -> list[
     facts = draft.facts
     problems: list[str] = []
     for s in facts.shipments:
-        if tracking_owner.get(s.tracking_number) != customer:
-            problems.append(f"facts show shipment {s.tracking_number}, not the customer's")
+        # A shipment not handed to a carrier yet has no tracking number: its order says whose.
+        owner = (
+            tracking_owner.get(s.tracking_number)
+            if s.tracking_number
+            else order_owner.get(s.order_id)
+        )
+        if owner != customer:
+            shown = s.tracking_number or f"of order {s.order_id}"
+            problems.append(f"facts show shipment {shown}, not the customer's")
     for o in facts.orders:
         if order_owner.get(o.order_id) != customer:
             problems.append(f"facts show order {o.order_id}, not the customer's")
