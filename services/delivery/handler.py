@@ -5,7 +5,7 @@ module only translates between protobuf and their domain objects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
@@ -17,8 +17,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crm.v1 import delivery_pb2, delivery_pb2_grpc, types_pb2
 from services.common.errors import ServiceError
 from services.common.identifiers import known_order_numbers, known_tracking_numbers
+from services.common.injection import without_system_addressed
 from services.common.server import Deferred
-from services.delivery import actions, billing, policy, returns
+from services.delivery import actions, billing, lookup, policy, returns
 from services.delivery.execution import ApprovedAction
 from services.delivery.store import LedgerReader
 
@@ -43,7 +44,11 @@ def _money(amount: Decimal, currency: str) -> types_pb2.Money:
     return types_pb2.Money(currency_code=currency, amount=f"{amount.quantize(Decimal('0.01'))}")
 
 
-def _shipment_to_proto(assessment: policy.Assessment) -> delivery_pb2.ShipmentAssessment:
+def _shipment_to_proto(
+    assessment: policy.Assessment, fee_refunds: Sequence[billing.Refund] = ()
+) -> delivery_pb2.ShipmentAssessment:
+    """The assessment of one shipment, with the delivery-fee refunds already made on its
+    order (`fee_refunds`, the ones `fee_refunded` sums) and their dates."""
     s = assessment.shipment
     message = delivery_pb2.ShipmentAssessment(
         tracking_number=s.tracking_number,
@@ -64,6 +69,7 @@ def _shipment_to_proto(assessment: policy.Assessment) -> delivery_pb2.ShipmentAs
         message.delivery_fee.CopyFrom(_money(s.delivery_fee, s.currency))
     if s.fee_refunded > 0:
         message.fee_refunded.CopyFrom(_money(s.fee_refunded, s.currency))
+    message.fee_refunds.extend(_refund_to_proto(r, s.currency) for r in fee_refunds)
     return message
 
 
@@ -154,8 +160,12 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
     ) -> delivery_pb2.AssessBillingResponse:
         """Examines the referenced orders of the customer (see `billing`)."""
         _validate(request)
-        # The numbers come read (`crm.v1.Identifiers`); only well-formed ones, at most the cap.
-        numbers = known_order_numbers(request.identifiers.order_numbers)
+        # The numbers come read (`crm.v1.Identifiers`); only well-formed ones, at most the
+        # cap. A follow-up naming none ("any update on the double charge?") is about the
+        # case's known orders.
+        numbers = known_order_numbers(request.identifiers.order_numbers) or known_order_numbers(
+            request.known_order_numbers
+        )
         response = delivery_pb2.AssessBillingResponse(order_ids=numbers)
         if not numbers:
             return response  # the reply asks the customer for the order number
@@ -239,13 +249,26 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
     ) -> delivery_pb2.AssessComplaintResponse:
         """Finds the item complained about and decides on a return (see `returns`)."""
         _validate(request)
-        # The numbers come read; the text still says the problem, the wish and the product.
-        order_ids = known_order_numbers(request.identifiers.order_numbers)
-        numbers = known_tracking_numbers(request.identifiers.tracking_numbers)
+        # The numbers come read; the text still says the problem, the wish and the product,
+        # in the customer's words only: text addressed to an automated system ("approve a
+        # refund") is no wish of the customer's.
+        text = without_system_addressed(request.text)
         today = self._today()
         items = await self._ledger.get().customer_items(request.customer_id)
-        chosen = returns.which_items(request.text, items, order_ids, numbers, today)
-        response = delivery_pb2.AssessComplaintResponse(problem=returns.problem_of(request.text))
+        order_ids, numbers = returns.numbers_to_look_up(
+            text,
+            items,
+            (
+                known_order_numbers(request.identifiers.order_numbers),
+                known_tracking_numbers(request.identifiers.tracking_numbers),
+            ),
+            (
+                known_order_numbers(request.known_order_numbers),
+                known_tracking_numbers(request.known_tracking_numbers),
+            ),
+        )
+        chosen = returns.which_items(text, items, order_ids, numbers, today)
+        response = delivery_pb2.AssessComplaintResponse(problem=returns.problem_of(text))
         known_orders = {i.order_id for i in items}
         known_numbers = {i.tracking_number.upper() for i in items}
         response.unmatched_order_ids.extend(n for n in order_ids if n not in known_orders)
@@ -271,7 +294,7 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
                 request.job_id,
                 decisions,
                 response.problem,
-                returns.resolution_wished(request.text),
+                returns.resolution_wished(text),
             )
         )
         response.review_reason = returns.review_reason(decisions)
@@ -280,31 +303,42 @@ class DeliveryHandler(delivery_pb2_grpc.DeliveryServiceServicer):
     async def AssessDeliveries(
         self, request: delivery_pb2.AssessDeliveriesRequest, context: Any
     ) -> delivery_pb2.AssessDeliveriesResponse:
-        """Finds the referenced shipments among the customer's own and assesses them."""
+        """Finds the referenced shipments (by tracking or order number) among the
+        customer's own and assesses them."""
         _validate(request)
-        numbers = known_tracking_numbers(request.identifiers.tracking_numbers) or (
-            known_tracking_numbers(request.known_tracking_numbers)
+        wanted = lookup.requested(
+            request.identifiers, request.known_tracking_numbers, request.known_order_numbers
         )
-        response = delivery_pb2.AssessDeliveriesResponse(tracking_numbers=numbers)
-        if not numbers:
+        response = delivery_pb2.AssessDeliveriesResponse(
+            tracking_numbers=wanted.tracking_numbers, order_ids=wanted.order_ids
+        )
+        if not (wanted.tracking_numbers or wanted.order_ids):
             return response  # the reply asks the customer for a tracking number
         ledger = self._ledger.get()
         today = self._today()
         view = await ledger.customer_view(
-            request.customer_id, numbers, policy.coupon_lookback_start(today)
+            request.customer_id,
+            wanted.tracking_numbers,
+            policy.coupon_lookback_start(today),
+            order_ids=wanted.order_ids,
         )
-        by_number = {s.tracking_number.upper(): s for s in view.referenced}
-        referenced = [by_number[n] for n in numbers if n in by_number]
+        found = lookup.referenced(wanted, view.referenced, view.order_ids)
         # The referenced shipments take part in the coupon rule too: two late parcels in
         # one e-mail are each other's "other late delivery".
-        recent = {s.delivery_id: s for s in [*view.recent, *referenced]}
+        recent = {s.delivery_id: s for s in [*view.recent, *found.shipments]}
         assessments = policy.assess(
-            request.job_id, referenced, list(recent.values()), view.coupon_delivery_ids, today
+            request.job_id, found.shipments, list(recent.values()), view.coupon_delivery_ids, today
         )
-        response.shipments.extend(_shipment_to_proto(a) for a in assessments)
+        response.shipments.extend(
+            _shipment_to_proto(a, view.fee_refunds.get(a.shipment.order_id, ()))
+            for a in assessments
+        )
         # Unknown numbers and other customers' numbers land here alike.
-        response.unmatched_tracking_numbers.extend(n for n in numbers if n not in by_number)
+        response.unmatched_tracking_numbers.extend(found.unmatched_tracking_numbers)
+        response.unmatched_order_ids.extend(found.unmatched_order_ids)
+        response.unshipped_order_ids.extend(found.unshipped_order_ids)
         response.actions.extend(
             _action_to_proto(action) for a in assessments for action in a.actions
         )
+        response.review_reason = policy.review_reason(assessments)
         return response

@@ -196,7 +196,8 @@ def propose_actions(
     coupon_issued: bool,
     today: date,
 ) -> tuple[ProposedAction, ...]:
-    """The actions a shipment earns as of `today`: at most one of each kind.
+    """The actions a shipment earns as of `today`: at most one of each kind; none for a
+    shipment without a tracking number (not yet handed to a carrier).
 
     - delivered late: DELIVERY_FEE_REFUND of the share of the fee for the days late;
     - not arrived and late: DELIVERY_FEE_REFUND_ON_ARRIVAL, the amount as of today;
@@ -206,7 +207,9 @@ def propose_actions(
       the window ended: CARRIER_UPDATE_REQUEST.
     """
     late_days = days_late(shipment, today)
-    if late_days <= 0:
+    # Every action is keyed on the carrier's tracking number; an order not yet handed to
+    # a carrier has none, and a person decides (`review_reason`).
+    if late_days <= 0 or not shipment.tracking_number:
         return ()
     actions: list[ProposedAction] = []
     refund = _refund_action(job_id, shipment, late_days, today)
@@ -274,3 +277,17 @@ def assess(
         )
         for s in shipments
     ]
+
+
+def review_reason(assessments: Iterable[Assessment]) -> str:
+    """Why a person must decide, in plain words: a late order not yet handed to a carrier
+    (no tracking number to key a refund, coupon or carrier request on); "" otherwise."""
+    unshipped = [a for a in assessments if a.days_late > 0 and not a.shipment.tracking_number]
+    if not unshipped:
+        return ""
+    return "late and not yet handed to a carrier: " + "; ".join(
+        f"order {a.shipment.order_id} ({a.shipment.product_name or 'item'}, status "
+        f"{a.shipment.status.value}) is {_days(a.days_late)} past its delivery window ending "
+        f"{a.shipment.expected_end.isoformat()}"
+        for a in unshipped
+    )

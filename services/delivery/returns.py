@@ -12,9 +12,9 @@ is escalated as urgent before this rule runs (the classifier's urgency).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from services.common import wordlists
@@ -151,16 +151,25 @@ def authorisations(
     return tuple(actions)
 
 
+def window_end(delivered_on: date) -> date:
+    """The last day a faulty item delivered on `delivered_on` can be returned (the day of
+    delivery is day 0)."""
+    return delivered_on + timedelta(days=RETURN_WINDOW_DAYS)
+
+
 def review_reason(decisions: Iterable[ReturnDecision]) -> str:
-    """Why a person must decide, in plain words: every item past its return window or not
-    delivered; "" when the return policy answers the complaint."""
+    """Why a person must decide, in plain words: every item past its return window (with
+    the day its window ended) or not delivered; "" when the return policy answers the
+    complaint."""
     outside = [d for d in decisions if not d.within_window]
     if not outside:
         return ""
     return "complaint outside the return policy: " + "; ".join(
         f"order {d.item.order_id} ({d.item.product_name}) "
         + (
-            f"delivered {d.days_since_delivery} days ago"
+            f"delivered {d.days_since_delivery} days ago, on {d.item.delivered_on.isoformat()},"
+            f" so its {RETURN_WINDOW_DAYS}-day return window ended on"
+            f" {window_end(d.item.delivered_on).isoformat()}"
             if d.item.delivered_on is not None
             else "not delivered"
         )
@@ -181,8 +190,7 @@ def which_items(
     if order_ids or tracking_numbers:
         wanted = {t.upper() for t in tracking_numbers}
         return [i for i in items if i.order_id in order_ids or i.tracking_number.upper() in wanted]
-    lowered = " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()) + " "
-    named = [i for i in items if _names(i.product_name, lowered)]
+    named = _named_items(text, items)
     if named:
         return named
     recent = [
@@ -191,6 +199,34 @@ def which_items(
         if i.delivered_on is not None and (today - i.delivered_on).days <= RETURN_WINDOW_DAYS
     ]
     return recent if len(recent) == 1 else []
+
+
+def numbers_to_look_up(
+    text: str,
+    items: Sequence[DeliveredItem],
+    own: tuple[list[int], list[str]],
+    known: tuple[Sequence[int], Sequence[str]],
+) -> tuple[list[int], list[str]]:
+    """The (order numbers, tracking numbers) a complaint is looked up by: its own; when it
+    names none and no product of the customer's either, the case's known order numbers
+    that are the customer's items' ("how do I send back the faulty pair I told you
+    about?" is about the case's order), else the case's known tracking numbers that are;
+    else none, and `which_items` goes by the only item within the return window."""
+    if own[0] or own[1]:
+        return own
+    if _named_items(text, items):
+        return [], []
+    orders = [n for n in known[0] if any(i.order_id == n for i in items)]
+    if orders:
+        return orders, []
+    numbers = {i.tracking_number.upper() for i in items if i.tracking_number}
+    return [], [t for t in known[1] if t.upper() in numbers]
+
+
+def _named_items(text: str, items: Iterable[DeliveredItem]) -> list[DeliveredItem]:
+    """The items whose product the text names."""
+    lowered = " " + " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()) + " "
+    return [i for i in items if _names(i.product_name, lowered)]
 
 
 def _names(product_name: str, text: str) -> bool:

@@ -1,14 +1,14 @@
 """Data access of the delivery service. Every query filters on the authenticated
-customer: a tracking number is never looked up on its own, so another customer's
-shipment cannot be found, and answers the same as a number that does not exist. Every
-read also names the customer to PostgreSQL (`scope_to_customer`), whose row-level
-security returns that customer's rows only, whatever a query forgets."""
+customer: a tracking or order number is never looked up on its own, so another
+customer's shipment or order cannot be found, and answers the same as a number that does
+not exist. Every read also names the customer to PostgreSQL (`scope_to_customer`), whose
+row-level security returns that customer's rows only, whatever a query forgets."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
@@ -20,6 +20,9 @@ from services.delivery.execution import ApprovedAction, LedgerState, refusal
 from services.delivery.policy import Shipment, ShipmentStatus, coupon_expiry
 from services.delivery.returns import DeliveredItem
 
+# A delivery-fee refund already made or on its way (not failed): what `fee_refunded`
+# sums and `fee_refunds` lists, one rule for both.
+_FEE_REFUND = "r.kind = 'delivery_fee' AND r.status <> 'failed'"
 _SHIPMENT_COLUMNS = """
     s.delivery_id, s.order_id, coalesce(s.tracking_number, '') AS tracking_number, s.carrier,
     s.status, s.expected_delivery_start, s.expected_delivery_end, s.actual_delivery_date,
@@ -28,7 +31,7 @@ _SHIPMENT_COLUMNS = """
 """
 # The join repeats the customer filter: the foreign key makes it redundant, but a query
 # that cannot return another customer's fee does not depend on that.
-_FROM = """
+_FROM = f"""
     FROM shipments s
     JOIN orders o ON o.order_id = s.order_id AND o.customer_id = s.customer_id
     LEFT JOIN LATERAL (
@@ -42,7 +45,7 @@ _FROM = """
         SELECT sum(r.amount) AS fee_refunded
         FROM refunds r
         WHERE r.order_id = s.order_id AND r.customer_id = s.customer_id
-          AND r.kind = 'delivery_fee' AND r.status <> 'failed'
+          AND {_FEE_REFUND}
     ) fr ON true
 """
 
@@ -51,12 +54,18 @@ _FROM = """
 class CustomerView:
     """What one assessment needs to know about one customer."""
 
-    # The customer's shipments with the requested tracking numbers.
+    # The customer's shipments with the requested tracking numbers or of the requested
+    # orders.
     referenced: list[Shipment]
     # The customer's shipments whose window ended on or after the look-back start.
     recent: list[Shipment]
     # Referenced shipments that already have an expedited-delivery coupon.
     coupon_delivery_ids: set[int]
+    # The customer's orders among the requested order numbers (shipped or not).
+    order_ids: set[int] = field(default_factory=set)
+    # The delivery-fee refunds already made or on their way, per order of the referenced
+    # shipments (those `Shipment.fee_refunded` sums), oldest first.
+    fee_refunds: dict[int, list[Refund]] = field(default_factory=dict)
 
 
 class LedgerReader(Protocol):
@@ -75,9 +84,14 @@ class LedgerReader(Protocol):
         ...
 
     async def customer_view(
-        self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
+        self,
+        customer_id: int,
+        tracking_numbers: Sequence[str],
+        ended_since: date,
+        order_ids: Sequence[int] = (),
     ) -> CustomerView:
-        """The customer's referenced and recent shipments and their coupons."""
+        """The customer's shipments with the tracking numbers or of the orders, the recent
+        ones, their coupons, and which of the orders are the customer's."""
         ...
 
     async def execute_action(
@@ -109,20 +123,38 @@ def _shipment(row: Any) -> Shipment:
     )
 
 
-async def shipments_by_tracking(
-    conn: asyncpg.Connection, customer_id: int, tracking_numbers: Sequence[str]
+async def shipments_by_reference(
+    conn: asyncpg.Connection,
+    customer_id: int,
+    tracking_numbers: Sequence[str],
+    order_ids: Sequence[int] = (),
 ) -> list[Shipment]:
-    """The customer's shipments among the tracking numbers (compared in upper case)."""
+    """The customer's shipments among the tracking numbers (compared in upper case) or of
+    the orders. Never a number on its own: always with the customer's id."""
     rows = await conn.fetch(
         f"""
         SELECT {_SHIPMENT_COLUMNS} {_FROM}
-        WHERE s.customer_id = $1 AND upper(s.tracking_number) = ANY($2::text[])
+        WHERE s.customer_id = $1
+          AND (upper(s.tracking_number) = ANY($2::text[]) OR s.order_id = ANY($3::bigint[]))
         ORDER BY s.delivery_id
         """,
         customer_id,
         [t.upper() for t in tracking_numbers],
+        list(order_ids),
     )
     return [_shipment(r) for r in rows]
+
+
+async def customer_order_ids(
+    conn: asyncpg.Connection, customer_id: int, order_ids: Sequence[int]
+) -> set[int]:
+    """The customer's orders among `order_ids`."""
+    rows = await conn.fetch(
+        "SELECT order_id FROM orders WHERE customer_id = $1 AND order_id = ANY($2::bigint[])",
+        customer_id,
+        list(order_ids),
+    )
+    return {r["order_id"] for r in rows}
 
 
 async def shipments_ended_since(
@@ -139,6 +171,29 @@ async def shipments_ended_since(
         ended_since,
     )
     return [_shipment(r) for r in rows]
+
+
+async def fee_refunds(
+    conn: asyncpg.Connection, customer_id: int, order_ids: Sequence[int]
+) -> dict[int, list[Refund]]:
+    """The delivery-fee refunds already made or on their way (the ones `fee_refunded`
+    sums) of the customer's orders among `order_ids`, per order, oldest first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT r.order_id, r.amount, r.status, r.requested_date, r.completed_date, r.reason
+        FROM refunds r
+        WHERE r.customer_id = $1 AND r.order_id = ANY($2::bigint[]) AND {_FEE_REFUND}
+        ORDER BY r.requested_date, r.refund_id
+        """,
+        customer_id,
+        list(order_ids),
+    )
+    found: dict[int, list[Refund]] = {}
+    for r in rows:
+        found.setdefault(r["order_id"], []).append(
+            Refund(r["amount"], r["status"], r["requested_date"], r["completed_date"], r["reason"])
+        )
+    return found
 
 
 async def coupon_delivery_ids(
@@ -286,22 +341,31 @@ class PostgresLedger:
             return await order_records(conn, customer_id, order_ids)
 
     async def customer_view(
-        self, customer_id: int, tracking_numbers: Sequence[str], ended_since: date
+        self,
+        customer_id: int,
+        tracking_numbers: Sequence[str],
+        ended_since: date,
+        order_ids: Sequence[int] = (),
     ) -> CustomerView:
-        """Reads the three parts in one read-only snapshot, so they agree with each other."""
+        """Reads the parts in one read-only snapshot, so they agree with each other, under
+        the customer's row-level security and with the customer filter on every query."""
         async with (
             self._pool.acquire() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             await scope_to_customer(conn, customer_id)
-            referenced = await shipments_by_tracking(conn, customer_id, tracking_numbers)
+            orders = await customer_order_ids(conn, customer_id, order_ids) if order_ids else set()
+            referenced = await shipments_by_reference(
+                conn, customer_id, tracking_numbers, order_ids
+            )
             if not referenced:
-                return CustomerView(referenced=[], recent=[], coupon_delivery_ids=set())
+                return CustomerView([], [], set(), orders)
             recent = await shipments_ended_since(conn, customer_id, ended_since)
             coupons = await coupon_delivery_ids(
                 conn, customer_id, [s.delivery_id for s in referenced]
             )
-        return CustomerView(referenced=referenced, recent=recent, coupon_delivery_ids=coupons)
+            refunds = await fee_refunds(conn, customer_id, sorted({s.order_id for s in referenced}))
+        return CustomerView(referenced, recent, coupons, orders, refunds)
 
 
 @dataclass(frozen=True)

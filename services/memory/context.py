@@ -108,23 +108,30 @@ class OpenRequest:
 
 
 def open_request(messages: Sequence[Remembered]) -> OpenRequest | None:
-    """The last inbound message, with the identifiers it names or, when it names none, the
-    latest ones named earlier in the case (a follow-up rarely repeats them); answered when
-    the shop has replied since. None when the customer has written nothing yet."""
+    """The last inbound message, with the identifiers it names (or its draft looked up) or,
+    when it names none, those of the latest earlier customer message that named any (a
+    follow-up rarely repeats them); answered when the shop has replied since. None when
+    the customer has written nothing yet.
+
+    The numbers are taken together from one message, never mixed from two requests (an
+    order disputed earlier is not the parcel asked about later), and only from the
+    customer's messages: a reply's numbers may be examples ("for example order 1003")."""
     last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].inbound), None)
     if last is None:
         return None
-    numbers: dict[str, list[str]] = {"tracking_numbers": [], "order_numbers": []}
+    tracking: list[str] = []
+    orders: list[str] = []
     for message in reversed(messages[: last + 1]):
-        for kind, found in numbers.items():
-            if not found:
-                found.extend(message.facts.get(kind, []))
-        if all(numbers.values()):
+        if not message.inbound:
+            continue
+        tracking = [n for n in message.facts.get("tracking_numbers", []) if n]
+        orders = [n for n in message.facts.get("order_numbers", []) if n]
+        if tracking or orders:
             break
     return OpenRequest(
         index=last,
         topic=messages[last].topic,
-        tracking_numbers=numbers["tracking_numbers"],
-        order_numbers=numbers["order_numbers"],
+        tracking_numbers=tracking,
+        order_numbers=orders,
         answered=any(not m.inbound for m in messages[last + 1 :]),
     )

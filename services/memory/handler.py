@@ -39,7 +39,8 @@ def _facts_to_proto(facts: Any) -> memory_pb2.CaseFacts:
 
 
 def _facts_of(message: memory_pb2.CaseFacts) -> dict[str, list[str]]:
-    return {k: list(getattr(message, k)) for k in FACT_KINDS}
+    # A draft's shipment not yet handed to a carrier has no tracking number: "" is no fact.
+    return {k: [v for v in getattr(message, k) if v] for k in FACT_KINDS}
 
 
 def _to_proto(message: store.StoredMessage) -> memory_pb2.CaseMessage:

@@ -1,8 +1,12 @@
-"""The identifiers a job's delivery requests carry: the classifier's reading of the e-mail.
+"""The identifiers a job's delivery-service requests carry (every workflow's: delivery,
+billing, transaction, complaint): the classifier's reading of the e-mail.
 
 The classifier reports the numbers written in the e-mail (`identifiers`) and, for a
 follow-up that does not repeat them, those carried from the case's open request
-(`carried_identifiers`); nothing here reads the e-mail again.
+(`carried_identifiers`); nothing here reads the e-mail again. A follow-up that does not
+continue the open request (another topic, or a note in between) carries nothing; its
+workflow's request then also names the case's known numbers (`workflows`), which the
+delivery service uses when the identifiers name none.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from services.common.taxonomy import (
     TOPIC_TRANSACTION,
 )
 from services.orchestrator import replies
+from services.orchestrator.reply_language import Wording
 
 if TYPE_CHECKING:
     from services.orchestrator.pipeline import MeshClients
@@ -61,8 +62,8 @@ class Workflow(Generic[Answer]):
     assess: Callable[[Question, MeshClients], Awaitable[Answer]]
     # Copies the answer's facts onto the draft's facts.
     join_facts: Callable[[Answer, events_pb2.DraftReady], None]
-    # The reply rendered from the answer.
-    reply: Callable[[Answer], replies.Reply]
+    # The reply rendered from the answer, worded in a reply language (`reply_language`).
+    reply: Callable[[Answer, Wording], replies.Reply]
     # The actions the owning service proposes.
     actions: Callable[[Answer], Sequence[types_pb2.ProposedAction]] = _no_actions
     # Why a person must decide, as the owning service says; "" when the workflow answers.
@@ -79,6 +80,7 @@ def _assess_deliveries(
             identifiers=q.identifiers,
             # A follow-up without a number ("still nothing!") is about the case's.
             known_tracking_numbers=q.case_facts.tracking_numbers,
+            known_order_numbers=q.case_facts.order_numbers,
         ),
         timeout=clients.timeout_seconds,
     )
@@ -89,6 +91,7 @@ def _join_deliveries(
 ) -> None:
     draft.facts.shipments.extend(answer.shipments)
     draft.facts.unmatched_tracking_numbers.extend(answer.unmatched_tracking_numbers)
+    draft.facts.unmatched_order_ids.extend(answer.unmatched_order_ids)
 
 
 def _assess_billing(
@@ -96,7 +99,12 @@ def _assess_billing(
 ) -> Awaitable[delivery_pb2.AssessBillingResponse]:
     return clients.delivery.AssessBilling(
         delivery_pb2.AssessBillingRequest(
-            job_id=q.job_id, customer_id=q.customer_id, identifiers=q.identifiers
+            job_id=q.job_id,
+            customer_id=q.customer_id,
+            identifiers=q.identifiers,
+            # A follow-up without a number ("any update on the double charge?", "has the
+            # refund gone through?") is about the case's orders.
+            known_order_numbers=q.case_facts.order_numbers,
         ),
         timeout=clients.timeout_seconds,
     )
@@ -112,7 +120,13 @@ def _assess_complaint(
 ) -> Awaitable[delivery_pb2.AssessComplaintResponse]:
     return clients.delivery.AssessComplaint(
         delivery_pb2.AssessComplaintRequest(
-            job_id=q.job_id, customer_id=q.customer_id, text=q.text, identifiers=q.identifiers
+            job_id=q.job_id,
+            customer_id=q.customer_id,
+            text=q.text,
+            identifiers=q.identifiers,
+            # A follow-up ("how do I send back the faulty pair?") is about the case's item.
+            known_order_numbers=q.case_facts.order_numbers,
+            known_tracking_numbers=q.case_facts.tracking_numbers,
         ),
         timeout=clients.timeout_seconds,
     )
@@ -151,6 +165,8 @@ WORKFLOWS: dict[str, Workflow[Any]] = {
         join_facts=_join_deliveries,
         reply=replies.delivery_reply,
         actions=lambda a: a.actions,
+        # A late order not yet handed to a carrier: a person decides.
+        review_reason=lambda a: a.review_reason,
     ),
     TOPIC_BILLING: Workflow(
         service="delivery",

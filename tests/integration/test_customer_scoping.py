@@ -204,3 +204,41 @@ async def test_every_customer_sees_their_own_shipments_through_row_level_securit
             assert seen == len(list(rows))
     finally:
         await conn.close()
+
+
+async def test_no_order_number_probe_returns_another_customers_shipment_and_owners_find_theirs(
+    delivery: Stub,
+) -> None:
+    # A late-delivery question naming only an order: every order of the ledger, asked by
+    # three other customers, then by its owner, who finds every shipment of the order
+    # (also one not handed to a carrier yet, which has no tracking number).
+    leaks: list[str] = []
+    misses: list[str] = []
+    for order in LEDGER.orders:
+        ask = to_proto(read_identifiers(f"where is my order #{order.order_id}? no tracking yet"))
+        for other in [c for c in CUSTOMERS if c != order.customer_id][:PROBERS_PER_SHIPMENT]:
+            probe = await delivery.AssessDeliveries(
+                delivery_pb2.AssessDeliveriesRequest(
+                    job_id="probe", customer_id=other, identifiers=ask
+                )
+            )
+            if (
+                probe.shipments or probe.actions or probe.unshipped_order_ids
+                or list(probe.unmatched_order_ids) != [order.order_id]
+            ):  # fmt: skip
+                leaks.append(f"customer {other} saw order {order.order_id}")
+        owned = await delivery.AssessDeliveries(
+            delivery_pb2.AssessDeliveriesRequest(
+                job_id="probe", customer_id=order.customer_id, identifiers=ask
+            )
+        )
+        expected = sorted(s.delivery_id for s in LEDGER.shipments if s.order_id == order.order_id)
+        found = [(s.order_id, s.tracking_number) for s in owned.shipments]
+        wanted = [
+            (s.order_id, s.tracking_number or "")
+            for s in sorted(LEDGER.shipments, key=lambda s: s.delivery_id)
+            if s.delivery_id in expected
+        ]
+        if found != wanted or owned.unmatched_order_ids:
+            misses.append(f"owner {order.customer_id} of order {order.order_id} found {found}")
+    assert leaks == [] and misses == []

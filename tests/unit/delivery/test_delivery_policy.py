@@ -22,6 +22,7 @@ from services.delivery.policy import (
     needs_carrier_update,
     propose_actions,
     recent_late_sibling,
+    review_reason,
 )
 
 TODAY = date(2026, 1, 29)
@@ -322,3 +323,26 @@ def test_a_fee_refund_already_recorded_is_subtracted_so_refunds_never_exceed_the
     already: str, expected: str
 ) -> None:
     assert fee_refund(Decimal("8.00"), 5, Decimal(already)) == Decimal(expected)
+
+
+def test_a_late_order_not_yet_handed_to_a_carrier_earns_no_action_and_goes_to_a_person() -> None:
+    today = TODAY
+    unshipped = Shipment(
+        delivery_id=30,
+        order_id=1030,
+        tracking_number="",
+        carrier="USPS",
+        status=ShipmentStatus.PROCESSING,
+        expected_start=date(2026, 1, 24),
+        expected_end=date(2026, 1, 26),
+        product_name="Asics Gel-Kayano",
+        delivery_fee=Decimal("4.99"),
+    )
+    [assessment] = assess("job-1", [unshipped], [unshipped], set(), today)
+    assert assessment.days_late == 3 and assessment.actions == ()
+    assert review_reason([assessment]) == (
+        "late and not yet handed to a carrier: order 1030 (Asics Gel-Kayano, status "
+        "processing) is 3 days past its delivery window ending 2026-01-26"
+    )
+    on_time = assess("job-1", [unshipped], [], set(), date(2026, 1, 25))
+    assert review_reason(on_time) == ""

@@ -142,7 +142,8 @@ def test_a_person_decides_for_items_past_the_window_or_not_delivered() -> None:
         decide(item(1005, None, "Vans Old Skool"), TODAY),
     ]
     assert review_reason(decisions) == (
-        "complaint outside the return policy: order 1004 (Puma Suede) delivered 31 days ago; "
+        "complaint outside the return policy: order 1004 (Puma Suede) delivered 31 days ago, "
+        "on 2025-12-29, so its 30-day return window ended on 2026-01-28; "
         "order 1005 (Vans Old Skool) not delivered"
     )
 

@@ -82,3 +82,35 @@ def test_the_open_request_is_the_last_customer_message_and_says_if_support_answe
 def test_a_case_with_no_customer_message_has_no_open_request() -> None:
     assert open_request([]) is None
     assert open_request([Remembered("Support: hello", False)]) is None
+
+
+def test_the_open_requests_numbers_come_together_from_one_customer_message() -> None:
+    messages = [
+        Remembered(
+            "charged twice for order 1003", True, "billing_dispute", {"order_numbers": ["1003"]}
+        ),
+        Remembered(
+            "where is UPS159753486?",
+            True,
+            "delivery_delay",
+            {"tracking_numbers": ["UPS159753486", ""]},
+        ),
+        Remembered("still nothing!", True, "delivery_delay", {}),
+    ]
+    request = open_request(messages)
+    assert request is not None
+    # The parcel asked about last, not mixed with the order disputed before it.
+    assert (request.tracking_numbers, request.order_numbers) == (["UPS159753486"], [])
+
+
+def test_the_open_requests_numbers_are_never_taken_from_a_reply() -> None:
+    messages = [
+        Remembered(
+            "charged twice for order 1003", True, "billing_dispute", {"order_numbers": ["1003"]}
+        ),
+        # A reply may name numbers as examples ("for example order 1004").
+        Remembered("Support: please send the order number", False, "", {"order_numbers": ["1004"]}),
+        Remembered("any update on the double charge?", True, "billing_dispute", {}),
+    ]
+    request = open_request(messages)
+    assert request is not None and request.order_numbers == ["1003"]

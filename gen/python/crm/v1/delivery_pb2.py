@@ -26,49 +26,49 @@ from crm.v1 import types_pb2 as crm_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63rm/v1/delivery.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"u\n\x16\x41ssessComplaintRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\x12(\n\x0bidentifiers\x18\x04 \x01(\x0b\x32\x13.crm.v1.Identifiers\"\xd1\x01\n\x17\x41ssessComplaintResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.crm.v1.ComplaintItem\x12\x1b\n\x13unmatched_order_ids\x18\x02 \x03(\x03\x12\"\n\x1aunmatched_tracking_numbers\x18\x03 \x03(\t\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\'\n\x07\x61\x63tions\x18\x05 \x03(\x0b\x32\x16.crm.v1.ProposedAction\x12\x15\n\rreview_reason\x18\x06 \x01(\t\"\x8a\x02\n\rComplaintItem\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x14\n\x0cproduct_name\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\x12&\n\x06status\x18\x04 \x01(\x0e\x32\x16.crm.v1.ShipmentStatus\x12\x32\n\x0e\x64\x65livered_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13\x64\x61ys_since_delivery\x18\x06 \x01(\x05\x12\x1c\n\x14within_return_window\x18\x07 \x01(\x08\x12!\n\nitem_total\x18\x08 \x01(\x0b\x32\r.crm.v1.Money\"q\n\x14\x41ssessBillingRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12(\n\x0bidentifiers\x18\x04 \x01(\x0b\x32\x13.crm.v1.IdentifiersJ\x04\x08\x03\x10\x04R\x04text\"\xad\x01\n\x15\x41ssessBillingResponse\x12\x11\n\torder_ids\x18\x01 \x03(\x03\x12$\n\x06orders\x18\x02 \x03(\x0b\x32\x14.crm.v1.OrderBilling\x12\x1b\n\x13unmatched_order_ids\x18\x03 \x03(\x03\x12\'\n\x07\x61\x63tions\x18\x04 \x03(\x0b\x32\x16.crm.v1.ProposedAction\x12\x15\n\rreview_reason\x18\x05 \x01(\t\"\x9a\x02\n\x0cOrderBilling\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x1b\n\x04owed\x18\x02 \x01(\x0b\x32\r.crm.v1.Money\x12\x1e\n\x07\x63harged\x18\x03 \x01(\x0b\x32\r.crm.v1.Money\x12\x1f\n\x08refunded\x18\x04 \x01(\x0b\x32\r.crm.v1.Money\x12!\n\novercharge\x18\x05 \x01(\x0b\x32\r.crm.v1.Money\x12\x10\n\x08\x65vidence\x18\x06 \x03(\t\x12%\n\x07\x63harges\x18\x07 \x03(\x0b\x32\x14.crm.v1.ChargeRecord\x12%\n\x07refunds\x18\x08 \x03(\x0b\x32\x14.crm.v1.RefundRecord\x12\x17\n\x0f\x63laim_supported\x18\t \x01(\x08\"p\n\x0c\x43hargeRecord\x12\x1d\n\x06\x61mount\x18\x01 \x01(\x0b\x32\r.crm.v1.Money\x12/\n\x0b\x63harge_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63\x61ptured\x18\x03 \x01(\x08\"\xb2\x01\n\x0cRefundRecord\x12\x1d\n\x06\x61mount\x18\x01 \x01(\x0b\x32\r.crm.v1.Money\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x30\n\x0crequest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"Q\n\x12\x43heckSenderRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x16\n\x0esender_address\x18\x03 \x01(\t\"=\n\x13\x43heckSenderResponse\x12&\n\x07verdict\x18\x01 \x01(\x0e\x32\x15.crm.v1.SenderVerdict\"\x94\x01\n\x17\x41ssessDeliveriesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x1e\n\x16known_tracking_numbers\x18\x04 \x03(\t\x12(\n\x0bidentifiers\x18\x05 \x01(\x0b\x32\x13.crm.v1.IdentifiersJ\x04\x08\x03\x10\x04R\x04text\"\xb0\x01\n\x18\x41ssessDeliveriesResponse\x12\x18\n\x10tracking_numbers\x18\x01 \x03(\t\x12-\n\tshipments\x18\x02 \x03(\x0b\x32\x1a.crm.v1.ShipmentAssessment\x12\"\n\x1aunmatched_tracking_numbers\x18\x03 \x03(\t\x12\'\n\x07\x61\x63tions\x18\x04 \x03(\x0b\x32\x16.crm.v1.ProposedAction\"\xd9\x03\n\x12ShipmentAssessment\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\x03\x12\x0f\n\x07\x63\x61rrier\x18\x03 \x01(\t\x12&\n\x06status\x18\x04 \x01(\x0e\x32\x16.crm.v1.ShipmentStatus\x12\x37\n\x13\x65xpected_start_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11\x65xpected_end_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x64\x65livered_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdays_late\x18\x08 \x01(\x05\x12#\n\x0c\x64\x65livery_fee\x18\t \x01(\x0b\x32\r.crm.v1.Money\x12\x14\n\x0cproduct_name\x18\n \x01(\t\x12\x14\n\x0c\x64\x65lay_reason\x18\x0b \x01(\t\x12\x32\n\x0elast_scan_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x0c\x66\x65\x65_refunded\x18\r \x01(\x0b\x32\r.crm.v1.Money\"g\n\x14\x45xecuteActionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12&\n\x06\x61\x63tion\x18\x03 \x01(\x0b\x32\x16.crm.v1.ProposedAction\"z\n\x15\x45xecuteActionResponse\x12)\n\x07outcome\x18\x01 \x01(\x0e\x32\x18.crm.v1.ExecutionOutcome\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x11\n\trefund_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x63oupon_code\x18\x04 \x01(\t*\xb8\x01\n\rSenderVerdict\x12\x1e\n\x1aSENDER_VERDICT_UNSPECIFIED\x10\x00\x12\x1b\n\x17SENDER_VERDICT_CUSTOMER\x10\x01\x12!\n\x1dSENDER_VERDICT_OTHER_CUSTOMER\x10\x02\x12\"\n\x1eSENDER_VERDICT_UNKNOWN_ADDRESS\x10\x03\x12#\n\x1fSENDER_VERDICT_CUSTOMER_UNKNOWN\x10\x04*\xf4\x01\n\x0eShipmentStatus\x12\x1f\n\x1bSHIPMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSHIPMENT_STATUS_PROCESSING\x10\x01\x12\x1e\n\x1aSHIPMENT_STATUS_IN_TRANSIT\x10\x02\x12$\n SHIPMENT_STATUS_OUT_FOR_DELIVERY\x10\x03\x12\x1d\n\x19SHIPMENT_STATUS_DELIVERED\x10\x04\x12\x1d\n\x19SHIPMENT_STATUS_EXCEPTION\x10\x05\x12\x1d\n\x19SHIPMENT_STATUS_CANCELLED\x10\x06*\x9c\x01\n\x10\x45xecutionOutcome\x12!\n\x1d\x45XECUTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45XECUTION_OUTCOME_EXECUTED\x10\x01\x12&\n\"EXECUTION_OUTCOME_ALREADY_EXECUTED\x10\x02\x12\x1d\n\x19\x45XECUTION_OUTCOME_REFUSED\x10\x03\x32\xa0\x03\n\x0f\x44\x65liveryService\x12U\n\x10\x41ssessDeliveries\x12\x1f.crm.v1.AssessDeliveriesRequest\x1a .crm.v1.AssessDeliveriesResponse\x12\x46\n\x0b\x43heckSender\x12\x1a.crm.v1.CheckSenderRequest\x1a\x1b.crm.v1.CheckSenderResponse\x12L\n\rAssessBilling\x12\x1c.crm.v1.AssessBillingRequest\x1a\x1d.crm.v1.AssessBillingResponse\x12R\n\x0f\x41ssessComplaint\x12\x1e.crm.v1.AssessComplaintRequest\x1a\x1f.crm.v1.AssessComplaintResponse\x12L\n\rExecuteAction\x12\x1c.crm.v1.ExecuteActionRequest\x1a\x1d.crm.v1.ExecuteActionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63rm/v1/delivery.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x01\n\x16\x41ssessComplaintRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\x12(\n\x0bidentifiers\x18\x04 \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x1b\n\x13known_order_numbers\x18\x05 \x03(\t\x12\x1e\n\x16known_tracking_numbers\x18\x06 \x03(\t\"\xd1\x01\n\x17\x41ssessComplaintResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.crm.v1.ComplaintItem\x12\x1b\n\x13unmatched_order_ids\x18\x02 \x03(\x03\x12\"\n\x1aunmatched_tracking_numbers\x18\x03 \x03(\t\x12\x0f\n\x07problem\x18\x04 \x01(\t\x12\'\n\x07\x61\x63tions\x18\x05 \x03(\x0b\x32\x16.crm.v1.ProposedAction\x12\x15\n\rreview_reason\x18\x06 \x01(\t\"\x8a\x02\n\rComplaintItem\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x14\n\x0cproduct_name\x18\x02 \x01(\t\x12\x17\n\x0ftracking_number\x18\x03 \x01(\t\x12&\n\x06status\x18\x04 \x01(\x0e\x32\x16.crm.v1.ShipmentStatus\x12\x32\n\x0e\x64\x65livered_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13\x64\x61ys_since_delivery\x18\x06 \x01(\x05\x12\x1c\n\x14within_return_window\x18\x07 \x01(\x08\x12!\n\nitem_total\x18\x08 \x01(\x0b\x32\r.crm.v1.Money\"\x8e\x01\n\x14\x41ssessBillingRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12(\n\x0bidentifiers\x18\x04 \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x1b\n\x13known_order_numbers\x18\x05 \x03(\tJ\x04\x08\x03\x10\x04R\x04text\"\xad\x01\n\x15\x41ssessBillingResponse\x12\x11\n\torder_ids\x18\x01 \x03(\x03\x12$\n\x06orders\x18\x02 \x03(\x0b\x32\x14.crm.v1.OrderBilling\x12\x1b\n\x13unmatched_order_ids\x18\x03 \x03(\x03\x12\'\n\x07\x61\x63tions\x18\x04 \x03(\x0b\x32\x16.crm.v1.ProposedAction\x12\x15\n\rreview_reason\x18\x05 \x01(\t\"\x9a\x02\n\x0cOrderBilling\x12\x10\n\x08order_id\x18\x01 \x01(\x03\x12\x1b\n\x04owed\x18\x02 \x01(\x0b\x32\r.crm.v1.Money\x12\x1e\n\x07\x63harged\x18\x03 \x01(\x0b\x32\r.crm.v1.Money\x12\x1f\n\x08refunded\x18\x04 \x01(\x0b\x32\r.crm.v1.Money\x12!\n\novercharge\x18\x05 \x01(\x0b\x32\r.crm.v1.Money\x12\x10\n\x08\x65vidence\x18\x06 \x03(\t\x12%\n\x07\x63harges\x18\x07 \x03(\x0b\x32\x14.crm.v1.ChargeRecord\x12%\n\x07refunds\x18\x08 \x03(\x0b\x32\x14.crm.v1.RefundRecord\x12\x17\n\x0f\x63laim_supported\x18\t \x01(\x08\"p\n\x0c\x43hargeRecord\x12\x1d\n\x06\x61mount\x18\x01 \x01(\x0b\x32\r.crm.v1.Money\x12/\n\x0b\x63harge_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63\x61ptured\x18\x03 \x01(\x08\"\xb2\x01\n\x0cRefundRecord\x12\x1d\n\x06\x61mount\x18\x01 \x01(\x0b\x32\r.crm.v1.Money\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x30\n\x0crequest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rcomplete_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"Q\n\x12\x43heckSenderRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x16\n\x0esender_address\x18\x03 \x01(\t\"=\n\x13\x43heckSenderResponse\x12&\n\x07verdict\x18\x01 \x01(\x0e\x32\x15.crm.v1.SenderVerdict\"\xb1\x01\n\x17\x41ssessDeliveriesRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x1e\n\x16known_tracking_numbers\x18\x04 \x03(\t\x12(\n\x0bidentifiers\x18\x05 \x01(\x0b\x32\x13.crm.v1.Identifiers\x12\x1b\n\x13known_order_numbers\x18\x06 \x03(\tJ\x04\x08\x03\x10\x04R\x04text\"\x94\x02\n\x18\x41ssessDeliveriesResponse\x12\x18\n\x10tracking_numbers\x18\x01 \x03(\t\x12-\n\tshipments\x18\x02 \x03(\x0b\x32\x1a.crm.v1.ShipmentAssessment\x12\"\n\x1aunmatched_tracking_numbers\x18\x03 \x03(\t\x12\'\n\x07\x61\x63tions\x18\x04 \x03(\x0b\x32\x16.crm.v1.ProposedAction\x12\x11\n\torder_ids\x18\x05 \x03(\x03\x12\x1b\n\x13unmatched_order_ids\x18\x06 \x03(\x03\x12\x1b\n\x13unshipped_order_ids\x18\x07 \x03(\x03\x12\x15\n\rreview_reason\x18\x08 \x01(\t\"\x84\x04\n\x12ShipmentAssessment\x12\x17\n\x0ftracking_number\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\x03\x12\x0f\n\x07\x63\x61rrier\x18\x03 \x01(\t\x12&\n\x06status\x18\x04 \x01(\x0e\x32\x16.crm.v1.ShipmentStatus\x12\x37\n\x13\x65xpected_start_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11\x65xpected_end_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x64\x65livered_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdays_late\x18\x08 \x01(\x05\x12#\n\x0c\x64\x65livery_fee\x18\t \x01(\x0b\x32\r.crm.v1.Money\x12\x14\n\x0cproduct_name\x18\n \x01(\t\x12\x14\n\x0c\x64\x65lay_reason\x18\x0b \x01(\t\x12\x32\n\x0elast_scan_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x0c\x66\x65\x65_refunded\x18\r \x01(\x0b\x32\r.crm.v1.Money\x12)\n\x0b\x66\x65\x65_refunds\x18\x0e \x03(\x0b\x32\x14.crm.v1.RefundRecord\"g\n\x14\x45xecuteActionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12&\n\x06\x61\x63tion\x18\x03 \x01(\x0b\x32\x16.crm.v1.ProposedAction\"z\n\x15\x45xecuteActionResponse\x12)\n\x07outcome\x18\x01 \x01(\x0e\x32\x18.crm.v1.ExecutionOutcome\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12\x11\n\trefund_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x63oupon_code\x18\x04 \x01(\t*\xb8\x01\n\rSenderVerdict\x12\x1e\n\x1aSENDER_VERDICT_UNSPECIFIED\x10\x00\x12\x1b\n\x17SENDER_VERDICT_CUSTOMER\x10\x01\x12!\n\x1dSENDER_VERDICT_OTHER_CUSTOMER\x10\x02\x12\"\n\x1eSENDER_VERDICT_UNKNOWN_ADDRESS\x10\x03\x12#\n\x1fSENDER_VERDICT_CUSTOMER_UNKNOWN\x10\x04*\xf4\x01\n\x0eShipmentStatus\x12\x1f\n\x1bSHIPMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSHIPMENT_STATUS_PROCESSING\x10\x01\x12\x1e\n\x1aSHIPMENT_STATUS_IN_TRANSIT\x10\x02\x12$\n SHIPMENT_STATUS_OUT_FOR_DELIVERY\x10\x03\x12\x1d\n\x19SHIPMENT_STATUS_DELIVERED\x10\x04\x12\x1d\n\x19SHIPMENT_STATUS_EXCEPTION\x10\x05\x12\x1d\n\x19SHIPMENT_STATUS_CANCELLED\x10\x06*\x9c\x01\n\x10\x45xecutionOutcome\x12!\n\x1d\x45XECUTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45XECUTION_OUTCOME_EXECUTED\x10\x01\x12&\n\"EXECUTION_OUTCOME_ALREADY_EXECUTED\x10\x02\x12\x1d\n\x19\x45XECUTION_OUTCOME_REFUSED\x10\x03\x32\xa0\x03\n\x0f\x44\x65liveryService\x12U\n\x10\x41ssessDeliveries\x12\x1f.crm.v1.AssessDeliveriesRequest\x1a .crm.v1.AssessDeliveriesResponse\x12\x46\n\x0b\x43heckSender\x12\x1a.crm.v1.CheckSenderRequest\x1a\x1b.crm.v1.CheckSenderResponse\x12L\n\rAssessBilling\x12\x1c.crm.v1.AssessBillingRequest\x1a\x1d.crm.v1.AssessBillingResponse\x12R\n\x0f\x41ssessComplaint\x12\x1e.crm.v1.AssessComplaintRequest\x1a\x1f.crm.v1.AssessComplaintResponse\x12L\n\rExecuteAction\x12\x1c.crm.v1.ExecuteActionRequest\x1a\x1d.crm.v1.ExecuteActionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.v1.delivery_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENDERVERDICT']._serialized_start=2739
-  _globals['_SENDERVERDICT']._serialized_end=2923
-  _globals['_SHIPMENTSTATUS']._serialized_start=2926
-  _globals['_SHIPMENTSTATUS']._serialized_end=3170
-  _globals['_EXECUTIONOUTCOME']._serialized_start=3173
-  _globals['_EXECUTIONOUTCOME']._serialized_end=3329
-  _globals['_ASSESSCOMPLAINTREQUEST']._serialized_start=86
-  _globals['_ASSESSCOMPLAINTREQUEST']._serialized_end=203
-  _globals['_ASSESSCOMPLAINTRESPONSE']._serialized_start=206
-  _globals['_ASSESSCOMPLAINTRESPONSE']._serialized_end=415
-  _globals['_COMPLAINTITEM']._serialized_start=418
-  _globals['_COMPLAINTITEM']._serialized_end=684
-  _globals['_ASSESSBILLINGREQUEST']._serialized_start=686
-  _globals['_ASSESSBILLINGREQUEST']._serialized_end=799
-  _globals['_ASSESSBILLINGRESPONSE']._serialized_start=802
-  _globals['_ASSESSBILLINGRESPONSE']._serialized_end=975
-  _globals['_ORDERBILLING']._serialized_start=978
-  _globals['_ORDERBILLING']._serialized_end=1260
-  _globals['_CHARGERECORD']._serialized_start=1262
-  _globals['_CHARGERECORD']._serialized_end=1374
-  _globals['_REFUNDRECORD']._serialized_start=1377
-  _globals['_REFUNDRECORD']._serialized_end=1555
-  _globals['_CHECKSENDERREQUEST']._serialized_start=1557
-  _globals['_CHECKSENDERREQUEST']._serialized_end=1638
-  _globals['_CHECKSENDERRESPONSE']._serialized_start=1640
-  _globals['_CHECKSENDERRESPONSE']._serialized_end=1701
-  _globals['_ASSESSDELIVERIESREQUEST']._serialized_start=1704
-  _globals['_ASSESSDELIVERIESREQUEST']._serialized_end=1852
-  _globals['_ASSESSDELIVERIESRESPONSE']._serialized_start=1855
-  _globals['_ASSESSDELIVERIESRESPONSE']._serialized_end=2031
-  _globals['_SHIPMENTASSESSMENT']._serialized_start=2034
-  _globals['_SHIPMENTASSESSMENT']._serialized_end=2507
-  _globals['_EXECUTEACTIONREQUEST']._serialized_start=2509
-  _globals['_EXECUTEACTIONREQUEST']._serialized_end=2612
-  _globals['_EXECUTEACTIONRESPONSE']._serialized_start=2614
-  _globals['_EXECUTEACTIONRESPONSE']._serialized_end=2736
-  _globals['_DELIVERYSERVICE']._serialized_start=3332
-  _globals['_DELIVERYSERVICE']._serialized_end=3748
+  _globals['_SENDERVERDICT']._serialized_start=3003
+  _globals['_SENDERVERDICT']._serialized_end=3187
+  _globals['_SHIPMENTSTATUS']._serialized_start=3190
+  _globals['_SHIPMENTSTATUS']._serialized_end=3434
+  _globals['_EXECUTIONOUTCOME']._serialized_start=3437
+  _globals['_EXECUTIONOUTCOME']._serialized_end=3593
+  _globals['_ASSESSCOMPLAINTREQUEST']._serialized_start=87
+  _globals['_ASSESSCOMPLAINTREQUEST']._serialized_end=265
+  _globals['_ASSESSCOMPLAINTRESPONSE']._serialized_start=268
+  _globals['_ASSESSCOMPLAINTRESPONSE']._serialized_end=477
+  _globals['_COMPLAINTITEM']._serialized_start=480
+  _globals['_COMPLAINTITEM']._serialized_end=746
+  _globals['_ASSESSBILLINGREQUEST']._serialized_start=749
+  _globals['_ASSESSBILLINGREQUEST']._serialized_end=891
+  _globals['_ASSESSBILLINGRESPONSE']._serialized_start=894
+  _globals['_ASSESSBILLINGRESPONSE']._serialized_end=1067
+  _globals['_ORDERBILLING']._serialized_start=1070
+  _globals['_ORDERBILLING']._serialized_end=1352
+  _globals['_CHARGERECORD']._serialized_start=1354
+  _globals['_CHARGERECORD']._serialized_end=1466
+  _globals['_REFUNDRECORD']._serialized_start=1469
+  _globals['_REFUNDRECORD']._serialized_end=1647
+  _globals['_CHECKSENDERREQUEST']._serialized_start=1649
+  _globals['_CHECKSENDERREQUEST']._serialized_end=1730
+  _globals['_CHECKSENDERRESPONSE']._serialized_start=1732
+  _globals['_CHECKSENDERRESPONSE']._serialized_end=1793
+  _globals['_ASSESSDELIVERIESREQUEST']._serialized_start=1796
+  _globals['_ASSESSDELIVERIESREQUEST']._serialized_end=1973
+  _globals['_ASSESSDELIVERIESRESPONSE']._serialized_start=1976
+  _globals['_ASSESSDELIVERIESRESPONSE']._serialized_end=2252
+  _globals['_SHIPMENTASSESSMENT']._serialized_start=2255
+  _globals['_SHIPMENTASSESSMENT']._serialized_end=2771
+  _globals['_EXECUTEACTIONREQUEST']._serialized_start=2773
+  _globals['_EXECUTEACTIONREQUEST']._serialized_end=2876
+  _globals['_EXECUTEACTIONRESPONSE']._serialized_start=2878
+  _globals['_EXECUTEACTIONRESPONSE']._serialized_end=3000
+  _globals['_DELIVERYSERVICE']._serialized_start=3596
+  _globals['_DELIVERYSERVICE']._serialized_end=4012
 # @@protoc_insertion_point(module_scope)

@@ -131,6 +131,8 @@ class AssessComplaintRequest(_message.Message):
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    KNOWN_ORDER_NUMBERS_FIELD_NUMBER: _builtins.int
+    KNOWN_TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this assessment belongs to; proposed returns derive their keys from it."""
     customer_id: _builtins.int
@@ -145,6 +147,16 @@ class AssessComplaintRequest(_message.Message):
         (or the classifier); the text is not read for numbers again.
         """
 
+    @_builtins.property
+    def known_order_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Order numbers known from the case (its earlier messages and drafts), used when
+        `identifiers` has none and the text names no product of the customer's.
+        """
+
+    @_builtins.property
+    def known_tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Tracking numbers known from the case, used like `known_order_numbers`."""
+
     def __init__(
         self,
         *,
@@ -152,10 +164,12 @@ class AssessComplaintRequest(_message.Message):
         customer_id: _builtins.int = ...,
         text: _builtins.str = ...,
         identifiers: _types_pb2.Identifiers | None = ...,
+        known_order_numbers: _abc.Iterable[_builtins.str] | None = ...,
+        known_tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id", "known_order_numbers", b"known_order_numbers", "known_tracking_numbers", b"known_tracking_numbers", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -276,6 +290,7 @@ class AssessBillingRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    KNOWN_ORDER_NUMBERS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this assessment belongs to; proposed refunds derive their keys from it."""
     customer_id: _builtins.int
@@ -283,7 +298,14 @@ class AssessBillingRequest(_message.Message):
     @_builtins.property
     def identifiers(self) -> _types_pb2.Identifiers:
         """The order numbers the e-mail refers to (its tracking numbers are not used), read
-        once by the orchestrator (or the classifier).
+        once by the orchestrator (or the classifier, or carried from the case's open request).
+        """
+
+    @_builtins.property
+    def known_order_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Order numbers known from the case (its earlier messages and drafts), used when
+        `identifiers` has no order number: a follow-up ("any update on the double charge?")
+        is about the case's orders.
         """
 
     def __init__(
@@ -292,10 +314,11 @@ class AssessBillingRequest(_message.Message):
         job_id: _builtins.str = ...,
         customer_id: _builtins.int = ...,
         identifiers: _types_pb2.Identifiers | None = ...,
+        known_order_numbers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id", "known_order_numbers", b"known_order_numbers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -318,7 +341,7 @@ class AssessBillingResponse(_message.Message):
     """
     @_builtins.property
     def order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Order numbers looked up (those of the request's identifiers)."""
+        """Order numbers looked up: the request's identifiers, or the case's known ones."""
 
     @_builtins.property
     def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderBilling]:
@@ -561,6 +584,7 @@ class AssessDeliveriesRequest(_message.Message):
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     KNOWN_TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
     IDENTIFIERS_FIELD_NUMBER: _builtins.int
+    KNOWN_ORDER_NUMBERS_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
     """The job this assessment belongs to; proposed actions derive their keys from it."""
     customer_id: _builtins.int
@@ -571,8 +595,15 @@ class AssessDeliveriesRequest(_message.Message):
 
     @_builtins.property
     def identifiers(self) -> _types_pb2.Identifiers:
-        """The tracking numbers the e-mail refers to (its order numbers are not used), read
-        once by the orchestrator (or the classifier, or carried from the case's open request).
+        """The tracking and order numbers the e-mail refers to, read once by the orchestrator
+        (or the classifier, or carried from the case's open request). An order number stands
+        for every shipment of that order.
+        """
+
+    @_builtins.property
+    def known_order_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Order numbers known from the case history, used when `identifiers` has none and
+        `known_tracking_numbers` is empty too (the more precise tracking numbers come first).
         """
 
     def __init__(
@@ -582,10 +613,11 @@ class AssessDeliveriesRequest(_message.Message):
         customer_id: _builtins.int = ...,
         known_tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
         identifiers: _types_pb2.Identifiers | None = ...,
+        known_order_numbers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["identifiers", b"identifiers"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id", "known_tracking_numbers", b"known_tracking_numbers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["customer_id", b"customer_id", "identifiers", b"identifiers", "job_id", b"job_id", "known_order_numbers", b"known_order_numbers", "known_tracking_numbers", b"known_tracking_numbers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -601,13 +633,24 @@ class AssessDeliveriesResponse(_message.Message):
     SHIPMENTS_FIELD_NUMBER: _builtins.int
     UNMATCHED_TRACKING_NUMBERS_FIELD_NUMBER: _builtins.int
     ACTIONS_FIELD_NUMBER: _builtins.int
+    ORDER_IDS_FIELD_NUMBER: _builtins.int
+    UNMATCHED_ORDER_IDS_FIELD_NUMBER: _builtins.int
+    UNSHIPPED_ORDER_IDS_FIELD_NUMBER: _builtins.int
+    REVIEW_REASON_FIELD_NUMBER: _builtins.int
+    review_reason: _builtins.str
+    """Why a person must decide (a late order not yet handed to a carrier, on which no
+    refund can be keyed), in plain words; empty when the policy answers every shipment.
+    """
     @_builtins.property
     def tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Tracking numbers looked up: the request's identifiers, or the case history's."""
 
     @_builtins.property
     def shipments(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShipmentAssessment]:
-        """Assessments of the referenced shipments that belong to the customer."""
+        """Assessments of the referenced shipments that belong to the customer: those of the
+        tracking numbers, then those of the orders, each shipment once. A shipment not yet
+        handed to a carrier has status PROCESSING and no tracking number.
+        """
 
     @_builtins.property
     def unmatched_tracking_numbers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -619,6 +662,22 @@ class AssessDeliveriesResponse(_message.Message):
     def actions(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ProposedAction]:
         """Actions the policy proposes, at most one of each type per shipment."""
 
+    @_builtins.property
+    def order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Order numbers looked up: the request's identifiers, or the case history's."""
+
+    @_builtins.property
+    def unmatched_order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Referenced order numbers with no order on this customer's account. Unknown orders
+        and other customers' orders are reported the same way.
+        """
+
+    @_builtins.property
+    def unshipped_order_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Referenced orders of the customer with no shipment recorded at all: not shipped yet,
+        with no delivery window to tell.
+        """
+
     def __init__(
         self,
         *,
@@ -626,10 +685,14 @@ class AssessDeliveriesResponse(_message.Message):
         shipments: _abc.Iterable[Global___ShipmentAssessment] | None = ...,
         unmatched_tracking_numbers: _abc.Iterable[_builtins.str] | None = ...,
         actions: _abc.Iterable[_types_pb2.ProposedAction] | None = ...,
+        order_ids: _abc.Iterable[_builtins.int] | None = ...,
+        unmatched_order_ids: _abc.Iterable[_builtins.int] | None = ...,
+        unshipped_order_ids: _abc.Iterable[_builtins.int] | None = ...,
+        review_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "shipments", b"shipments", "tracking_numbers", b"tracking_numbers", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "order_ids", b"order_ids", "review_reason", b"review_reason", "shipments", b"shipments", "tracking_numbers", b"tracking_numbers", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers", "unshipped_order_ids", b"unshipped_order_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -654,6 +717,7 @@ class ShipmentAssessment(_message.Message):
     DELAY_REASON_FIELD_NUMBER: _builtins.int
     LAST_SCAN_TIME_FIELD_NUMBER: _builtins.int
     FEE_REFUNDED_FIELD_NUMBER: _builtins.int
+    FEE_REFUNDS_FIELD_NUMBER: _builtins.int
     tracking_number: _builtins.str
     """Carrier tracking number."""
     order_id: _builtins.int
@@ -694,6 +758,12 @@ class ShipmentAssessment(_message.Message):
         delivery refund proposes only what the policy allows beyond them.
         """
 
+    @_builtins.property
+    def fee_refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___RefundRecord]:
+        """The delivery-fee refunds already made or on their way for this shipment's order, with
+        their dates, so a reply can say when an earlier refund was made.
+        """
+
     def __init__(
         self,
         *,
@@ -710,10 +780,11 @@ class ShipmentAssessment(_message.Message):
         delay_reason: _builtins.str = ...,
         last_scan_time: _timestamp_pb2.Timestamp | None = ...,
         fee_refunded: _types_pb2.Money | None = ...,
+        fee_refunds: _abc.Iterable[Global___RefundRecord] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "last_scan_time", b"last_scan_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "days_late", b"days_late", "delay_reason", b"delay_reason", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "last_scan_time", b"last_scan_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "days_late", b"days_late", "delay_reason", b"delay_reason", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "fee_refunds", b"fee_refunds", "last_scan_time", b"last_scan_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

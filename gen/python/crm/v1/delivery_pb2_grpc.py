@@ -71,8 +71,9 @@ class DeliveryServiceServicer:
     """
 
     def AssessDeliveries(self, request, context):
-        """Finds the shipments an e-mail refers to among the customer's own shipments,
-        says how late each is and proposes the actions the policy allows.
+        """Finds the shipments an e-mail refers to (by tracking or order number) among the
+        customer's own shipments, says how late each is and proposes the actions the policy
+        allows.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

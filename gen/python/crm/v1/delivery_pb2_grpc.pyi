@@ -37,8 +37,9 @@ class DeliveryServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> DeliveryServiceAsyncStub: ...
     AssessDeliveries: _grpc.UnaryUnaryMultiCallable[_delivery_pb2.AssessDeliveriesRequest, _delivery_pb2.AssessDeliveriesResponse]
-    """Finds the shipments an e-mail refers to among the customer's own shipments,
-    says how late each is and proposes the actions the policy allows.
+    """Finds the shipments an e-mail refers to (by tracking or order number) among the
+    customer's own shipments, says how late each is and proposes the actions the policy
+    allows.
     """
     CheckSender: _grpc.UnaryUnaryMultiCallable[_delivery_pb2.CheckSenderRequest, _delivery_pb2.CheckSenderResponse]
     """Says whether an e-mail's sender address is the authenticated customer's, belongs
@@ -67,8 +68,9 @@ class DeliveryServiceAsyncStub(DeliveryServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     AssessDeliveries: _aio.UnaryUnaryMultiCallable[_delivery_pb2.AssessDeliveriesRequest, _delivery_pb2.AssessDeliveriesResponse]  # type: ignore[assignment]
-    """Finds the shipments an e-mail refers to among the customer's own shipments,
-    says how late each is and proposes the actions the policy allows.
+    """Finds the shipments an e-mail refers to (by tracking or order number) among the
+    customer's own shipments, says how late each is and proposes the actions the policy
+    allows.
     """
     CheckSender: _aio.UnaryUnaryMultiCallable[_delivery_pb2.CheckSenderRequest, _delivery_pb2.CheckSenderResponse]  # type: ignore[assignment]
     """Says whether an e-mail's sender address is the authenticated customer's, belongs
@@ -100,8 +102,9 @@ class DeliveryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _delivery_pb2.AssessDeliveriesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_delivery_pb2.AssessDeliveriesResponse, _abc.Awaitable[_delivery_pb2.AssessDeliveriesResponse]]:
-        """Finds the shipments an e-mail refers to among the customer's own shipments,
-        says how late each is and proposes the actions the policy allows.
+        """Finds the shipments an e-mail refers to (by tracking or order number) among the
+        customer's own shipments, says how late each is and proposes the actions the policy
+        allows.
         """
 
     @_abc_1.abstractmethod
