@@ -36,6 +36,7 @@ from services.orchestrator import (
     decision_store,
     jetstream,
     job_store,
+    reply_language,
     review,
     review_queue,
     reviewer_store,
@@ -114,6 +115,7 @@ def _templates() -> Environment:
     env.filters["money"] = _money
     env.filters["when"] = _when
     env.filters["ago"] = _ago
+    env.filters["language_name"] = reply_language.language_name
     return env
 
 
@@ -317,13 +319,36 @@ class Console:
     # The queue.
 
     async def queue_page(self, request: web.Request) -> web.StreamResponse:
-        drafts = await review_queue.pending_drafts(self.pool)
-        return self.page(request, "queue.html.j2", drafts=drafts)
+        """The queue page: the filter form and a page of drafts (the address says which);
+        an address the console cannot show is answered 400 with why."""
+        query, error, page = review.QueueQuery(), "", None
+        try:
+            query = review.parse_queue_query(request.query.items())
+            page = await review_queue.queue_page(self.pool, query)
+        except review.QueryError as exc:
+            query, error = review.QueueQuery(), str(exc)
+        return self.page(
+            request,
+            "queue.html.j2",
+            status=400 if error else 200,
+            error=error,
+            query=query,
+            queue=page,
+            topics=review.topic_choices(),
+            levels=review.level_choices(),
+            sizes=review.page_size_choices(query.size),
+        )
 
-    async def queue_rows(self, request: web.Request) -> web.StreamResponse:
-        drafts = await review_queue.pending_drafts(self.pool)
-        response = self.render("queue_rows.html.j2", drafts=drafts)
-        response.headers["X-Pending-Drafts"] = str(len(drafts))
+    async def queue_view(self, request: web.Request) -> web.StreamResponse:
+        """The part of the queue page that live updates replace, for the page's own
+        address (filter and position), so a draft outside the filter never appears."""
+        try:
+            query = review.parse_queue_query(request.query.items())
+            page = await review_queue.queue_page(self.pool, query)
+        except review.QueryError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+        response = self.render("queue_view.html.j2", query=query, queue=page)
+        response.headers["X-Pending-Drafts"] = str(page.total)
         return response
 
     async def event_stream(self, request: web.Request) -> web.StreamResponse:
@@ -509,7 +534,7 @@ def create_app(console: Console) -> web.Application:
             web.post("/login", console.login),
             web.post("/logout", console.logout),
             web.get("/", console.queue_page),
-            web.get("/queue", console.queue_rows),
+            web.get("/queue", console.queue_view),
             web.get("/events", console.event_stream),
             web.get("/drafts/{job_id}", console.draft_page),
             web.get("/drafts/{job_id}/state", console.draft_state),

@@ -11,20 +11,35 @@
     source.onerror = function () { if (badge) badge.classList.add("off"); };
   }
 
-  var queue = document.getElementById("queue");
-  if (queue) {
+  // The queue page replaces its list, counts and page links with the same address's view
+  // (its filter and page), so a draft outside the filter never appears.
+  var view = document.getElementById("queue-view");
+  if (view) {
     var refreshing = false;
+    var again = false;
+    var shown = null;
     var refresh = function () {
-      if (refreshing) return;
+      if (refreshing) { again = true; return; } // a change during a fetch: fetch once more
       refreshing = true;
-      fetch("/queue", { credentials: "same-origin" })
-        .then(function (r) { if (r.status === 401) { location.reload(); } return r.text(); })
-        .then(function (html) {
-          queue.innerHTML = html;
-          var n = queue.querySelectorAll("tr[data-job-id]").length;
+      again = false;
+      fetch("/queue" + location.search, { credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 401) { location.reload(); return null; }
+          if (!r.ok) return null;
+          var total = r.headers.get("X-Pending-Drafts");
+          return r.text().then(function (html) { return { html: html, total: total }; });
+        })
+        .then(function (got) {
+          if (!got) return;
+          if (got.html !== shown) { view.innerHTML = got.html; shown = got.html; }
+          var n = Number(got.total || 0);
           document.title = (n ? "(" + n + ") " : "") + "Queue · CRM mail agent";
         })
-        .finally(function () { refreshing = false; });
+        .catch(function () {})
+        .finally(function () {
+          refreshing = false;
+          if (again) refresh();
+        });
     };
     listen(refresh);
     setInterval(refresh, 30000); // in case an event was missed while reconnecting
