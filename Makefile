@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run test unit proto lint format bench train clean
+.PHONY: install chromium run test unit proto lint format bench train messages clean
 
 install: $(STAMP)
 
@@ -63,6 +63,19 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Reply catalogues: extract the marked wording of the replies (services/orchestrator/
+## replies.py and templates/*.txt.j2, mapped in babel.cfg) into locales/replies.pot, then
+## merge it into each locales/<lang>/LC_MESSAGES/replies.po for translators. Nothing to
+## compile: the orchestrator compiles each .po in memory when it first loads it. A new
+## language: pybabel init -i $(LOCALES)/replies.pot -d $(LOCALES) -D replies -l <lang>.
+LOCALES := services/orchestrator/locales
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file babel.cfg --output-file $(LOCALES)/replies.pot \
+	  --project crm-mail-agent --version 0.1.0 --copyright-holder crm-mail-agent \
+	  services/orchestrator
+	$(BIN)/pybabel update --input-file $(LOCALES)/replies.pot --output-dir $(LOCALES) \
+	  --domain replies --ignore-obsolete
 
 ## Refit the tier-0 heads (topic, urgency level, thresholds) on evals/triage/train*.jsonl
 ## over the pinned encoder's embeddings; writes services/classifier/model/heads.json.

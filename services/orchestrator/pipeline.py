@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -23,8 +23,10 @@ from services.common.taxonomy import topic_name
 from services.orchestrator.identifiers import identifiers_for
 from services.orchestrator.intake import Email, Rejection
 from services.orchestrator.phrasing import LlmPhraser
+from services.orchestrator.replies import Reply
+from services.orchestrator.reply_language import CATALOGUES, ENGLISH, Catalogues
 from services.orchestrator.routing import Route, route
-from services.orchestrator.workflows import WORKFLOWS, Question
+from services.orchestrator.workflows import WORKFLOWS, Question, Workflow
 
 if TYPE_CHECKING:
     from crm.v1.classifier_pb2_grpc import ClassifierServiceAsyncStub
@@ -215,9 +217,17 @@ def facts_for_memory(draft: events_pb2.DraftReady) -> memory_pb2.CaseFacts:
     """What the case memory keeps of a draft: the numbers and products it is about and
     the actions proposed."""
     facts = draft.facts
-    orders = [*(o.order_id for o in facts.orders), *(i.order_id for i in facts.complaint_items)]
+    # The orders a delivery draft looked up count too: a billing or return follow-up on the
+    # same parcel ("and I was charged twice for it") finds its order.
+    orders = [
+        *(o.order_id for o in facts.orders),
+        *(i.order_id for i in facts.complaint_items),
+        *(s.order_id for s in facts.shipments),
+    ]
     return memory_pb2.CaseFacts(
-        tracking_numbers=list(dict.fromkeys(s.tracking_number for s in facts.shipments)),
+        tracking_numbers=list(
+            dict.fromkeys(s.tracking_number for s in facts.shipments if s.tracking_number)
+        ),
         order_numbers=list(dict.fromkeys(str(o) for o in orders if o)),
         products=list(dict.fromkeys(p.product.name for p in facts.products)),
         actions_proposed=[
@@ -269,10 +279,7 @@ async def _run_workflow(
         draft.reply_summary = f"Escalated to a person: {review_reason}."
         return
     draft.actions.extend(workflow.actions(answer))
-    reply = workflow.reply(answer)
-    draft.reply = reply.text
-    draft.reply_summary = reply.summary
-    draft.reply_tier = "0"
+    reply = render_reply(workflow, answer, draft)
     if clients.phraser is not None:
         calls: list[ModelCallRecord] = []
         spent = sum(c.input_tokens + c.output_tokens for c in draft.model_calls)
@@ -284,11 +291,36 @@ async def _run_workflow(
             calls,
             topic=types_pb2.Topic.Name(draft.classification.topic),
             tokens_left=clients.job_token_budget - spent,
+            language=draft.reply_language,
         )
         draft.reply = phrasing.text
         draft.reply_tier = phrasing.tier
         draft.reply_fallback_reason = phrasing.fallback_reason
         draft.model_calls.extend(c.to_proto() for c in calls)
+
+
+def render_reply(
+    workflow: Workflow[Any],
+    answer: Any,
+    draft: events_pb2.DraftReady,
+    catalogues: Catalogues = CATALOGUES,
+) -> Reply:
+    """Renders the workflow's tier-0 reply onto the draft in the reply language the
+    reading calls for (`reply_language.Catalogues.choose`: the customer's when its
+    catalogue is complete, else English with a note), and returns it. A reply in another
+    language than English gets the same facts rendered in English beside it
+    (`reply_in_english`) for the reviewer; the one-line summary, read by reviewers and
+    kept in case memory, is always the English rendering's."""
+    language, note = catalogues.choose(draft.classification.language)
+    reply = workflow.reply(answer, catalogues.wording(language))
+    english = reply if language == ENGLISH else workflow.reply(answer, catalogues.wording(ENGLISH))
+    draft.reply_language = language
+    draft.reply_language_note = note
+    draft.reply = reply.text
+    draft.reply_in_english = english.text if language != ENGLISH else ""
+    draft.reply_summary = english.summary
+    draft.reply_tier = "0"
+    return reply
 
 
 def _product_names(facts: events_pb2.Facts) -> list[str]:

@@ -297,3 +297,29 @@ async def test_a_complaint_past_the_return_window_is_escalated(mesh: Mesh) -> No
     _, draft = await mesh.outcomes.wait_for(email.job_id)
     assert draft.escalation_reason == events_pb2.ESCALATION_REASON_NEEDS_REVIEW
     assert "order 1041" in draft.escalation_detail and not draft.actions
+
+
+async def test_a_reply_is_in_english_with_a_note_when_the_customers_language_has_no_catalogue(
+    mesh: Mesh,
+) -> None:
+    english = new_email(3, "Late", "Where is UPS159753486? It should have been here by now.")
+    swedish = new_email(
+        3,
+        "Sen leverans",
+        "Hej! Var är mitt paket UPS159753486? Det skulle ha kommit för länge sedan.",
+    )
+    for email in (english, swedish):
+        await publish_email(mesh.js, email)
+    _, in_english = await mesh.outcomes.wait_for(english.job_id)
+    _, for_swedish = await mesh.outcomes.wait_for(swedish.job_id)
+    assert isinstance(in_english, events_pb2.DraftReady)
+    assert isinstance(for_swedish, events_pb2.DraftReady)
+    assert (in_english.reply_language, in_english.reply_language_note) == ("en", "")
+    assert in_english.reply_in_english == ""  # the reply itself is the English one
+    assert for_swedish.classification.language == "sv"
+    assert "UPS159753486" in for_swedish.reply
+    assert (for_swedish.reply_language, for_swedish.reply_in_english) == ("en", "")
+    assert for_swedish.reply_language_note == (
+        "the customer wrote in Swedish (sv); there are no reply templates in that language,"
+        " so the reply is in English"
+    )

@@ -1,23 +1,26 @@
 """The LLM tier of reply writing against a local OpenAI-compatible server: a grounded
 rephrasing is used, one that invents a fact is rejected, a failing model changes nothing,
-and replies reviewers approved are shown as examples."""
+replies reviewers approved are shown as examples, and a reply in another language is
+written in it and checked with its amounts and dates in that language's forms."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from datetime import date
 
 import asyncpg
 import openai
 import pytest
 
-from crm.v1 import events_pb2
+from crm.v1 import events_pb2, types_pb2
 from crmctl.events import publish_email
 from services.common.model_calls import ModelCallRecord, TokenBudget
 from services.orchestrator import decision_store as store
 from services.orchestrator.examples import ApprovedExamples
 from services.orchestrator.phrasing import LlmPhraser
+from services.orchestrator.reply_language import format_day, format_money
 from tests.conftest import Mesh
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.integration.test_email_to_draft import new_email
@@ -149,3 +152,50 @@ async def test_a_call_that_could_overrun_the_jobs_token_budget_is_not_sent() -> 
     assert fake.requests[0]["max_completion_tokens"] == 1_000
     assert result.tier == "0" and "job's budget has 600 left" in result.fallback_reason
     assert allowed.tier == "llm"
+
+
+# A Spanish draft as the templates render it: amounts and dates in Spanish forms (Babel).
+REFUND = types_pb2.Money(amount="6.00", currency_code="USD")
+SPANISH_DRAFT = (
+    "Hola:\n\nNúmero de seguimiento FDX486159753 (FedEx, Nike Air Max): lleva 2 días de"
+    f" retraso (la entrega estaba prevista entre el {format_day(date(2026, 1, 25), 'es')} y el"
+    f" {format_day(date(2026, 1, 27), 'es')}). Cuando llegue, le reembolsaremos"
+    f" {format_money(REFUND, 'es')}.\n\nSaludos cordiales,\nAtención al cliente"
+)
+
+
+async def _phrase_in_spanish(reply: str) -> tuple[str, str, str, str]:
+    fake = FakeOpenAI().start()
+    fake.replies.append(Reply({"reply": reply}))
+    try:
+        client = openai.AsyncOpenAI(
+            api_key="test", base_url=fake.base_url, timeout=2, max_retries=0
+        )
+        result = await LlmPhraser(client, "fake-model").phrase(
+            SPANISH_DRAFT, "¿dónde está mi paquete?", FACTS, ["Nike Air Max"], language="es"
+        )
+    finally:
+        fake.stop()
+    [request] = fake.requests
+    return result.text, result.tier, result.fallback_reason, json.dumps(request["messages"])
+
+
+async def test_a_spanish_rephrasing_with_the_facts_in_spanish_forms_is_used() -> None:
+    better = (
+        "¡Hola!\n\nSentimos mucho la espera: sus Nike Air Max (FDX486159753) llevan 2 días de"
+        " retraso; el plazo terminó el 27 de enero. En cuanto lleguen, le devolveremos"
+        " 6,00 US$.\n\nSaludos cordiales,\nAtención al cliente"
+    )
+    text, tier, reason, prompt = await _phrase_in_spanish(better)
+    assert (text, tier, reason) == (better, "llm", "")
+    assert "<reply_language>Spanish (es)</reply_language>" in prompt
+
+
+async def test_a_spanish_rephrasing_with_an_invented_amount_and_date_is_rejected() -> None:
+    invented = (
+        "¡Hola! Le devolveremos 25,00 US$ el 3 de febrero de 2026 por FDX486159753."
+        "\n\nSaludos cordiales,\nAtención al cliente"
+    )
+    text, tier, reason, _ = await _phrase_in_spanish(invented)
+    assert (text, tier) == (SPANISH_DRAFT, "0")
+    assert "amount 25.00" in reason and "date 3 febrero" in reason
