@@ -58,6 +58,7 @@ def _shipment_to_proto(
         expected_start_time=_timestamp(s.expected_start),
         expected_end_time=_timestamp(s.expected_end),
         days_late=assessment.days_late,
+        address_to_confirm=assessment.address_to_confirm,
         product_name=s.product_name,
         delay_reason=s.delay_reason,
     )

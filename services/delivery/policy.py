@@ -8,6 +8,7 @@ executes anything: the actions are proposals a person approves.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -66,11 +67,29 @@ class Shipment:
 
 @dataclass(frozen=True)
 class Assessment:
-    """A shipment, how many days late it is, and what the policy proposes for it."""
+    """A shipment, how many days late it is, what the policy proposes for it, and whether
+    the customer must confirm the delivery address."""
 
     shipment: Shipment
     days_late: int
     actions: tuple[ProposedAction, ...]
+    address_to_confirm: bool = False
+
+
+# The carrier's reason for holding a parcel names the address when the address is the
+# problem ("the delivery address could not be verified", "incorrect address",
+# "undeliverable as addressed"); every other reason names its own cause (weather, volume,
+# a hub, a label). The carriers' feeds give no exception code, so the reason's wording is
+# the fact.
+_ADDRESS_WORD = re.compile(r"\baddress", re.IGNORECASE)
+
+
+def address_to_confirm(shipment: Shipment) -> bool:
+    """True when the carrier holds a parcel that has neither arrived nor been cancelled
+    over its delivery address: the customer is asked to confirm the address."""
+    if shipment.status in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED):
+        return False
+    return bool(_ADDRESS_WORD.search(shipment.delay_reason))
 
 
 def days_late(shipment: Shipment, today: date) -> int:
@@ -274,6 +293,7 @@ def assess(
             actions=propose_actions(
                 job_id, s, customer_shipments, s.delivery_id in coupon_delivery_ids, today
             ),
+            address_to_confirm=address_to_confirm(s),
         )
         for s in shipments
     ]

@@ -30,20 +30,6 @@ from services.orchestrator.reply_language import ENGLISH, locale_of
 _MONEY = re.compile(r"(?:\$|usd\s?|€|£)\s?(\d[\d,]*(?:\.\d{1,2})?)|(\d[\d,]*\.\d{2})\b", re.I)
 # Identifiers: tracking numbers (letters and digits), order numbers and other long numbers.
 _CODE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8,}\b|\b\d{3,}\b", re.I)
-_MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
 # The spaces Babel writes inside numbers and between an amount and its currency (no-break,
 # narrow no-break, figure, thin): read as plain spaces.
 _SPACES = re.compile(r"[\u00a0\u202f\u2007\u2009]")
@@ -85,10 +71,12 @@ def _language(language: str) -> str:
 @cache
 def _forms(language: str) -> _Forms:
     locale = locale_of(language)
-    months = {name: n for n, name in enumerate(_MONTHS, start=1)}
-    if locale.language != ENGLISH:
+    # English month names always (a reply in any language may keep an English date), then
+    # the language's own, both from Babel's locale data.
+    months: dict[str, int] = {}
+    for named in dict.fromkeys((locale_of(ENGLISH), locale)):
         for context in ("format", "stand-alone"):
-            for n, name in locale.months[context]["wide"].items():
+            for n, name in named.months[context]["wide"].items():
                 months.setdefault(str(name).lower(), int(n))
     names = "|".join(re.escape(m) for m in sorted(months, key=len, reverse=True))
     date = re.compile(

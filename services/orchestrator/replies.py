@@ -19,7 +19,6 @@ Product, brand and carrier names are never translated.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -60,12 +59,6 @@ def _summary_days(n: int) -> str:
 def _usd(amount: str) -> types_pb2.Money:
     """A catalog price or a price constraint (catalog prices are in US dollars)."""
     return types_pb2.Money(amount=amount, currency_code="USD")
-
-
-def _known(words: Wording, known: frozenset[str], given: str) -> str:
-    """Wording that came with the facts, translated when the shop knows it (a message
-    in `known`), else as given."""
-    return words.gettext(given) if given in known else given
 
 
 # --- delivery --------------------------------------------------------------------------
@@ -136,44 +129,6 @@ def _on_its_way(status: int, days_late: int, words: Wording) -> str:
     return words.gettext("It is on its way; it is expected between %(start)s and %(end)s.")
 
 
-# The carriers' delay reasons the shop knows (those of its carriers' feeds, as in the
-# demo data, and the carriers' usual address exceptions): translated in a reply in
-# another language. Any other reason is quoted as the carrier gave it.
-_CARRIER_REASONS = frozenset(
-    {
-        N_("higher than usual parcel volume at the sorting centre"),
-        N_("severe weather closed the regional hub"),
-        N_("snowstorm delays across the region"),
-        N_("sorting backlog at the regional hub"),
-        N_("the delivery address could not be verified"),
-        N_("the parcel was missorted and sent to the wrong hub"),
-        N_("the shipping label was damaged; the parcel is being relabelled"),
-        N_("incorrect address"),
-        N_("address information needed"),
-        N_("undeliverable as addressed"),
-    }
-)
-
-# A parcel the carrier holds because of its delivery address: the reply asks the customer
-# to confirm the address. The rule is on the carrier's own reason, the structured fact
-# (`ShipmentAssessment.delay_reason`): a reason about the address names the address. The
-# carriers' reasons in the demo data are of two kinds. Those about the address ("the
-# delivery address could not be verified") name it; every other reason names its own
-# cause (weather, parcel volume, a hub, a missorted parcel, a damaged label) and never
-# the address. Carriers' usual address exceptions name it likewise ("incorrect address",
-# "address information needed", "undeliverable as addressed"). So: the reason contains a
-# word beginning with "address", and the parcel has neither arrived nor been cancelled.
-_ADDRESS_WORD = re.compile(r"\baddress", re.IGNORECASE)
-
-
-def needs_address_confirmation(s: delivery_pb2.ShipmentAssessment) -> bool:
-    """True when the carrier holds a parcel that has not arrived for its address (see
-    `_ADDRESS_WORD`): the reply asks the customer to confirm the address."""
-    if s.status in (delivery_pb2.SHIPMENT_STATUS_DELIVERED, delivery_pb2.SHIPMENT_STATUS_CANCELLED):
-        return False
-    return bool(_ADDRESS_WORD.search(s.delay_reason))
-
-
 def shipment_sentence(s: delivery_pb2.ShipmentAssessment, words: Wording) -> str:
     """Where a shipment is and how late it is, in whole sentences, with the carrier's
     reason for a delay or a parcel not yet arrived, when it gave one."""
@@ -183,7 +138,8 @@ def shipment_sentence(s: delivery_pb2.ShipmentAssessment, words: Wording) -> str
         "end": words.day(s.expected_end_time),
         "num": s.days_late,
     }
-    reason = _known(words, _CARRIER_REASONS, s.delay_reason)
+    # The carrier's own words, quoted as its feed gives them (not translated).
+    reason = s.delay_reason
     sorry = _("We are sorry for the delay.")
     if s.status == delivery_pb2.SHIPMENT_STATUS_CANCELLED:
         return _("This delivery was cancelled.")
@@ -344,7 +300,7 @@ def shipment_sentences(
             _("No delivery fee was charged on this order, so there is no delivery fee to refund.")
         )
     sentences += [action_sentence(a, words, further=_fee_refunded(s)) for a in own]
-    if needs_address_confirmation(s):
+    if s.address_to_confirm:
         sentences.append(
             _(
                 "To get the parcel to you, could you reply to confirm your full delivery"
@@ -369,7 +325,7 @@ def _shipment_summary(s: delivery_pb2.ShipmentAssessment) -> str:
         text += f", {_summary_money(total)} of the fee already refunded"
     elif s.days_late > 0 and _free_delivery(s):
         text += ", no delivery fee charged"
-    if needs_address_confirmation(s):
+    if s.address_to_confirm:
         text += ", asked to confirm the delivery address"
     return text
 
@@ -455,17 +411,6 @@ def billing_reply(assessment: delivery_pb2.AssessBillingResponse, words: Wording
     return Reply(text=text, summary=summary + ".")
 
 
-# The reasons the delivery service records refunds with (services/delivery/store.py and
-# the ledger's data), translated in a reply in another language; any other is quoted.
-_REFUND_REASONS = frozenset(
-    {
-        N_("delivery fee refund for a late delivery"),
-        N_("delivery fee refund for a late delivery, credited when it arrives"),
-        N_("refund of an overcharge"),
-    }
-)
-
-
 def _refund_status(r: delivery_pb2.RefundRecord, words: Wording) -> str:
     _ = words.gettext
     if r.status == "completed" and r.HasField("complete_time"):
@@ -496,7 +441,7 @@ def transaction_reply(assessment: delivery_pb2.AssessBillingResponse, words: Wor
             "refunds": [
                 {
                     "amount": words.money(r.amount),
-                    "reason": _known(words, _REFUND_REASONS, r.reason) if r.reason else _("refund"),
+                    "reason": r.reason or _("refund"),
                     "status_sentence": _refund_status(r, words),
                 }
                 for r in o.refunds
@@ -617,42 +562,13 @@ def full_name(p: product_pb2.Product) -> str:
     return p.name if p.name.lower().startswith(p.brand.lower()) else f"{p.brand} {p.name}"
 
 
-# The catalog's colours and materials (as the demo catalog writes them, in lower case),
-# translated in a reply in another language; a value the shop has no translation for is
-# written as the catalog writes it.
-_COLOURS = frozenset(
-    {
-        N_("black"), N_("blue"), N_("blue/white"), N_("brown"), N_("cherry red"), N_("earth"),
-        N_("granite"), N_("green"), N_("grey"), N_("mocha"), N_("navy"), N_("orange"),
-        N_("pink"), N_("red"), N_("red/black"), N_("taupe"), N_("walnut"), N_("wheat"),
-        N_("white"), N_("white/blue"), N_("white/green"), N_("yellow"),
-    }
-)  # fmt: skip
-_MATERIALS = frozenset(
-    {
-        N_("canvas"), N_("foam"), N_("knit"), N_("leather"), N_("leather/mesh"), N_("mesh"),
-        N_("nubuck"), N_("suede"), N_("synthetic"),
-    }
-)  # fmt: skip
-
-
-def _catalog_word(value: str, known: frozenset[str], words: Wording, *, listed: bool) -> str:
-    """A colour or material of the catalog in the reply's language: in a product's
-    description (`listed`) capitalised as the catalog writes it ("Red/Black"), in the
-    restatement of the request in lower case ("red/black")."""
-    key = value.lower()
-    if key not in known or words.language == ENGLISH:
-        return value if listed else key
-    translated = words.gettext(key)
-    return translated[:1].upper() + translated[1:] if listed else translated
-
-
 def _describe(p: product_pb2.Product, words: Wording) -> str:
     return words.gettext("%(name)s, US size %(size)s, %(colour)s, %(material)s, %(price)s") % {
         "name": full_name(p),
         "size": words.number(p.size_us),
-        "colour": _catalog_word(p.color, _COLOURS, words, listed=True),
-        "material": _catalog_word(p.material, _MATERIALS, words, listed=True),
+        # The catalog's own words, as it writes them (like the product's name).
+        "colour": p.color,
+        "material": p.material,
         "price": words.money(_usd(p.price)),
     }
 
@@ -828,12 +744,10 @@ def _wanted(c: product_pb2.SearchConstraints, words: Wording, needs: Sequence[st
         # Single-word colours first, so that "red" and "cherry red" never stand side by side.
         colours.sort(key=lambda x: len(x.split()))
         key = "plain_colours" if c.plain_colors else "colours"
-        said = [_catalog_word(x, _COLOURS, words, listed=False) for x in colours]
-        details.append(_(_WANTED[key]) % {"colours": _listed(said, "or", words)})
+        details.append(_(_WANTED[key]) % {"colours": _listed(colours, "or", words)})
     materials = _unique([x.lower() for x in c.materials])
     if materials:
-        said = [_catalog_word(x, _MATERIALS, words, listed=False) for x in materials]
-        details.append(_(_WANTED["materials"]) % {"materials": _listed(said, "or", words)})
+        details.append(_(_WANTED["materials"]) % {"materials": _listed(materials, "or", words)})
     if c.size_min and c.size_max and c.size_min != c.size_max:
         details.append(
             _(_WANTED["sizes"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from services.delivery.policy import (
     COUPON_LOOKBACK_DAYS,
     Shipment,
     ShipmentStatus,
+    address_to_confirm,
     assess,
     coupon_expiry,
     days_late,
@@ -346,3 +349,31 @@ def test_a_late_order_not_yet_handed_to_a_carrier_earns_no_action_and_goes_to_a_
     )
     on_time = assess("job-1", [unshipped], [], set(), date(2026, 1, 25))
     assert review_reason(on_time) == ""
+
+
+def _demo_delay_reasons() -> set[str]:
+    path = Path(__file__).parents[3] / "crmctl" / "demo" / "data" / "carrier_events.csv"
+    with path.open(encoding="utf-8") as f:
+        return {row["delay_reason"] for row in csv.DictReader(f) if row["delay_reason"]}
+
+
+def test_of_the_demo_carriers_reasons_only_the_address_one_asks_to_confirm_the_address() -> None:
+    reasons = _demo_delay_reasons()
+    assert len(reasons) >= 5
+    held = replace(shipment(), status=ShipmentStatus.EXCEPTION)
+    asks = {r for r in reasons if address_to_confirm(replace(held, delay_reason=r))}
+    assert asks == {"the delivery address could not be verified"}
+
+
+@pytest.mark.parametrize("status", [ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED])
+def test_a_parcel_delivered_or_cancelled_is_not_held_for_its_address(
+    status: ShipmentStatus,
+) -> None:
+    s = replace(shipment(), status=status, delay_reason="incorrect address")
+    assert not address_to_confirm(s)
+
+
+def test_the_assessment_says_when_the_address_must_be_confirmed() -> None:
+    held = replace(shipment(), status=ShipmentStatus.EXCEPTION, delay_reason="incorrect address")
+    [assessment] = assess(JOB, [held], [held], set(), TODAY)
+    assert assessment.address_to_confirm

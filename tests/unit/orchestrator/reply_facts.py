@@ -301,6 +301,7 @@ def delivery_cases() -> dict[str, delivery_pb2.AssessDeliveriesResponse]:
                     status=delivery_pb2.SHIPMENT_STATUS_EXCEPTION,
                     days_late=5,
                     delay_reason="the delivery address could not be verified",
+                    address_to_confirm=True,
                 )
             ],
             actions=[

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import re
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ from services.orchestrator.replies import (
     billing_reply,
     complaint_reply,
     delivery_reply,
-    needs_address_confirmation,
     product_reply,
     transaction_reply,
 )
@@ -311,40 +309,12 @@ def test_an_address_problem_asks_the_customer_to_confirm_the_delivery_address() 
     s = shipment(
         status=delivery_pb2.SHIPMENT_STATUS_EXCEPTION,
         delay_reason="the delivery address could not be verified",
+        address_to_confirm=True,
     )
     reply = delivery_reply(delivery_pb2.AssessDeliveriesResponse(shipments=[s]), EN)
     assert "The carrier reports: the delivery address could not be verified." in reply.text
     assert "confirm your full delivery address" in reply.text
     assert "asked to confirm the delivery address" in reply.summary
-
-
-def _demo_delay_reasons() -> set[str]:
-    path = Path(__file__).parents[3] / "crmctl" / "demo" / "data" / "carrier_events.csv"
-    with path.open(encoding="utf-8") as f:
-        return {row["delay_reason"] for row in csv.DictReader(f) if row["delay_reason"]}
-
-
-def test_of_the_demo_carriers_reasons_only_the_address_one_asks_for_the_address() -> None:
-    reasons = _demo_delay_reasons()
-    assert len(reasons) >= 5
-    asks = {
-        r
-        for r in reasons
-        if needs_address_confirmation(
-            shipment(status=delivery_pb2.SHIPMENT_STATUS_EXCEPTION, delay_reason=r)
-        )
-    }
-    assert asks == {"the delivery address could not be verified"}
-
-
-@pytest.mark.parametrize(
-    "status", [delivery_pb2.SHIPMENT_STATUS_DELIVERED, delivery_pb2.SHIPMENT_STATUS_CANCELLED]
-)
-def test_a_parcel_delivered_or_cancelled_is_not_held_for_its_address(
-    status: delivery_pb2.ShipmentStatus.ValueType,
-) -> None:
-    s = shipment(status=status, delay_reason="incorrect address")
-    assert not needs_address_confirmation(s)
 
 
 def _repeated_adjacent_words(text: str) -> list[str]:

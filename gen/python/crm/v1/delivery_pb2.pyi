@@ -718,6 +718,7 @@ class ShipmentAssessment(_message.Message):
     LAST_SCAN_TIME_FIELD_NUMBER: _builtins.int
     FEE_REFUNDED_FIELD_NUMBER: _builtins.int
     FEE_REFUNDS_FIELD_NUMBER: _builtins.int
+    ADDRESS_TO_CONFIRM_FIELD_NUMBER: _builtins.int
     tracking_number: _builtins.str
     """Carrier tracking number."""
     order_id: _builtins.int
@@ -732,6 +733,10 @@ class ShipmentAssessment(_message.Message):
     """Name of the product shipped."""
     delay_reason: _builtins.str
     """The carrier's latest delay reason; empty when it gave none."""
+    address_to_confirm: _builtins.bool
+    """True when the carrier holds a parcel that has not arrived over its delivery address:
+    the customer is asked to confirm the address. Decided by the delivery service.
+    """
     @_builtins.property
     def expected_start_time(self) -> _timestamp_pb2.Timestamp:
         """First day of the promised delivery window."""
@@ -781,10 +786,11 @@ class ShipmentAssessment(_message.Message):
         last_scan_time: _timestamp_pb2.Timestamp | None = ...,
         fee_refunded: _types_pb2.Money | None = ...,
         fee_refunds: _abc.Iterable[Global___RefundRecord] | None = ...,
+        address_to_confirm: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "last_scan_time", b"last_scan_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["carrier", b"carrier", "days_late", b"days_late", "delay_reason", b"delay_reason", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "fee_refunds", b"fee_refunds", "last_scan_time", b"last_scan_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_to_confirm", b"address_to_confirm", "carrier", b"carrier", "days_late", b"days_late", "delay_reason", b"delay_reason", "delivered_time", b"delivered_time", "delivery_fee", b"delivery_fee", "expected_end_time", b"expected_end_time", "expected_start_time", b"expected_start_time", "fee_refunded", b"fee_refunded", "fee_refunds", b"fee_refunds", "last_scan_time", b"last_scan_time", "order_id", b"order_id", "product_name", b"product_name", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
