@@ -37,6 +37,7 @@ from crmctl.stack import Stack
 from services.classifier.handler import ClassifierHandler, TriageTiers
 from services.classifier.main import load_tier0
 from services.classifier.triage import Triager
+from services.common import encoder
 from services.common.db import create_pool
 from services.common.identifiers import read_identifiers, to_proto
 from services.common.mail import read_body
@@ -52,6 +53,7 @@ from services.orchestrator.pipeline import MeshClients, check_sender, draft_for
 from services.orchestrator.states import JobState
 from services.product import store as product_store
 from services.product.handler import ProductHandler
+from services.product.meaning import Meaning
 from services.product.vocabulary import Vocabulary
 
 EVALS = Path(__file__).parent.parent / "evals"
@@ -120,7 +122,9 @@ async def in_process(stack: Stack, today: date) -> AsyncIterator[InProcess]:
         product_db.set(product_pool)
         vocabulary: Deferred[Vocabulary] = Deferred("catalog vocabulary")
         vocabulary.set(await product_store.load_vocabulary(product_pool))
-        product = ProductHandler(product_db, vocabulary, lambda: today)
+        product = ProductHandler(
+            product_db, vocabulary, lambda: today, meaning=Meaning(encoder.load(1))
+        )
         ledger = PostgresLedger(delivery_pool)
         ledger_ref: Deferred[LedgerReader] = Deferred("database pool")
         ledger_ref.set(ledger)

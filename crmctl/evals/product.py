@@ -20,6 +20,7 @@ from rich.table import Table
 
 from crm.v1 import product_pb2
 from crmctl.stack import Stack, StackConfig
+from services.common import encoder
 from services.common.db import create_pool
 from services.common.jsonl import read_jsonl
 from services.common.llm import LlmSettings, make_client
@@ -27,6 +28,7 @@ from services.common.server import Deferred
 from services.product import store
 from services.product.handler import ProductHandler
 from services.product.llm import LlmProductReader
+from services.product.meaning import Meaning
 
 # The reference catalog's dates were written for this day; evaluations pin it.
 REFERENCE_TODAY = date(2026, 1, 29)
@@ -114,7 +116,12 @@ async def run(
         vocabulary: Deferred[Any] = Deferred("vocabulary")
         vocabulary.set(await store.load_vocabulary(pool))
         handler = ProductHandler(
-            pool_ref, vocabulary, lambda: REFERENCE_TODAY, max_rows=500, llm=llm
+            pool_ref,
+            vocabulary,
+            lambda: REFERENCE_TODAY,
+            max_rows=500,
+            llm=llm,
+            meaning=Meaning(encoder.load(1)),
         )
         with Progress(
             console=console, transient=True, disable=json_out and not console.is_terminal

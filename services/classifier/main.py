@@ -10,11 +10,12 @@ from openai import AsyncOpenAI
 from pydantic import Field
 
 from crm.v1 import classifier_pb2, classifier_pb2_grpc
-from services.classifier import encoder, heads
+from services.classifier import heads
 from services.classifier.handler import ClassifierHandler, TriageTiers
 from services.classifier.language import LanguageReader
 from services.classifier.llm import LlmTriager
 from services.classifier.triage import Triager
+from services.common import encoder
 from services.common.llm import LlmSettings, make_client
 from services.common.runtime import serve_grpc, service_main
 from services.common.server import Deferred, Servicer

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.classifier import encoder as encoder_module
 from services.classifier.cases import TriageCase, load_cases
-from services.classifier.encoder import Encoder
 from services.classifier.heads import HEADS_FILE, Heads, Thresholds, calibration_error, softmax
 from services.classifier.signals import claimed, hands_off_claim
 from services.classifier.triage import customer_messages, model_text, repeated
+from services.common import encoder as encoder_module
+from services.common.encoder import Encoder
 from services.common.taxonomy import LEVEL_HANDS_OFF, LEVELS, TOPICS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

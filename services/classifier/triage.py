@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from services.classifier.encoder import Encoder, Reading, Vector
 from services.classifier.heads import Heads
 from services.classifier.history import HistoryMessage
 from services.classifier.language import UNKNOWN, LanguageReader
 from services.classifier.signals import claimed, hands_off_claim, needs_no_reply
+from services.common.encoder import Encoder, Reading, Vector
 from services.common.identifiers import Identifiers, mask_tracking_numbers, read_identifiers
 from services.common.injection import (
     only_system_addressed,

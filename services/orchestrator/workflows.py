@@ -154,6 +154,7 @@ def _join_products(answer: product_pb2.MatchProductsResponse, draft: events_pb2.
     draft.facts.products.extend(answer.matches)
     draft.facts.alternative_products.extend(answer.alternatives)
     draft.facts.product_sql = answer.sql
+    draft.facts.product_reading = answer.reading
     draft.facts.product_decline_reason = answer.decline_reason
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -30,8 +31,15 @@ from services.product.matching import (
     relaxations,
     too_broad_without_a_need,
 )
+from services.product.meaning import Meaning
+from services.product.restatement import restate
 from services.product.search import DEFAULT_LIMIT, Constraints, build_query
-from services.product.understanding import Understanding, understand
+from services.product.understanding import (
+    Understanding,
+    fitted_by_meaning,
+    needs_unrecognised,
+    understand,
+)
 from services.product.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -59,6 +67,8 @@ def _number(value: Decimal | None) -> float:
 def constraints_to_proto(c: Constraints) -> product_pb2.SearchConstraints:
     """The constraints as the reviewer sees them."""
     return product_pb2.SearchConstraints(
+        otherwise=[constraints_to_proto(o) for o in c.otherwise],
+        preferred=None if c.preferred is None else constraints_to_proto(c.preferred),
         brands=c.brands,
         product_names=c.product_names,
         colors=c.colors,
@@ -122,6 +132,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
         statement_timeout_ms: int = 2_000,
         max_rows: int = DEFAULT_LIMIT,
         llm: LlmProductReader | None = None,
+        meaning: Meaning | None = None,
     ) -> None:
         self._pool = pool
         self._vocabulary = vocabulary
@@ -129,6 +140,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
         self._statement_timeout_ms = statement_timeout_ms
         self._max_rows = max_rows
         self._llm = llm
+        self._meaning = meaning
 
     async def SearchProducts(
         self, request: product_pb2.SearchProductsRequest, context: Any
@@ -146,6 +158,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             tier=answer.tier,
             fallback_reason=answer.fallback_reason,
             model_calls=[c.to_proto() for c in answer.model_calls],
+            reading=restate(answer.understood.constraints),
         )
 
     async def MatchProducts(
@@ -166,6 +179,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
             fallback_reason=answer.fallback_reason,
             no_match_reason=answer.no_match_reason,
             model_calls=[c.to_proto() for c in answer.model_calls],
+            reading=restate(answer.understood.constraints, answer.understood.needs.describe()),
         )
 
     async def _answer(self, customer_id: int, text: str, *, by_need: bool) -> _Answer:
@@ -179,6 +193,10 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
         text = clean_body(text[:MAX_TEXT_CHARS])
         vocabulary = self._vocabulary.get()
         understood = understand(text, vocabulary, by_need=by_need)
+        if by_need and self._meaning is not None and needs_unrecognised(understood):
+            closest = await asyncio.to_thread(self._meaning.closest, text, vocabulary.descriptions)
+            if closest is not None:
+                understood = fitted_by_meaning(understood, closest, vocabulary)
         fallback_reason = ""
         calls: list[ModelCallRecord] = []
         # The hard declines stand whatever a model would say.
@@ -236,7 +254,9 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
         if fit.found and not fit.models:
             # Another brand's model fits the need better than any the customer named: no
             # match; the better fits, under the customer's other constraints, are alternatives.
-            others = narrowed_to(constraints, fit.best_anywhere)
+            others = narrowed_to(
+                constraints, fit.best_anywhere, self._vocabulary.get().brand_of_name
+            )
             better = await self._run(build_query(others, MAX_ALTERNATIVES))
             log.info("product request answered", extra={"matches": 0, "alternatives": len(better)})
             return _Answer(
@@ -247,7 +267,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
                 no_match_reason=product_pb2.NO_MATCH_REASON_BETTER_FIT_ELSEWHERE,
             )
         if fit.found:
-            constraints = narrowed_to(constraints, fit.models)
+            constraints = narrowed_to(constraints, fit.models, self._vocabulary.get().brand_of_name)
         sql = build_query(constraints, self._max_rows)
         matches = await self._run(sql)
         alternatives: list[product_pb2.ProductAvailability] = []

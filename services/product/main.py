@@ -12,6 +12,7 @@ import asyncpg
 from pydantic import Field
 
 from crm.v1 import product_pb2, product_pb2_grpc
+from services.common import encoder
 from services.common.llm import LlmSettings, make_client
 from services.common.runtime import database, serve_grpc, service_main
 from services.common.server import Deferred, Servicer
@@ -20,6 +21,7 @@ from services.product import store
 from services.product.guard import MAX_LIMIT
 from services.product.handler import ProductHandler
 from services.product.llm import LlmProductReader
+from services.product.meaning import Meaning
 from services.product.search import DEFAULT_LIMIT
 from services.product.vocabulary import Vocabulary
 
@@ -42,6 +44,11 @@ class ProductSettings(ShopDaySettings, LlmSettings):
         DEFAULT_LIMIT, gt=0, le=MAX_LIMIT, description="Most products one search returns."
     )
 
+    encoder_threads: int = Field(
+        1,
+        ge=1,
+        description="Threads of the encoder that reads needs the thesaurus does not know.",
+    )
     vocabulary_refresh_seconds: float = Field(
         300.0,
         ge=0,
@@ -117,6 +124,7 @@ async def serve(settings: ProductSettings) -> None:
     vocabulary is loaded."""
     pool: Deferred[asyncpg.Pool] = Deferred("database pool")
     vocabulary: Deferred[Vocabulary] = Deferred("catalog vocabulary")
+    meaning = Meaning(await asyncio.to_thread(encoder.load, settings.encoder_threads))
     handler = ProductHandler(
         pool,
         vocabulary,
@@ -124,6 +132,7 @@ async def serve(settings: ProductSettings) -> None:
         statement_timeout_ms=settings.search_statement_timeout_ms,
         max_rows=settings.search_max_rows,
         llm=_llm_reader(settings),
+        meaning=meaning,
     )
     register = product_pb2_grpc.add_ProductServiceServicer_to_server
     await serve_grpc(

@@ -65,14 +65,20 @@ def comparable_models(
 
 
 def candidate_models(constraints: Constraints, brand_of_name: Mapping[str, str]) -> list[str]:
-    """The models the customer could mean: the named models and every model of a brand
-    named on its own, or all models when none is named."""
-    named = constraints.product_names or constraints.brands_whole
+    """The models the customer could mean: in each alternative, the named models and every
+    model of a brand named on its own, or all models when an alternative names none."""
     return sorted(
+        {name for c in constraints.alternatives for name in _named_models(c, brand_of_name)}
+    )
+
+
+def _named_models(constraints: Constraints, brand_of_name: Mapping[str, str]) -> list[str]:
+    named = constraints.product_names or constraints.brands_whole
+    return [
         name
         for name, brand in brand_of_name.items()
         if not named or name in constraints.product_names or brand in constraints.brands_whole
-    )
+    ]
 
 
 def best_fit(
@@ -91,9 +97,23 @@ def best_fit(
     return Fit(tuple(n for n in best if n in candidates), top, best)
 
 
-def narrowed_to(constraints: Constraints, models: tuple[str, ...]) -> Constraints:
-    """The constraints with the models restricted to the best-fitting ones."""
-    return dataclasses.replace(constraints, product_names=models, brands_whole=())
+def narrowed_to(
+    constraints: Constraints, models: tuple[str, ...], brand_of_name: Mapping[str, str]
+) -> Constraints:
+    """The constraints with each alternative's models restricted to the given ones it
+    could mean; an alternative left with none is dropped (all of them: the first one
+    with the given models)."""
+    kept = [
+        dataclasses.replace(c, product_names=mine, brands_whole=())
+        for c in constraints.alternatives
+        if (mine := tuple(m for m in models if m in _named_models(c, brand_of_name)))
+    ]
+    if not kept:
+        kept = [
+            dataclasses.replace(constraints.alternatives[0], product_names=models, brands_whole=())
+        ]
+    first, *rest = kept
+    return dataclasses.replace(first, otherwise=tuple(rest), preferred=constraints.preferred)
 
 
 def relaxations(constraints: Constraints) -> Iterator[Constraints]:

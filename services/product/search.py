@@ -11,6 +11,7 @@ role whose only grants are SELECT on the catalog tables.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
+from services.product.clauses import Kind, layout
 from services.product.guard import (
     MAX_LIMIT,
     PRODUCTS_TABLE,
@@ -81,10 +83,26 @@ class Constraints:
     weight_kg: Bounds = field(default_factory=Bounds)
     # Brands named without any of their models: every product of theirs is wanted.
     brands_whole: tuple[str, ...] = ()
+    # Further alternatives, searched as a union after this one, in the order given ("the
+    # Air Max in 10, or else the Ultraboost"); see `clauses`.
+    otherwise: tuple[Constraints, ...] = ()
+    # What the customer would like but said is optional ("ideally black"): it ranks the
+    # products found, first those having it, and never filters them.
+    preferred: Constraints | None = None
 
     @property
     def empty(self) -> bool:
         """True when nothing at all narrows the search."""
+        return self.narrows_nothing and all(c.empty for c in self.otherwise)
+
+    @property
+    def alternatives(self) -> tuple[Constraints, ...]:
+        """This alternative and the ones after it, each on its own."""
+        return (dataclasses.replace(self, otherwise=(), preferred=None), *self.otherwise)
+
+    @property
+    def narrows_nothing(self) -> bool:
+        """True when this alternative on its own narrows nothing."""
         return not (
             self.brands
             or self.product_names
@@ -138,6 +156,126 @@ def read_constraints(text: str, vocabulary: Vocabulary) -> Constraints:
     )
 
 
+def read_request(text: str, vocabulary: Vocabulary) -> Constraints:
+    """The constraints of a request with its alternatives and optional wishes (see
+    `clauses`): each alternative's brand, model, colour and material are read from its
+    required clauses; its size, price and weight from all of it (a size or budget is the
+    customer's, never a wish). Size, price and weight stated in one alternative hold for
+    every alternative that states none; a later alternative naming no brand or model is the first shoe
+    changed, so it keeps what it does not restate. Wishes read when nothing else is
+    required are the request itself."""
+    cut = layout(text)
+    readings: list[Constraints] = []
+    wishes: list[Constraints] = []
+    for part in cut.alternatives:
+        whole = read_constraints(f"{part.required} {part.optional}", vocabulary)
+        required = read_constraints(part.required, vocabulary) if part.optional else whole
+        wish = read_constraints(part.optional, vocabulary) if part.optional else Constraints()
+        chosen = dataclasses.replace(
+            whole,
+            brands=required.brands,
+            product_names=required.product_names,
+            brands_whole=required.brands_whole,
+            colors=required.colors,
+            plain_colors=required.plain_colors,
+            materials=required.materials,
+        )
+        chosen, wish = _indifferent(chosen, wish, cut.indifferent)
+        readings.append(chosen)
+        wishes.append(wish)
+    first, *rest = readings
+    measures = _stated_measures(readings)
+    later: list[Constraints] = []
+    for alternative in (_carried_over(first, c) for c in rest):
+        if not alternative.empty and alternative not in (first, *later):
+            later.append(alternative)
+    if later:
+        first, *later = (_measured(c, measures) for c in (first, *later))
+    preferred = _merged(wishes)
+    if first.narrows_nothing and not later and preferred is not None:
+        first = _carried_over(first, preferred)
+        preferred = None
+    return dataclasses.replace(first, otherwise=tuple(later), preferred=preferred)
+
+
+def _indifferent(
+    required: Constraints, wish: Constraints, kinds: frozenset[Kind]
+) -> tuple[Constraints, Constraints]:
+    """Moves what the customer said does not matter from the constraints to the wishes."""
+    moved: dict[str, object] = {}
+    if Kind.BRAND in kinds:
+        moved |= {"brands": (), "product_names": (), "brands_whole": ()}
+        wish = dataclasses.replace(
+            wish,
+            brands=(*wish.brands, *required.brands),
+            product_names=(*wish.product_names, *required.product_names),
+            brands_whole=(*wish.brands_whole, *required.brands_whole),
+        )
+    if Kind.COLOUR in kinds:
+        moved |= {"colors": (), "plain_colors": False}
+        wish = dataclasses.replace(wish, colors=(*wish.colors, *required.colors))
+    if Kind.MATERIAL in kinds:
+        moved["materials"] = ()
+        wish = dataclasses.replace(wish, materials=(*wish.materials, *required.materials))
+    return dataclasses.replace(required, **moved), wish  # type: ignore[arg-type]
+
+
+def _stated_measures(readings: Sequence[Constraints]) -> Constraints:
+    """The first size, price and weight any alternative states (the customer's foot and
+    budget, said once for all of them: "black Reeboks, otherwise white Fila, max 80")."""
+    sized = next((c for c in readings if not c.size.empty or c.size_choices), Constraints())
+    priced = next((c for c in readings if not c.price.empty), Constraints())
+    weighed = next((c for c in readings if not c.weight_kg.empty), Constraints())
+    return Constraints(
+        size=sized.size,
+        size_choices=sized.size_choices,
+        price=priced.price,
+        weight_kg=weighed.weight_kg,
+    )
+
+
+def _measured(c: Constraints, measures: Constraints) -> Constraints:
+    """An alternative with the stated size, price and weight where it states none."""
+    out = c
+    if c.size.empty and not c.size_choices:
+        out = dataclasses.replace(out, size=measures.size, size_choices=measures.size_choices)
+    if c.price.empty:
+        out = dataclasses.replace(out, price=measures.price)
+    if c.weight_kg.empty:
+        out = dataclasses.replace(out, weight_kg=measures.weight_kg)
+    return out
+
+
+def _carried_over(first: Constraints, later: Constraints) -> Constraints:
+    """A later alternative with the first shoe's brand, model, colour and material when
+    it names no brand or model (the same shoe changed: "in 12, if not then 11")."""
+    out = later
+    if not (later.brands or later.product_names):
+        out = dataclasses.replace(
+            out,
+            brands=first.brands,
+            product_names=first.product_names,
+            brands_whole=first.brands_whole,
+            colors=later.colors or first.colors,
+            plain_colors=later.plain_colors or (first.plain_colors and not later.colors),
+            materials=later.materials or first.materials,
+        )
+    return out
+
+
+def _merged(wishes: Sequence[Constraints]) -> Constraints | None:
+    """Every alternative's wishes as one (brand, model, colour, material); None when
+    there are none."""
+    merged = Constraints(
+        brands=tuple(sorted({b for w in wishes for b in w.brands})),
+        product_names=tuple(sorted({n for w in wishes for n in w.product_names})),
+        brands_whole=tuple(sorted({b for w in wishes for b in w.brands_whole})),
+        colors=tuple(sorted({c for w in wishes for c in w.colors})),
+        materials=tuple(sorted({m for w in wishes for m in w.materials})),
+    )
+    return None if merged.narrows_nothing else merged
+
+
 def _column(name: str) -> exp.Column:
     return exp.column(name, table=_ALIAS)
 
@@ -166,13 +304,47 @@ def _within(column: exp.Column, bounds: Bounds) -> list[exp.Expression]:
 
 
 def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> str:
-    """The PostgreSQL query for the products that satisfy every constraint.
+    """The PostgreSQL query for the products that satisfy every constraint of one of the
+    alternatives, those of the first alternative first, and within each those having the
+    optional wishes first.
 
     Product names and brands are alternatives ("the Air Max or anything from Adidas");
     colours, materials, size and price each narrow them further.
     """
     if constraints.empty:
         raise ValueError("refusing to build a search without any constraint")
+    alternatives = [_conditions(c) for c in constraints.alternatives if not c.narrows_nothing]
+    where = alternatives[0] if len(alternatives) == 1 else exp.or_(*map(exp.paren, alternatives))
+    order: list[exp.Expression] = []
+    if len(alternatives) > 1:
+        order.append(_rank(alternatives))
+    wish = constraints.preferred
+    if wish is not None and not wish.narrows_nothing:
+        order.append(_rank([_conditions(wish)]))
+    query = (
+        exp.select(*(_column(c) for c in RESULT_COLUMNS))
+        .from_(exp.table_(PRODUCTS_TABLE, alias=_ALIAS))
+        .where(where)
+        .order_by(
+            *order, _column("brand"), _column("name"), _column("size_us"), _column("product_id")
+        )
+        .limit(max(1, min(limit, MAX_LIMIT)))
+    )
+    sql = query.sql(dialect=_DIALECT)
+    check_query(sql)
+    return sql
+
+
+def _rank(conditions: Sequence[exp.Expression]) -> exp.Expression:
+    """0 for rows meeting the first condition, 1 for the second..., then the rest."""
+    case = exp.Case()
+    for i, condition in enumerate(conditions):
+        case = case.when(condition.copy(), exp.Literal.number(i))
+    return case.else_(exp.Literal.number(len(conditions)))
+
+
+def _conditions(constraints: Constraints) -> exp.Expression:
+    """One alternative's constraints as a condition over a product row."""
     conditions: list[exp.Expression] = []
     which: list[exp.Expression] = []
     if constraints.product_names:
@@ -194,13 +366,6 @@ def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> str:
         ("weight_kg", constraints.weight_kg),
     ):
         conditions.extend(_within(_column(column), bounds))
-    query = (
-        exp.select(*(_column(c) for c in RESULT_COLUMNS))
-        .from_(exp.table_(PRODUCTS_TABLE, alias=_ALIAS))
-        .where(exp.and_(*conditions))
-        .order_by(_column("brand"), _column("name"), _column("size_us"), _column("product_id"))
-        .limit(max(1, min(limit, MAX_LIMIT)))
-    )
-    sql = query.sql(dialect=_DIALECT)
-    check_query(sql)
-    return sql
+    if len(conditions) == 1:
+        return conditions[0]
+    return exp.and_(*conditions).assert_is(exp.Expression)

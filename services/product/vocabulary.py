@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from services.common import wordlists
 from services.product.needs import Needs, profile
 from services.product.words import Token, negated_tokens, normalise_words, tokenize
 
@@ -168,7 +169,7 @@ class Vocabulary:
             terms.extend(_brand_short_form(brand, [n for n, b in names.items() if b == brand]))
         for name, brand in names.items():
             terms.extend(_name_terms(name, brand))
-        terms.extend(_part_terms(TermKind.COLOR, color_list))
+        terms.extend(_part_terms(TermKind.COLOR, color_list, colour_families()))
         terms.extend(_part_terms(TermKind.MATERIAL, material_list))
         terms = [t for t in terms if t.tokens]
         exact: dict[str, list[Term]] = defaultdict(list)
@@ -322,9 +323,13 @@ def _brand_short_form(brand: str, names: Sequence[str]) -> list[Term]:
     return [Term(TermKind.BRAND, first, (brand,), standalone=False, typo_tolerant=False)]
 
 
-def _part_terms(kind: TermKind, values: Sequence[str]) -> list[Term]:
+def _part_terms(
+    kind: TermKind, values: Sequence[str], families: Mapping[str, Sequence[str]] | None = None
+) -> list[Term]:
     """Terms for colours or materials: a single part ("Red") stands for every catalog value
-    that has it ("Red", "Red/Black"); a full combined value stands for itself only."""
+    that has it ("Red", "Red/Black"); a full combined value stands for itself only. A
+    basic colour of `families` stands for every value of its family (see
+    `data/colours.toml`), even when no catalog value is named after it ("beige")."""
     by_part: dict[str, set[str]] = defaultdict(set)
     terms: list[Term] = []
     for value in values:
@@ -340,9 +345,37 @@ def _part_terms(kind: TermKind, values: Sequence[str]) -> list[Term]:
         for other in list(by_part):
             if other != part and normalise_words(other) == (last,):
                 by_part[other] |= by_part[part]
+    # Family members are found among the catalog's own parts, before any family is added.
+    own_parts = {part: set(owners) for part, owners in by_part.items()}
+    for basic, shades in (families or {}).items():
+        members = {
+            value
+            for part, owners in own_parts.items()
+            if _in_family(normalise_words(part), basic, shades)
+            for value in owners
+        }
+        named = [part for part in by_part if normalise_words(part) == (basic,)]
+        for part in named or [basic]:
+            if members:
+                by_part[part] |= members
     for part, owners in sorted(by_part.items()):
         terms.extend(_with_variants(Term(kind, normalise_words(part), tuple(sorted(owners)))))
     return terms
+
+
+def _in_family(words: tuple[str, ...], basic: str, shades: Sequence[str]) -> bool:
+    """Whether a catalog colour of these words is of the basic colour's family: named
+    after it ("Cherry Red"), or a shade of it, alone or qualified ("Walnut", "Dark
+    Walnut", "Cherry Red")."""
+    return bool(words) and (
+        words[-1] == basic or " ".join(words) in shades or any(w in shades for w in words)
+    )
+
+
+def colour_families() -> Mapping[str, Sequence[str]]:
+    """Basic colour -> its shade names (`data/colours.toml`)."""
+    shades: Mapping[str, Sequence[str]] = wordlists.data("services.product", "colours")["shades"]
+    return shades
 
 
 def _with_variants(term: Term) -> list[Term]:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from services.classifier.cases import TriageCase
-from services.classifier.encoder import check_pinned, sentences
 from services.classifier.history import HistoryMessage, customer, shop
 from services.classifier.main import load_tier0
 from services.classifier.signals import hands_off_claim, needs_no_reply
@@ -19,6 +18,7 @@ from services.classifier.triage import (
     customer_messages,
     open_request_of,
 )
+from services.common.encoder import check_pinned, sentences
 from services.common.identifiers import Identifiers
 from services.common.taxonomy import (
     TOPIC_BILLING,

@@ -16,7 +16,10 @@ from services.common.wordlists import Section, Table, WordTableError
 
 ROOT = Path(__file__).resolve().parents[3]
 # Data files of another shape, with tests of their own.
-OTHER_SHAPES = {"services/common/data/tracking_formats.toml"}  # test_identifiers.py
+OTHER_SHAPES = {
+    "services/common/data/tracking_formats.toml",  # test_identifiers.py
+    "services/product/data/colours.toml",  # tests/unit/product/test_colour_families.py
+}
 FILES = sorted(
     p.relative_to(ROOT).as_posix()
     for p in ROOT.glob("services/*/data/*.toml")
@@ -45,6 +48,7 @@ def test_the_word_tables_are_found() -> None:
         "services/common/data/mail.toml",
         "services/delivery/data/returns.toml",
         "services/memory/data/context.toml",
+        "services/product/data/clauses.toml",
     } <= set(FILES)
 
 

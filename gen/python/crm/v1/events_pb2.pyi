@@ -261,10 +261,16 @@ class Facts(_message.Message):
     ORDERS_FIELD_NUMBER: _builtins.int
     UNMATCHED_ORDER_IDS_FIELD_NUMBER: _builtins.int
     COMPLAINT_ITEMS_FIELD_NUMBER: _builtins.int
+    PRODUCT_READING_FIELD_NUMBER: _builtins.int
     product_sql: _builtins.str
     """The catalog SQL that ran for a product question."""
     product_decline_reason: _builtins.str
     """Why a product question was declined, when it was."""
+    product_reading: _builtins.str
+    """What the product service understood the product question to ask, in plain words
+    (alternatives, optional wishes, which catalogue colours a colour word covered),
+    so the reviewer can check the reading behind `product_sql`.
+    """
     @_builtins.property
     def shipments(self) -> _containers.RepeatedCompositeFieldContainer[_delivery_pb2.ShipmentAssessment]:
         """The customer's shipments the e-mail referred to."""
@@ -310,10 +316,11 @@ class Facts(_message.Message):
         orders: _abc.Iterable[_delivery_pb2.OrderBilling] | None = ...,
         unmatched_order_ids: _abc.Iterable[_builtins.int] | None = ...,
         complaint_items: _abc.Iterable[_delivery_pb2.ComplaintItem] | None = ...,
+        product_reading: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative_products", b"alternative_products", "case_history", b"case_history", "complaint_items", b"complaint_items", "orders", b"orders", "product_decline_reason", b"product_decline_reason", "product_sql", b"product_sql", "products", b"products", "shipments", b"shipments", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternative_products", b"alternative_products", "case_history", b"case_history", "complaint_items", b"complaint_items", "orders", b"orders", "product_decline_reason", b"product_decline_reason", "product_reading", b"product_reading", "product_sql", b"product_sql", "products", b"products", "shipments", b"shipments", "unmatched_order_ids", b"unmatched_order_ids", "unmatched_tracking_numbers", b"unmatched_tracking_numbers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

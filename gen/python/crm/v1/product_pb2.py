@@ -26,33 +26,33 @@ from crm.v1 import types_pb2 as crm_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63rm/v1/product.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"J\n\x15SearchProductsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\"\xb1\x02\n\x16SearchProductsResponse\x12\x12\n\nanswerable\x18\x01 \x01(\x08\x12\x16\n\x0e\x64\x65\x63line_reason\x18\x02 \x01(\t\x12.\n\x0b\x63onstraints\x18\x03 \x01(\x0b\x32\x19.crm.v1.SearchConstraints\x12\x0b\n\x03sql\x18\x04 \x01(\t\x12,\n\x07matches\x18\x05 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\x31\n\x0c\x61lternatives\x18\x06 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\x0c\n\x04tier\x18\x07 \x01(\t\x12\x17\n\x0f\x66\x61llback_reason\x18\x08 \x01(\t\x12&\n\x0bmodel_calls\x18\t \x03(\x0b\x32\x11.crm.v1.ModelCall\"I\n\x14MatchProductsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\"\xef\x02\n\x15MatchProductsResponse\x12\x12\n\nanswerable\x18\x01 \x01(\x08\x12\x16\n\x0e\x64\x65\x63line_reason\x18\x02 \x01(\t\x12.\n\x0b\x63onstraints\x18\x03 \x01(\x0b\x32\x19.crm.v1.SearchConstraints\x12\x0b\n\x03sql\x18\x04 \x01(\t\x12,\n\x07matches\x18\x05 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\x31\n\x0c\x61lternatives\x18\x06 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\r\n\x05needs\x18\x07 \x03(\t\x12\x0c\n\x04tier\x18\x08 \x01(\t\x12\x17\n\x0f\x66\x61llback_reason\x18\t \x01(\t\x12.\n\x0fno_match_reason\x18\n \x01(\x0e\x32\x15.crm.v1.NoMatchReason\x12&\n\x0bmodel_calls\x18\x0b \x03(\x0b\x32\x11.crm.v1.ModelCall\"\xe1\x02\n\x11SearchConstraints\x12\x0e\n\x06\x62rands\x18\x01 \x03(\t\x12\x15\n\rproduct_names\x18\x02 \x03(\t\x12\x0e\n\x06\x63olors\x18\x03 \x03(\t\x12\x11\n\tmaterials\x18\x04 \x03(\t\x12\x10\n\x08size_min\x18\x05 \x01(\x01\x12\x10\n\x08size_max\x18\x06 \x01(\x01\x12\x11\n\tprice_max\x18\x07 \x01(\t\x12\x11\n\tprice_min\x18\x08 \x01(\t\x12\x1b\n\x13price_max_exclusive\x18\t \x01(\x08\x12\x1b\n\x13price_min_exclusive\x18\n \x01(\x08\x12\x15\n\rweight_max_kg\x18\x0b \x01(\x01\x12\x15\n\rweight_min_kg\x18\x0c \x01(\x01\x12\x1c\n\x14weight_max_exclusive\x18\r \x01(\x08\x12\x1c\n\x14weight_min_exclusive\x18\x0e \x01(\x08\x12\x14\n\x0cplain_colors\x18\x0f \x01(\x08\"\xa3\x01\n\x07Product\x12\x12\n\nproduct_id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x0f\n\x07size_us\x18\x04 \x01(\x01\x12\r\n\x05\x63olor\x18\x05 \x01(\t\x12\x10\n\x08material\x18\x06 \x01(\t\x12\x11\n\tweight_kg\x18\x07 \x01(\x01\x12\r\n\x05price\x18\x08 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\"i\n\x10IncomingDelivery\x12\x10\n\x08quantity\x18\x01 \x01(\x05\x12\x31\n\rexpected_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08supplier\x18\x03 \x01(\t\"\xa9\x01\n\x13ProductAvailability\x12 \n\x07product\x18\x01 \x01(\x0b\x32\x0f.crm.v1.Product\x12\x18\n\x10quantity_on_hand\x18\x02 \x01(\x05\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.crm.v1.AvailabilityStatus\x12*\n\x08incoming\x18\x04 \x03(\x0b\x32\x18.crm.v1.IncomingDelivery*\xac\x01\n\rNoMatchReason\x12\x1f\n\x1bNO_MATCH_REASON_UNSPECIFIED\x10\x00\x12\'\n#NO_MATCH_REASON_CONSTRAINTS_EXCLUDE\x10\x01\x12(\n$NO_MATCH_REASON_BETTER_FIT_ELSEWHERE\x10\x02\x12\'\n#NO_MATCH_REASON_NEED_NOT_UNDERSTOOD\x10\x03*\xcc\x01\n\x12\x41vailabilityStatus\x12#\n\x1f\x41VAILABILITY_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x41VAILABILITY_STATUS_IN_STOCK\x10\x01\x12 \n\x1c\x41VAILABILITY_STATUS_INCOMING\x10\x02\x12(\n$AVAILABILITY_STATUS_INCOMING_DELAYED\x10\x03\x12#\n\x1f\x41VAILABILITY_STATUS_UNAVAILABLE\x10\x04\x32\xaf\x01\n\x0eProductService\x12O\n\x0eSearchProducts\x12\x1d.crm.v1.SearchProductsRequest\x1a\x1e.crm.v1.SearchProductsResponse\x12L\n\rMatchProducts\x12\x1c.crm.v1.MatchProductsRequest\x1a\x1d.crm.v1.MatchProductsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63rm/v1/product.proto\x12\x06\x63rm.v1\x1a\x12\x63rm/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"J\n\x15SearchProductsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\"\xc2\x02\n\x16SearchProductsResponse\x12\x12\n\nanswerable\x18\x01 \x01(\x08\x12\x16\n\x0e\x64\x65\x63line_reason\x18\x02 \x01(\t\x12.\n\x0b\x63onstraints\x18\x03 \x01(\x0b\x32\x19.crm.v1.SearchConstraints\x12\x0b\n\x03sql\x18\x04 \x01(\t\x12,\n\x07matches\x18\x05 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\x31\n\x0c\x61lternatives\x18\x06 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\x0c\n\x04tier\x18\x07 \x01(\t\x12\x17\n\x0f\x66\x61llback_reason\x18\x08 \x01(\t\x12&\n\x0bmodel_calls\x18\t \x03(\x0b\x32\x11.crm.v1.ModelCall\x12\x0f\n\x07reading\x18\n \x01(\t\"I\n\x14MatchProductsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\"\x80\x03\n\x15MatchProductsResponse\x12\x12\n\nanswerable\x18\x01 \x01(\x08\x12\x16\n\x0e\x64\x65\x63line_reason\x18\x02 \x01(\t\x12.\n\x0b\x63onstraints\x18\x03 \x01(\x0b\x32\x19.crm.v1.SearchConstraints\x12\x0b\n\x03sql\x18\x04 \x01(\t\x12,\n\x07matches\x18\x05 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\x31\n\x0c\x61lternatives\x18\x06 \x03(\x0b\x32\x1b.crm.v1.ProductAvailability\x12\r\n\x05needs\x18\x07 \x03(\t\x12\x0c\n\x04tier\x18\x08 \x01(\t\x12\x17\n\x0f\x66\x61llback_reason\x18\t \x01(\t\x12.\n\x0fno_match_reason\x18\n \x01(\x0e\x32\x15.crm.v1.NoMatchReason\x12&\n\x0bmodel_calls\x18\x0b \x03(\x0b\x32\x11.crm.v1.ModelCall\x12\x0f\n\x07reading\x18\x0c \x01(\t\"\xbd\x03\n\x11SearchConstraints\x12\x0e\n\x06\x62rands\x18\x01 \x03(\t\x12\x15\n\rproduct_names\x18\x02 \x03(\t\x12\x0e\n\x06\x63olors\x18\x03 \x03(\t\x12\x11\n\tmaterials\x18\x04 \x03(\t\x12\x10\n\x08size_min\x18\x05 \x01(\x01\x12\x10\n\x08size_max\x18\x06 \x01(\x01\x12\x11\n\tprice_max\x18\x07 \x01(\t\x12\x11\n\tprice_min\x18\x08 \x01(\t\x12\x1b\n\x13price_max_exclusive\x18\t \x01(\x08\x12\x1b\n\x13price_min_exclusive\x18\n \x01(\x08\x12\x15\n\rweight_max_kg\x18\x0b \x01(\x01\x12\x15\n\rweight_min_kg\x18\x0c \x01(\x01\x12\x1c\n\x14weight_max_exclusive\x18\r \x01(\x08\x12\x1c\n\x14weight_min_exclusive\x18\x0e \x01(\x08\x12\x14\n\x0cplain_colors\x18\x0f \x01(\x08\x12,\n\totherwise\x18\x10 \x03(\x0b\x32\x19.crm.v1.SearchConstraints\x12,\n\tpreferred\x18\x11 \x01(\x0b\x32\x19.crm.v1.SearchConstraints\"\xa3\x01\n\x07Product\x12\x12\n\nproduct_id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\x0f\n\x07size_us\x18\x04 \x01(\x01\x12\r\n\x05\x63olor\x18\x05 \x01(\t\x12\x10\n\x08material\x18\x06 \x01(\t\x12\x11\n\tweight_kg\x18\x07 \x01(\x01\x12\r\n\x05price\x18\x08 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\t \x01(\t\"i\n\x10IncomingDelivery\x12\x10\n\x08quantity\x18\x01 \x01(\x05\x12\x31\n\rexpected_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08supplier\x18\x03 \x01(\t\"\xa9\x01\n\x13ProductAvailability\x12 \n\x07product\x18\x01 \x01(\x0b\x32\x0f.crm.v1.Product\x12\x18\n\x10quantity_on_hand\x18\x02 \x01(\x05\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.crm.v1.AvailabilityStatus\x12*\n\x08incoming\x18\x04 \x03(\x0b\x32\x18.crm.v1.IncomingDelivery*\xac\x01\n\rNoMatchReason\x12\x1f\n\x1bNO_MATCH_REASON_UNSPECIFIED\x10\x00\x12\'\n#NO_MATCH_REASON_CONSTRAINTS_EXCLUDE\x10\x01\x12(\n$NO_MATCH_REASON_BETTER_FIT_ELSEWHERE\x10\x02\x12\'\n#NO_MATCH_REASON_NEED_NOT_UNDERSTOOD\x10\x03*\xcc\x01\n\x12\x41vailabilityStatus\x12#\n\x1f\x41VAILABILITY_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x41VAILABILITY_STATUS_IN_STOCK\x10\x01\x12 \n\x1c\x41VAILABILITY_STATUS_INCOMING\x10\x02\x12(\n$AVAILABILITY_STATUS_INCOMING_DELAYED\x10\x03\x12#\n\x1f\x41VAILABILITY_STATUS_UNAVAILABLE\x10\x04\x32\xaf\x01\n\x0eProductService\x12O\n\x0eSearchProducts\x12\x1d.crm.v1.SearchProductsRequest\x1a\x1e.crm.v1.SearchProductsResponse\x12L\n\rMatchProducts\x12\x1c.crm.v1.MatchProductsRequest\x1a\x1d.crm.v1.MatchProductsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'crm.v1.product_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOMATCHREASON']._serialized_start=1716
-  _globals['_NOMATCHREASON']._serialized_end=1888
-  _globals['_AVAILABILITYSTATUS']._serialized_start=1891
-  _globals['_AVAILABILITYSTATUS']._serialized_end=2095
+  _globals['_NOMATCHREASON']._serialized_start=1842
+  _globals['_NOMATCHREASON']._serialized_end=2014
+  _globals['_AVAILABILITYSTATUS']._serialized_start=2017
+  _globals['_AVAILABILITYSTATUS']._serialized_end=2221
   _globals['_SEARCHPRODUCTSREQUEST']._serialized_start=85
   _globals['_SEARCHPRODUCTSREQUEST']._serialized_end=159
   _globals['_SEARCHPRODUCTSRESPONSE']._serialized_start=162
-  _globals['_SEARCHPRODUCTSRESPONSE']._serialized_end=467
-  _globals['_MATCHPRODUCTSREQUEST']._serialized_start=469
-  _globals['_MATCHPRODUCTSREQUEST']._serialized_end=542
-  _globals['_MATCHPRODUCTSRESPONSE']._serialized_start=545
-  _globals['_MATCHPRODUCTSRESPONSE']._serialized_end=912
-  _globals['_SEARCHCONSTRAINTS']._serialized_start=915
-  _globals['_SEARCHCONSTRAINTS']._serialized_end=1268
-  _globals['_PRODUCT']._serialized_start=1271
-  _globals['_PRODUCT']._serialized_end=1434
-  _globals['_INCOMINGDELIVERY']._serialized_start=1436
-  _globals['_INCOMINGDELIVERY']._serialized_end=1541
-  _globals['_PRODUCTAVAILABILITY']._serialized_start=1544
-  _globals['_PRODUCTAVAILABILITY']._serialized_end=1713
-  _globals['_PRODUCTSERVICE']._serialized_start=2098
-  _globals['_PRODUCTSERVICE']._serialized_end=2273
+  _globals['_SEARCHPRODUCTSRESPONSE']._serialized_end=484
+  _globals['_MATCHPRODUCTSREQUEST']._serialized_start=486
+  _globals['_MATCHPRODUCTSREQUEST']._serialized_end=559
+  _globals['_MATCHPRODUCTSRESPONSE']._serialized_start=562
+  _globals['_MATCHPRODUCTSRESPONSE']._serialized_end=946
+  _globals['_SEARCHCONSTRAINTS']._serialized_start=949
+  _globals['_SEARCHCONSTRAINTS']._serialized_end=1394
+  _globals['_PRODUCT']._serialized_start=1397
+  _globals['_PRODUCT']._serialized_end=1560
+  _globals['_INCOMINGDELIVERY']._serialized_start=1562
+  _globals['_INCOMINGDELIVERY']._serialized_end=1667
+  _globals['_PRODUCTAVAILABILITY']._serialized_start=1670
+  _globals['_PRODUCTAVAILABILITY']._serialized_end=1839
+  _globals['_PRODUCTSERVICE']._serialized_start=2224
+  _globals['_PRODUCTSERVICE']._serialized_end=2399
 # @@protoc_insertion_point(module_scope)

@@ -128,6 +128,7 @@ class SearchProductsResponse(_message.Message):
     TIER_FIELD_NUMBER: _builtins.int
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
     MODEL_CALLS_FIELD_NUMBER: _builtins.int
+    READING_FIELD_NUMBER: _builtins.int
     answerable: _builtins.bool
     """False when the request cannot be answered from the catalog; see decline_reason."""
     decline_reason: _builtins.str
@@ -138,6 +139,8 @@ class SearchProductsResponse(_message.Message):
     """Which tier answered: "0" (local rules) or "llm"."""
     fallback_reason: _builtins.str
     """Why the LLM tier was not used or its answer not taken, when it was configured."""
+    reading: _builtins.str
+    """The constraints as understood, in plain English words, for the reviewer."""
     @_builtins.property
     def constraints(self) -> Global___SearchConstraints:
         """The constraints understood from the request, for the reviewer."""
@@ -166,10 +169,11 @@ class SearchProductsResponse(_message.Message):
         tier: _builtins.str = ...,
         fallback_reason: _builtins.str = ...,
         model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
+        reading: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["constraints", b"constraints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "model_calls", b"model_calls", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "model_calls", b"model_calls", "reading", b"reading", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -222,6 +226,7 @@ class MatchProductsResponse(_message.Message):
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
     NO_MATCH_REASON_FIELD_NUMBER: _builtins.int
     MODEL_CALLS_FIELD_NUMBER: _builtins.int
+    READING_FIELD_NUMBER: _builtins.int
     answerable: _builtins.bool
     """False when the request cannot be answered from the catalog; see decline_reason."""
     decline_reason: _builtins.str
@@ -234,6 +239,8 @@ class MatchProductsResponse(_message.Message):
     """Why the LLM tier was not used or its answer not taken, when it was configured."""
     no_match_reason: Global___NoMatchReason.ValueType
     """Why matches is empty for an answerable request; unspecified when there are matches."""
+    reading: _builtins.str
+    """The constraints and needs as understood, in plain English words, for the reviewer."""
     @_builtins.property
     def constraints(self) -> Global___SearchConstraints:
         """The constraints understood from the request, for the reviewer."""
@@ -272,10 +279,11 @@ class MatchProductsResponse(_message.Message):
         fallback_reason: _builtins.str = ...,
         no_match_reason: Global___NoMatchReason.ValueType = ...,
         model_calls: _abc.Iterable[_types_pb2.ModelCall] | None = ...,
+        reading: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["constraints", b"constraints"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "model_calls", b"model_calls", "needs", b"needs", "no_match_reason", b"no_match_reason", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "answerable", b"answerable", "constraints", b"constraints", "decline_reason", b"decline_reason", "fallback_reason", b"fallback_reason", "matches", b"matches", "model_calls", b"model_calls", "needs", b"needs", "no_match_reason", b"no_match_reason", "reading", b"reading", "sql", b"sql", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -302,6 +310,8 @@ class SearchConstraints(_message.Message):
     WEIGHT_MAX_EXCLUSIVE_FIELD_NUMBER: _builtins.int
     WEIGHT_MIN_EXCLUSIVE_FIELD_NUMBER: _builtins.int
     PLAIN_COLORS_FIELD_NUMBER: _builtins.int
+    OTHERWISE_FIELD_NUMBER: _builtins.int
+    PREFERRED_FIELD_NUMBER: _builtins.int
     size_min: _builtins.float
     """Smallest US size asked for; zero when no size was given."""
     size_max: _builtins.float
@@ -340,6 +350,18 @@ class SearchConstraints(_message.Message):
     def materials(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Materials asked for, as written in the catalog."""
 
+    @_builtins.property
+    def otherwise(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchConstraints]:
+        """Further alternatives searched as a union after this one, in the order given ("the
+        Air Max in 10, or else the Ultraboost"); each carries its own constraints.
+        """
+
+    @_builtins.property
+    def preferred(self) -> Global___SearchConstraints:
+        """What the customer would like but said is optional ("ideally black"): products
+        having it are listed first; it never removes a product. Unset when none.
+        """
+
     def __init__(
         self,
         *,
@@ -358,10 +380,12 @@ class SearchConstraints(_message.Message):
         weight_max_exclusive: _builtins.bool = ...,
         weight_min_exclusive: _builtins.bool = ...,
         plain_colors: _builtins.bool = ...,
+        otherwise: _abc.Iterable[Global___SearchConstraints] | None = ...,
+        preferred: Global___SearchConstraints | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["preferred", b"preferred"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["brands", b"brands", "colors", b"colors", "materials", b"materials", "plain_colors", b"plain_colors", "price_max", b"price_max", "price_max_exclusive", b"price_max_exclusive", "price_min", b"price_min", "price_min_exclusive", b"price_min_exclusive", "product_names", b"product_names", "size_max", b"size_max", "size_min", b"size_min", "weight_max_exclusive", b"weight_max_exclusive", "weight_max_kg", b"weight_max_kg", "weight_min_exclusive", b"weight_min_exclusive", "weight_min_kg", b"weight_min_kg"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brands", b"brands", "colors", b"colors", "materials", b"materials", "otherwise", b"otherwise", "plain_colors", b"plain_colors", "preferred", b"preferred", "price_max", b"price_max", "price_max_exclusive", b"price_max_exclusive", "price_min", b"price_min", "price_min_exclusive", b"price_min_exclusive", "product_names", b"product_names", "size_max", b"size_max", "size_min", b"size_min", "weight_max_exclusive", b"weight_max_exclusive", "weight_max_kg", b"weight_max_kg", "weight_min_exclusive", b"weight_min_exclusive", "weight_min_kg", b"weight_min_kg"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from services.classifier.encoder import DIMENSIONS, Encoder
+from services.common.encoder import DIMENSIONS, Encoder
 
 
 class CountingEngine:
@@ -18,6 +18,9 @@ class CountingEngine:
         self.asked.extend(texts)
         rows = [np.full(DIMENSIONS, float(len(t)), dtype=np.float32) for t in texts]
         return np.stack([r / np.linalg.norm(r) for r in rows])
+
+    def passage(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        return self.query(texts)
 
 
 def test_history_lines_are_remembered_and_an_emails_sentences_are_not() -> None:

@@ -46,6 +46,8 @@ class Engine(Protocol):
 
     def query(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
+    def passage(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
+
 
 def sentences(text: str) -> list[str]:
     """The text's sentences, fragments joined to the next sentence, at most MAX_SENTENCES."""
@@ -108,6 +110,17 @@ class Encoder:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.stack([known[t] for t in texts]).astype(np.float32)
+
+    def passages(self, texts: Sequence[str]) -> Vector:
+        """L2-normalised embeddings of documents to be searched (e5 reads a question and
+        a passage with different prefixes); not cached: passages are embedded once."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        vectors = np.asarray(self._engine.passage(list(texts)), dtype=np.float32)
+        vectors = vectors.reshape(len(texts), -1)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+        normalised: Vector = (vectors / norms).astype(np.float32)
+        return normalised
 
     def preload(self, texts: Sequence[str], vectors: Vector) -> None:
         """Remembers embeddings computed earlier (training keeps a file of them)."""
