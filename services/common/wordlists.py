@@ -27,6 +27,16 @@ Every data file is checked by tests/unit/common/test_wordlists.py: it loads, its
 compile, every example of a section matches the table, every entry of a section matches
 at least one of the section's examples through that entry, and no counter-example
 matches the table.
+
+A table may also map its words to values (number words to numbers): a slot written as a
+TOML table of entry = value instead of a list, its keys being the entries, in file order:
+
+    [number_words.en]
+    words = {one = 1, two = 2, three = 3}
+    examples = ["size one", ...]
+
+`Table.values("words")` gives entry -> value over every section; an entry may be given
+only once in a table. Such entries are used as written, so they are plain words.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -65,6 +75,8 @@ class Section:
     slots: Mapping[str, tuple[str, ...]]
     examples: tuple[str, ...]
     counter_examples: tuple[str, ...]
+    # Slot name to entry -> value, for the slots written as a table (entry = value).
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def entries(self) -> Iterator[tuple[str, str]]:
         """Each entry with its slot."""
@@ -87,6 +99,11 @@ class Table:
     def slot(self, name: str) -> list[str]:
         """Every entry of a slot, section after section."""
         return _slot(self.sections, name)
+
+    def values(self, name: str) -> dict[str, Any]:
+        """Entry -> value of a slot written as a table (`words = {one = 1}`), section
+        after section; empty when the slot gives no values."""
+        return {e: v for section in self.sections for e, v in section.values.get(name, {}).items()}
 
     def source(self, **replaced: list[str]) -> str:
         """The table's regular expression; `replaced` puts other entries in a slot (an
@@ -154,11 +171,15 @@ def _section(where: str, language: str, raw: Mapping[str, Any], slots: set[str])
     unknown = set(raw) - slots - {EXAMPLES, COUNTER_EXAMPLES}
     if unknown:
         raise WordTableError(f"{where}: unknown keys {sorted(unknown)} (slots: {sorted(slots)})")
-    entries = {
-        slot: _strings(where, slot, value, required=True)
-        for slot, value in raw.items()
-        if slot in slots
-    }
+    entries: dict[str, tuple[str, ...]] = {}
+    values: dict[str, Mapping[str, Any]] = {}
+    for slot, value in raw.items():
+        if slot not in slots:
+            continue
+        if isinstance(value, dict):  # entry = value
+            values[slot] = dict(value)
+            value = list(value)
+        entries[slot] = _strings(where, slot, value, required=True)
     if not entries:
         raise WordTableError(f"{where}: no entries")
     return Section(
@@ -166,6 +187,7 @@ def _section(where: str, language: str, raw: Mapping[str, Any], slots: set[str])
         entries,
         _strings(where, EXAMPLES, raw.get(EXAMPLES), required=True),
         _strings(where, COUNTER_EXAMPLES, raw.get(COUNTER_EXAMPLES, []), required=False),
+        values,
     )
 
 
@@ -196,6 +218,10 @@ def _table(where: str, name: str, raw: Any) -> Table:
     filled = {slot for section in sections for slot in section.slots}
     if missing := slots - filled:
         raise WordTableError(f"{where}: no section fills {sorted(missing)}")
+    for slot in slots:
+        valued = [e for section in sections for e in section.values.get(slot, {})]
+        if twice := sorted({e for e in valued if valued.count(e) > 1}):
+            raise WordTableError(f"{where}: {slot} gives a value to {twice} more than once")
     try:
         pattern = re.compile(_source(frame, sections, {}), flags)
     except re.error as error:

@@ -6,6 +6,8 @@
 "at most", "max", "or less", "at least", "between" include it.
 
 Pure text rules, no catalog knowledge: the numbers read here become bounds of the search.
+The words around the numbers, in the languages customers write in, are data:
+`data/measures.toml`; the rules that read them are here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+
+from services.common import wordlists
+
+_WORDS = wordlists.load("services.product", "measures")  # data/measures.toml
+
+
+def _alternatives(table: str, slot: str = "patterns") -> str:
+    """The entries of a table's slot as one alternation, to splice into a rule below."""
+    return "|".join(_WORDS[table].slot(slot))
+
+
+def _numbers(table: str) -> dict[str, int]:
+    """A table of words and the numbers they stand for (`words = {ten = 10}`)."""
+    numbers = _WORDS[table].values("words")
+    if not numbers or not all(type(n) is int and w.isalpha() for w, n in numbers.items()):
+        raise wordlists.WordTableError(f"{_WORDS.source} [{table}]: words = {{word = number}}")
+    return numbers
+
 
 # US sizes only come in whole and half numbers; these bounds reject "size 0" or "size 45"
 # (a European size this shop does not list).
@@ -26,46 +46,33 @@ _LOOSE_SIZE_MAX = Decimal(16)
 _BARE_PRICE_MIN = Decimal(20)
 _CENT = Decimal("0.01")
 
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16,
-}  # fmt: skip
+_NUMBER_WORDS = _numbers("number_words")
 _NUMBER_WORD = "|".join(_NUMBER_WORDS)
-_PLURAL_NUMBER_WORDS = {f"{w}s": w for w in _NUMBER_WORDS if w not in {"one", "two", "three"}}
-_PLURAL_NUMBER_WORDS["sixes"] = "six"
-_PLURAL_NUMBER_WORD = "|".join(sorted(_PLURAL_NUMBER_WORDS, key=len, reverse=True))
+# A size said in the plural ("tens", "elevens"), longest first.
+_PLURAL_SIZES = _numbers("size_plurals")
+_PLURAL_NUMBER_WORD = "|".join(sorted(_PLURAL_SIZES, key=len, reverse=True))
 # "Size" in the other languages customers write in (the size itself is still US).
-_SIZE_WORDS_ABROAD = re.compile(
-    r"\b(?:talla|tallas|tamanho|numero|n[uú]mero|gr[oö](?:ss|ß)e|taille|pointure|taglia"
-    r"|maat|rozmiar|storlek|st[oø]rrelse)\b"
-)
+_SIZE_WORDS_ABROAD = _WORDS.pattern("size_words")
 # Number words of other languages, read only right after "size" (after _SIZE_WORDS_ABROAD).
-_FOREIGN_SIZE_WORDS = {
-    "acht": 8, "neun": 9, "zehn": 10, "elf": 11, "zwolf": 12, "zwölf": 12,
-    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12,
-    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12,
-    "otto": 8, "nove": 9, "dieci": 10, "undici": 11, "dodici": 12,
-    "oito": 8, "dez": 10,
-}  # fmt: skip
-_TENS = {
-    "ten": 10, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
-}  # fmt: skip
+_FOREIGN_SIZE_WORDS = _numbers("foreign_size_words")
+_TENS = _numbers("tens")
+# Words after which a number word is a size or an amount ("size ten", "in an eleven").
+_NUMBER_CUES = _alternatives("number_cues")
 
 # A size: 1-2 digits with an optional .5/.0 (or ,5 as written in Europe).
 _SIZE = r"(\d{1,2}(?:[.,][05])?)(?![\d.,]?\d)"
 # "or" in the languages customers write in, for sizes offered as choices ("8,5 of 10").
-_OR = r"(?:or|of|oder|ou|o|oppure|albo|lub|eller)"
+_OR = rf"(?:{_alternatives('or_words')})"
+# Between the two sizes of a pair: range words ("9-10", "9 to 10"), pair words ("9 and
+# 10") and "or".
+_SIZE_RANGE_JOIN = _alternatives("size_joins", "range")
 _SIZE_PAIR_JOIN = (
-    rf"\s*(?:-|\u2013|to|{_OR}|and|/|&|through|thru|up\s+to|bis|a|tot)\s*(?:size\s+|us\s*|an?\s+)?"
+    rf"\s*(?:{_SIZE_RANGE_JOIN}|{_alternatives('size_joins', 'pair')}|{_OR})"
+    r"\s*(?:size\s+|us\s*|an?\s+)?"
 )
 # Words after a number that make it a count, a duration or a price, not a size or price.
 _NOT_A_MEASURE = (
-    r"(?!\s*(?:%|\$|(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|pairs?|colou?rs?"
-    r"|units?|items?|pieces?|boxes|orders?|dollars?|usd|bucks|am|pm|x|times?|km|miles?|kg"
-    r"|kilos?|kilograms?|lbs?|pounds?|grams?|g|gr|oz|ounces?|people|reviews?|customers?|stars?"
-    r"|cm|mm)\b))"
+    rf"(?!\s*(?:{_alternatives('counted', 'symbols')}|(?:{_alternatives('counted', 'units')})\b))"
 )
 # (pattern, smallest and largest size it may give). Patterns with an explicit "size" take
 # any plausible US size; the looser ones ("US 10", "in 9.5") a narrower band, so that
@@ -74,7 +81,7 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
     # "size 10", "sizes 9.5 to 10.5", "size: US 11", "sz 10", "shoe size of 9"
     (
         re.compile(
-            rf"\b(?:sizes?|sz)\b\s*(?:of|is|are|:|=|#|in|anywhere|from|between)?\s*(?:us\s*|men'?s\s*)?"
+            rf"\b(?:sizes?|sz)\b\s*(?:{_alternatives('size_links')})?\s*(?:us\s*|men'?s\s*)?"
             rf"{_SIZE}"
             rf"(?:{_SIZE_PAIR_JOIN}{_SIZE})?{_NOT_A_MEASURE}"
         ),
@@ -100,8 +107,9 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
     # "I'm a 9.5", "I wear an 11", "sometimes a 10", "I'm somewhere between 9 and 10"
     (
         re.compile(
-            r"\b(?:(?:i'?m|i\s+am|it'?s|he'?s|she'?s|they'?re|usually|normally|sometimes|or|maybe|either)\s+"
-            r"(?:a\s+|an\s+|(?:somewhere\s+)?between\s+)|(?:takes?|wears?|wearing)\s+(?:an?\s+|(?:anything|anywhere)\s+(?:from|between)\s+)?)"
+            rf"\b(?:(?:{_alternatives('wears', 'is_a')})\s+"
+            r"(?:a\s+|an\s+|(?:somewhere\s+)?between\s+)"
+            rf"|(?:{_alternatives('wears', 'wears')})\s+(?:an?\s+|(?:anything|anywhere)\s+(?:from|between)\s+)?)"
             rf"{_SIZE}"
             rf"(?:\s*(?:-|or|to|and|up\s+to|through)\s*(?:an?\s+)?{_SIZE})?{_NOT_A_MEASURE}"
         ),
@@ -135,48 +143,26 @@ _SIZE_PATTERNS: tuple[tuple[re.Pattern[str], Decimal, Decimal], ...] = (
 _NUMBER = r"(\d{1,6}(?:\.\d{1,2})?)(?![\d.]?\d)"
 # An amount: "$150", "150 dollars", "150 USD", or a bare "150". Groups: (with $, without).
 _AMOUNT = (
-    rf"(?:(?:\$|\busd\b|\bus\$)\s*{_NUMBER}|{_NUMBER}\s*(?:\$|usd\b|dollars?\b|bucks\b|d[oó]lares\b|dollari\b"
-    rf"|dolar[oó]w\b)?){_NOT_A_MEASURE}"
+    rf"(?:(?:{_alternatives('currency', 'sign')})\s*{_NUMBER}"
+    rf"|{_NUMBER}\s*(?:{_alternatives('currency', 'word')})?){_NOT_A_MEASURE}"
 )
-_CURRENCY = re.compile(r"\$|usd|dollar|buck|d[oó]lar")
+_CURRENCY = _WORDS.pattern("money")
 # Comparators that are about money even before a bare number ("under 150"), and looser
 # ones that need a currency ("max $150": "Air Max 90" is a shoe, "over 100" may be reviews).
 # Each is strict ("under": the amount itself is excluded) or inclusive ("at most").
-_STRICT_BELOW = (
-    r"under|below|less\s+than|cheaper\s+than|lower\s+than|sub-?|<(?!=)"
-    r"|(?:a\s+|à\s+)?moins\s+de|menos\s+de|weniger\s+als|unter|meno\s+di|sotto\s+i|minder\s+dan"
-)
-_INCLUSIVE_AT_MOST = (
-    r"no\s+m[aá]ximo|n[aã]o\s+mais\s+de|at[eé]|hasta|bis|jusqu'?[aà]|fino\s+a|max\.|maximal"
-    r"|h[oö]chstens|m[aá]ximo|massimo"
-    r"|niet\s+meer\s+dan|nicht\s+mehr\s+als|pas\s+plus\s+de|no\s+m[aá]s\s+de|non\s+pi[uù]\s+di"
-    r"|nie\s+wi[eę]cej\s+ni[zż]|"
-    r"no\s+more\s+than|not\s+more\s+than|at\s+most|budget(?:\s+is|\s+of)?(?:\s+(?:firm|max(?:imum)?|strictly|only|just|tight))?\s*:?"
-    r"|not\s+exceeding|ceiling\s+(?:is|of)|cap\s+(?:is|of)|limit\s+(?:is|of)"
-    r"|no\s+higher\s+than|<="
-)
-_LOOSE_AT_MOST = r"max(?:imum)?(?:\s+of)?|up\s+to|within|not\s+over"
-_STRICT_ABOVE = (
-    r"over|above|more\s+than|greater\s+than|higher\s+than|north\s+of|upwards\s+of"
-    r"|plus\s+de|m[aá]s\s+de|mehr\s+als|[uü]ber|oltre|pi[uù]\s+di|meer\s+dan"
-    r"|in\s+excess\s+of|>(?!=)"
-)
-_INCLUSIVE_AT_LEAST = (
-    r"at\s+least|starting\s+(?:at|from)|min(?:imum)?(?:\s+of)?|>=|no\s+less\s+than"
-    r"|not\s+less\s+than"
-)
-_ABOUT = r"(?:of\s+|about\s+|around\s+|roughly\s+|the\s+)?"
+_STRICT_BELOW = _alternatives("price_below")
+_INCLUSIVE_AT_MOST = _alternatives("price_at_most")
+_LOOSE_AT_MOST = _alternatives("price_loose_at_most")
+_STRICT_ABOVE = _alternatives("price_above")
+_INCLUSIVE_AT_LEAST = _alternatives("price_at_least")
+_ABOUT = rf"(?:(?:{_alternatives('approximately')})\s+)?"
 # A negation earlier in the clause turns a limit around ("not over $100" is "at most $100").
-_NEGATED_LIMIT = re.compile(
-    r"\b(?:don'?t|do\s+not|won'?t|will\s+not|not|no|nothing|none|never|can'?t|cannot)\b(?:\s+[\w']+){0,3}\s*$"
-)
+_NEGATED_LIMIT = re.compile(rf"\b(?:{_alternatives('negations')})\b(?:\s+[\w']+){{0,3}}\s*$")
 # Words just before a bare number that make it money: "spend 150 or more".
-_MONEY_WORDS = re.compile(
-    r"\b(?:spend|spending|pay|paying|cost|costs|budget|priced?)\b(?:\s+[\w']+){0,2}\s*$"
-)
+_MONEY_WORDS = re.compile(rf"\b(?:{_alternatives('money_verbs')})\b(?:\s+[\w']+){{0,2}}\s*$")
 _PRICE_RANGE = re.compile(
-    rf"(?:between|from|tra|entre|zwischen|tussen|mi[eę]dzy)?\s*{_AMOUNT}\s*"
-    rf"(?:-|\u2013|to|and|e|y|und|et|en|a|i)\s*{_AMOUNT}"
+    rf"(?:{_alternatives('price_ranges', 'from')})?\s*{_AMOUNT}\s*"
+    rf"(?:{_alternatives('price_ranges', 'joins')})\s*{_AMOUNT}"
 )
 
 
@@ -202,52 +188,36 @@ _PRICE_LIMITS: tuple[_Limit, ...] = (
     _Limit(re.compile(_before(_STRICT_ABOVE) + _AMOUNT), "low", True, False),
     _Limit(re.compile(_before(_INCLUSIVE_AT_LEAST) + _AMOUNT), "low", False, False),
     _Limit(
-        re.compile(
-            rf"{_AMOUNT}\s*(?:or\s+(?:less|under|below|cheaper)|max(?:imum)?\b|tops\b"
-            r"|at\s+(?:the\s+)?most\b"
-            r"|(?:absolute\s+|hard\s+)?(?:ceiling|limit|cap)\b)"
-        ),
-        "high",
-        False,
-        False,
+        re.compile(rf"{_AMOUNT}\s*(?:{_alternatives('price_at_most_after')})"), "high", False, False
     ),
     _Limit(
-        re.compile(
-            rf"{_AMOUNT}\s*(?:or\s+(?:more|above|over|upwards?|higher)|and\s+(?:up|above|over|upwards?)|\+|plus\b"
-            r"|min(?:imum)?\b)"
-        ),
-        "low",
-        False,
-        False,
+        re.compile(rf"{_AMOUNT}\s*(?:{_alternatives('price_at_least_after')})"), "low", False, False
     ),
 )
 
 # Weights: an amount with its unit, after a comparator ("under 700 g", "at most 0.8 kg",
 # "lighter than a pound"). A weight without a comparator ("I want to lose 10 kg") is no
 # constraint. Units are converted to kilograms, the catalog's unit.
+# Each unit's words are a slot of the [units] table, named as here.
 _KG_PER_UNIT = {
     "kg": Decimal(1),
     "g": Decimal("0.001"),
     "lb": Decimal("0.45359237"),
     "oz": Decimal("0.028349523125"),
 }
-_UNIT = r"(kgs?|kilo(?:gram)?s?|kilogrammes?|g|grams?|grammes?|gr|gms?|lbs?|pounds?|oz|ounces?)\b"
+_UNIT_WORDS = {unit: _alternatives("units", unit) for unit in _KG_PER_UNIT}
+_UNIT_OF = {unit: re.compile(words) for unit, words in _UNIT_WORDS.items()}
+_UNIT = rf"({'|'.join(_UNIT_WORDS.values())})\b"
 _WEIGHT_AMOUNT = rf"(?:(an?|one)|(\d{{1,4}}(?:[.,]\d{{1,3}})?))\s*{_UNIT}"
-_LIGHTER = (
-    r"under|below|less\s+than|lighter\s+than|<(?!=)|weighs?\s+(?:under|less\s+than|below)"
-    r"|leichter\s+als|weniger\s+als|unter|moins\s+de|plus\s+l[eé]g[eè]res?\s+que|menos\s+de"
-    r"|m[aá]s\s+ligeras?\s+que|pi[uù]\s+leggere?\s+di|lichter\s+dan"
-)
-_AT_MOST_WEIGHT = (
-    r"hoogstens|h[oö]chstens|maximal|m[aá]ximo|massimo|au\s+plus|at\s+most|no\s+more\s+than|not\s+more\s+than|max(?:imum)?(?:\s+of)?|up\s+to"
-    r"|no\s+heavier\s+than|not\s+heavier\s+than|<="
-)
-_HEAVIER = r"over|above|more\s+than|heavier\s+than|>(?!=)"
-_AT_LEAST_WEIGHT = r"at\s+least|no\s+less\s+than|no\s+lighter\s+than|min(?:imum)?(?:\s+of)?|>="
+_LIGHTER = _alternatives("weight_below")
+_AT_MOST_WEIGHT = _alternatives("weight_at_most")
+_HEAVIER = _alternatives("weight_above")
+_AT_LEAST_WEIGHT = _alternatives("weight_at_least")
 # "between 0.7 and 0.75 kg", "from 500 to 700 g"
 _WEIGHT_RANGE = re.compile(
-    r"\b(?:between|from|tra|fra|entre|zwischen|tussen|mi[eę]dzy|mellan|mellem|de|da|von|van)\s+"
-    r"(\d{1,4}(?:[.,]\d{1,3})?)\s*(?:kg|g|lbs?|oz)?\s*(?:and|to|-|\u2013|e|y|und|et|en|a|i|och|og|bis|tot)\s*"
+    rf"\b(?:{_alternatives('weight_ranges', 'from')})\s+"
+    r"(\d{1,4}(?:[.,]\d{1,3})?)\s*(?:kg|g|lbs?|oz)?\s*"
+    rf"(?:{_alternatives('weight_ranges', 'joins')})\s*"
     rf"(\d{{1,4}}(?:[.,]\d{{1,3}})?)\s*{_UNIT}"
 )
 _WEIGHT_LIMITS: tuple[_Limit, ...] = (
@@ -256,13 +226,13 @@ _WEIGHT_LIMITS: tuple[_Limit, ...] = (
     _Limit(re.compile(_before(_HEAVIER) + _WEIGHT_AMOUNT), "low", True, False),
     _Limit(re.compile(_before(_AT_LEAST_WEIGHT) + _WEIGHT_AMOUNT), "low", False, False),
     _Limit(
-        re.compile(_WEIGHT_AMOUNT + r"\s*(?:or\s+(?:less|lighter|under)|max(?:imum)?\b|tops\b)"),
+        re.compile(rf"{_WEIGHT_AMOUNT}\s*(?:{_alternatives('weight_at_most_after')})"),
         "high",
         False,
         False,
     ),
     _Limit(
-        re.compile(_WEIGHT_AMOUNT + r"\s*(?:or\s+(?:more|heavier|over)|and\s+(?:up|over)|\+)"),
+        re.compile(rf"{_WEIGHT_AMOUNT}\s*(?:{_alternatives('weight_at_least_after')})"),
         "low",
         False,
         False,
@@ -272,12 +242,12 @@ _WEIGHT_LIMITS: tuple[_Limit, ...] = (
 _NOT_A_SIZE = re.compile(rf"\bnot\s+(?:an?\s+|size\s+|in\s+)?{_SIZE}")
 # Open-ended size ranges: "11 or bigger", "size 10 and up", "9.5 or smaller".
 _SIZE_OR_MORE = re.compile(
-    rf"(?:\bat\s+least\s+(?:an?\s+)?(?:size\s+)?|\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:\+|or\s+(?:anything\s+|any\s+"
-    r"size\s+)?(?:bigger|larger|above|up|higher|more)|and\s+(?:up|above|bigger|larger)|min(?:imum)?\b)"
+    rf"(?:\bat\s+least\s+(?:an?\s+)?(?:size\s+)?|\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^)"
+    rf"{_SIZE}\s*(?:{_alternatives('size_or_more')})"
 )
 _SIZE_OR_LESS = re.compile(
-    rf"(?:\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^){_SIZE}\s*(?:or\s+(?:anything\s+|any\s+"
-    r"size\s+)?(?:smaller|below|less|under|lower)|and\s+(?:under|below|smaller|down)|max(?:imum)?\b)"
+    rf"(?:\b(?:sizes?|sz|us)\s*(?:is\s+)?|\b(?:an?|in)\s+|(?<=\s)|^)"
+    rf"{_SIZE}\s*(?:{_alternatives('size_or_less')})"
 )
 
 
@@ -297,6 +267,12 @@ class Bounds:
         return self.low is None and self.high is None
 
 
+# "Half a kilo" in other languages: "medio kilo", "mezzo chilo".
+_HALF_KILO = re.compile(
+    rf"\b(?:{_alternatives('half_kilo', 'half')})[- ]+(?:{_alternatives('half_kilo', 'kilo')})\w*"
+)
+
+
 def _prepare(text: str) -> str:
     """Lower case, with halves written as decimals, number words as digits, the words
     other languages use for "size" as "size", and "10s" as "size 10"."""
@@ -311,7 +287,7 @@ def _prepare(text: str) -> str:
     # "tens", "elevens", "10s", "12's": the way people say a size in the plural.
     out = re.sub(
         rf"\b({_PLURAL_NUMBER_WORD})\b",
-        lambda m: f"size {_NUMBER_WORDS[_PLURAL_NUMBER_WORDS[m.group(1)]]}",
+        lambda m: f"size {_PLURAL_SIZES[m.group(1)]}",
         out,
     )
     out = re.sub(
@@ -328,15 +304,12 @@ def _prepare(text: str) -> str:
     )
     out = re.sub(rf"\b({'|'.join(_TENS)})\b", lambda m: str(_TENS[m.group(1)]), out)
     out = re.sub(
-        rf"\b(sizes?|us|an?|in|is|i'?m|takes?|wears?|or|to|through|thru|and|between|from)"
-        rf"\s+(?:an?\s+)?({_NUMBER_WORD})\b",
+        rf"\b({_NUMBER_CUES})\s+(?:an?\s+)?({_NUMBER_WORD})\b",
         lambda m: f"{m.group(1)} {_NUMBER_WORDS[m.group(2)]}",
         out,
     )
     out = re.sub(r"\bhalf\s+(?:a|an)\s+(kilo|kg|pound|lb)", r"0.5 \1", out)
-    out = re.sub(
-        r"\b(?:medio|mezzo|demi|halbes|halve|p[oó][lł])[- ]+(?:kilo|chilo|kg)\w*", "0.5 kg", out
-    )
+    out = _HALF_KILO.sub("0.5 kg", out)
     out = re.sub(
         rf"\b(size|us)\s+({'|'.join(_FOREIGN_SIZE_WORDS)})\b",
         lambda m: f"{m.group(1)} {_FOREIGN_SIZE_WORDS[m.group(2)]}",
@@ -358,7 +331,7 @@ def _size(raw: str | None, low: Decimal = SIZE_MIN, high: Decimal = SIZE_MAX) ->
 # Sizes offered as choices ("8.5 or 11", "9,5 albo 10"), not as a range.
 _SIZE_CHOICE = re.compile(rf"(?<![\d.,]){_SIZE}\s*{_OR}\s+(?:size\s+|us\s*|an?\s+)?{_SIZE}")
 _SIZE_RANGE_WORDS = re.compile(
-    r"\d\s*(?:-|\u2013|to|through|thru|up\s+to|bis|tot)\s*\d|between|from\s+\d|anywhere|range"
+    rf"\d\s*(?:{_SIZE_RANGE_JOIN})\s*\d|{_alternatives('size_range_words')}"
 )
 
 
@@ -482,13 +455,7 @@ def find_weight_bounds(text: str) -> Bounds:
 
 def _unit_key(unit: str) -> str:
     """The key of _KG_PER_UNIT for a written unit: "grams" -> "g", "lbs" -> "lb"."""
-    if unit.startswith("k"):
-        return "kg"
-    if unit.startswith(("lb", "pound")):
-        return "lb"
-    if unit.startswith(("oz", "ounce")):
-        return "oz"
-    return "g"
+    return next((key for key, words in _UNIT_OF.items() if words.fullmatch(unit)), "g")
 
 
 def _range_end(match: re.Match[str], first_group: int) -> Decimal | None:

@@ -19,63 +19,39 @@ from services.common import wordlists
 from services.product.needs import Needs, profile
 from services.product.words import Token, negated_tokens, normalise_words, tokenize
 
-# Spelling variants customers use for words the catalog writes one way. Only generic
-# spellings and abbreviations; an entry is used only when the catalog has the word.
-SPELLING_VARIANTS: Mapping[str, tuple[str, ...]] = {
-    "grey": ("gray",),
-    "gray": ("grey",),
-    "dr": ("doc", "doctor"),
-    "knit": ("knitted",),
-}
-# Colour and material words of the languages customers write in: general language
-# knowledge, not catalog knowledge. Matched exactly (no typo tolerance): short foreign
-# words sit close to English ones ("rouges"/"roughs").
-TRANSLATIONS: Mapping[str, tuple[str, ...]] = {
-    "grey": ("grau", "graue", "grauen", "gris", "grise", "grises", "grigio", "grigia", "grigi",
-             "grigie", "grijs", "grijze", "cinza", "cinzento", "cinzenta", "cinzentos", "cinzentas", "szary", "szare",
-             "szara", "szarych", "szarym", "gra", "gratt", "graa", "gri"),
-    "black": (
-        "negro", "negra", "negros", "negras", "schwarz", "schwarze", "schwarzen", "noir",
-        "noire", "noirs", "noires", "nero", "nera", "neri", "nere", "zwart", "zwarte", "preto",
-        "preta", "pretos", "pretas", "czarny", "czarne", "czarna", "czarnych", "czarnym", "svart", "svarta", "sorte", "siyah",
-    ),
-    "white": (
-        "blanco", "blanca", "blancos", "blancas", "weiss", "weisse", "weissen", "weiß",
-        "weiße", "blanc", "blanche", "blancs", "blanches", "bianco", "bianca", "bianchi",
-        "bianche", "wit", "witte", "branco", "branca", "brancos", "brancas", "bialy", "biale",
-        "biala", "bialych", "bialym", "hvid", "hvide", "hvit", "hvite", "vita", "beyaz",
-    ),
-    "red": ("rojo", "roja", "rojos", "rojas", "rote", "roten", "rouge", "rouges", "rosso",
-            "rossa", "rossi", "rosse", "rood", "rode", "vermelho", "vermelha", "czerwony", "czerwone",
-            "czerwona", "czerwonych", "czerwonym", "kirmizi"),
-    "blue": ("azul", "azules", "blau", "blaue", "blauen", "bleu", "bleue", "bleus", "blu",
-             "blauw", "blauwe", "niebieski", "niebieskie", "niebieska", "niebieskich", "niebieskim", "mavi"),
-    "green": ("verde", "verdes", "grun", "grune", "grunen", "gruen", "vert", "verte", "groen",
-              "groene", "zielony", "zielone", "zielona", "zielonych", "zielonym", "gron", "gront", "grona", "grøn", "grønne", "yesil"),
-    "brown": ("marron", "braun", "braune", "marrone", "bruin", "castanho"),
-    "yellow": ("amarillo", "amarilla", "gelb", "gelbe", "jaune", "giallo", "gialla", "geel",
-               "amarelo"),
-    "pink": ("rosa", "rosado", "rosada", "roze"),
-    "orange": ("naranja", "arancione", "laranja", "oranje"),
-    "navy": ("marino", "dunkelblau", "marineblau", "marineblaue", "marineblauen", "granatowy",
-             "granatowe", "marinbla", "marinebla", "marineblauw"),
-    "leather": ("cuero", "piel", "leder", "cuir", "pelle", "couro"),
-    "suede": ("wildleder", "daim", "camoscio", "camurca"),
-    "canvas": ("lona", "segeltuch", "toile", "tela"),
-    "synthetic": ("sintetico", "sintetica", "synthetisch", "synthetik", "synthetique", "syntetyczny", "syntetyczne", "syntetycznego", "syntetycznej", "sentetik", "syntetisk"),
-    "knit": ("strick", "maglia", "punto"),
-}  # fmt: skip
+_WORDS = wordlists.load("services.product", "vocabulary")  # data/vocabulary.toml
+
+
+def _table_words(table: str) -> tuple[str, ...]:
+    """The entries of a table of data/vocabulary.toml: plain lower-case words, compared
+    with the customer's words as written."""
+    words = tuple(_WORDS[table].slot("patterns"))
+    if not all(w.isalpha() and w == w.lower() for w in words):
+        raise wordlists.WordTableError(f"{_WORDS.source} [{table}]: entries must be words")
+    return words
+
+
+def _words_by_catalog_word(prefix: str) -> dict[str, tuple[str, ...]]:
+    """The tables named `prefix` + a catalog word, as catalog word -> their words."""
+    return {
+        name.removeprefix(prefix): _table_words(name)
+        for name in _WORDS.tables
+        if name.startswith(prefix)
+    }
+
+
+# Spelling variants customers use for words the catalog writes one way ([spelling_<word>]).
+# Only generic spellings and abbreviations; an entry is used only when the catalog has the
+# word.
+SPELLING_VARIANTS: Mapping[str, tuple[str, ...]] = _words_by_catalog_word("spelling_")
+# Colour and material words of the languages customers write in ([translations_<word>]):
+# general language knowledge, not catalog knowledge. Matched exactly (no typo tolerance):
+# short foreign words sit close to English ones ("rouges"/"roughs").
+TRANSLATIONS: Mapping[str, tuple[str, ...]] = _words_by_catalog_word("translations_")
 # A short name followed by one of these is a date, not a product: "On Monday".
-_DATE_WORDS = frozenset(
-    {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue",
-     "wed", "thu", "fri", "sat", "sun", "january", "february", "march", "april", "may", "june",
-     "july", "august", "september", "october", "november", "december", "the", "time", "top"}
-)  # fmt: skip
+_DATE_WORDS = frozenset(_table_words("date_words"))
 # Words for footwear that, right after a short model name, make it a name.
-_FOOTWEAR = frozenset(
-    {"shoe", "shoes", "sandal", "sandals", "boot", "boots", "sneaker", "sneakers", "trainer",
-     "trainers", "runner", "runners", "clog", "clogs", "slides", "kicks"}
-)  # fmt: skip
+_FOOTWEAR = frozenset(_table_words("footwear"))
 # Combined catalog values such as "Red/Black" or "Leather/Mesh" are split on this.
 _PART_SEPARATOR = "/"
 # Single-word model names shorter than this are often plain English ("Ride", "Ghost",

@@ -49,6 +49,9 @@ def test_the_word_tables_are_found() -> None:
         "services/delivery/data/returns.toml",
         "services/memory/data/context.toml",
         "services/product/data/clauses.toml",
+        "services/product/data/declines.toml",
+        "services/product/data/measures.toml",
+        "services/product/data/vocabulary.toml",
     } <= set(FILES)
 
 
@@ -171,6 +174,33 @@ def test_a_malformed_file_is_refused_with_where(
     assert old in GOOD
     (package / "data" / "t.toml").write_text(GOOD.replace(old, new))
     with pytest.raises(WordTableError, match=re.escape(message)):
+        wordlists.load("wordlists_probe", "t")
+
+
+VALUED = """
+[numbers]
+about = "Number words."
+frame = '\\b(?:{words})\\b'
+[numbers.en]
+words = {one = 1, two = 2}
+examples = ["one or two"]
+[numbers.de]
+words = {eins = 1}
+examples = ["eins"]
+"""
+
+
+def test_a_slot_may_map_its_entries_to_values(package: Path) -> None:
+    (package / "data" / "t.toml").write_text(VALUED)
+    table = wordlists.load("wordlists_probe", "t")["numbers"]
+    assert table.values("words") == {"one": 1, "two": 2, "eins": 1}
+    assert list(table.values("words")) == table.slot("words") == ["one", "two", "eins"]
+    assert table.pattern.pattern == r"\b(?:one|two|eins)\b" and table.values("other") == {}
+
+
+def test_an_entry_given_a_value_twice_is_refused(package: Path) -> None:
+    (package / "data" / "t.toml").write_text(VALUED.replace("eins = 1", "one = 1"))
+    with pytest.raises(WordTableError, match=re.escape("words gives a value to ['one'] more")):
         wordlists.load("wordlists_probe", "t")
 
 
