@@ -194,6 +194,7 @@ class ProductHandler(product_pb2_grpc.ProductServiceServicer):
         vocabulary = self._vocabulary.get()
         understood = understand(text, vocabulary, by_need=by_need)
         if by_need and self._meaning is not None and needs_unrecognised(understood):
+            # A need the thesaurus does not know, read by the encoder (off the loop).
             closest = await asyncio.to_thread(self._meaning.closest, text, vocabulary.descriptions)
             if closest is not None:
                 understood = fitted_by_meaning(understood, closest, vocabulary)

@@ -156,14 +156,17 @@ def read_constraints(text: str, vocabulary: Vocabulary) -> Constraints:
     )
 
 
-def read_request(text: str, vocabulary: Vocabulary) -> Constraints:
+def read_request(
+    text: str, vocabulary: Vocabulary, *, wishes_alone_required: bool = True
+) -> Constraints:
     """The constraints of a request with its alternatives and optional wishes (see
     `clauses`): each alternative's brand, model, colour and material are read from its
     required clauses; its size, price and weight from all of it (a size or budget is the
     customer's, never a wish). Size, price and weight stated in one alternative hold for
     every alternative that states none; a later alternative naming no brand or model is the first shoe
     changed, so it keeps what it does not restate. Wishes read when nothing else is
-    required are the request itself."""
+    required are the request itself when `wishes_alone_required` (a search; a match has
+    its need to narrow it)."""
     cut = layout(text)
     readings: list[Constraints] = []
     wishes: list[Constraints] = []
@@ -192,7 +195,7 @@ def read_request(text: str, vocabulary: Vocabulary) -> Constraints:
     if later:
         first, *later = (_measured(c, measures) for c in (first, *later))
     preferred = _merged(wishes)
-    if first.narrows_nothing and not later and preferred is not None:
+    if wishes_alone_required and first.narrows_nothing and not later and preferred is not None:
         first = _carried_over(first, preferred)
         preferred = None
     return dataclasses.replace(first, otherwise=tuple(later), preferred=preferred)

@@ -37,7 +37,7 @@ class Understanding:
 def understand(text: str, vocabulary: Vocabulary, *, by_need: bool = False) -> Understanding:
     """Reads a customer's message. A search (`by_need` false) needs at least one
     constraint; a match is also answerable from needs alone ("hiking boots?")."""
-    constraints = read_request(text, vocabulary)
+    constraints = read_request(text, vocabulary, wishes_alone_required=not by_need)
     needs = Needs()
     chosen = Fit()
     if by_need:

