@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[3]
 OTHER_SHAPES = {
     "services/common/data/tracking_formats.toml",  # test_identifiers.py
     "services/product/data/colours.toml",  # tests/unit/product/test_colour_families.py
+    "services/product/data/needs.toml",  # tests/unit/product/test_needs.py
 }
 FILES = sorted(
     p.relative_to(ROOT).as_posix()
