@@ -89,6 +89,9 @@ class Constraints:
     # What the customer would like but said is optional ("ideally black"): it ranks the
     # products found, first those having it, and never filters them.
     preferred: Constraints | None = None
+    # The words of this alternative when the request has several: its needs are read
+    # from them ("trail runners, if not then something for walking").
+    own_words: str = ""
 
     @property
     def empty(self) -> bool:
@@ -99,6 +102,16 @@ class Constraints:
     def alternatives(self) -> tuple[Constraints, ...]:
         """This alternative and the ones after it, each on its own."""
         return (dataclasses.replace(self, otherwise=(), preferred=None), *self.otherwise)
+
+    @property
+    def named(self) -> tuple[str, ...]:
+        """Every brand, model, colour and material named, in any alternative or wish."""
+        readings = [*self.alternatives, self.preferred or Constraints()]
+        return tuple(
+            value
+            for c in readings
+            for value in (*c.brands, *c.product_names, *c.colors, *c.materials)
+        )
 
     @property
     def narrows_nothing(self) -> bool:
@@ -184,13 +197,18 @@ def read_request(
             materials=required.materials,
         )
         chosen, wish = _indifferent(chosen, wish, cut.indifferent)
+        if len(cut.alternatives) > 1:
+            chosen = dataclasses.replace(chosen, own_words=f"{part.required} {part.optional}")
         readings.append(chosen)
         wishes.append(wish)
     first, *rest = readings
     measures = _stated_measures(readings)
     later: list[Constraints] = []
     for alternative in (_carried_over(first, c) for c in rest):
-        if not alternative.empty and alternative not in (first, *later):
+        if (not alternative.empty or alternative.own_words.strip()) and alternative not in (
+            first,
+            *later,
+        ):
             later.append(alternative)
     if later:
         first, *later = (_measured(c, measures) for c in (first, *later))

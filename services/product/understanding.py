@@ -41,19 +41,16 @@ def understand(text: str, vocabulary: Vocabulary, *, by_need: bool = False) -> U
     needs = Needs()
     chosen = Fit()
     if by_need:
-        readings = [*constraints.alternatives, constraints.preferred or Constraints()]
-        named = [
-            value
-            for c in readings
-            for value in (*c.brands, *c.product_names, *c.colors, *c.materials)
-        ]
-        needs = read_needs(text, ignore=named)
-        chosen = best_fit(
-            needs,
-            vocabulary.offers,
-            candidate_models(constraints, vocabulary.brand_of_name),
-            comparable_models(constraints, vocabulary.materials_of),
-        )
+        needs = read_needs(text, ignore=constraints.named)
+        if constraints.otherwise:
+            constraints, chosen = _fitted_alternatives(constraints, vocabulary)
+        else:
+            chosen = best_fit(
+                needs,
+                vocabulary.offers,
+                candidate_models(constraints, vocabulary.brand_of_name),
+                comparable_models(constraints, vocabulary.materials_of),
+            )
     if looks_like_injection(text):
         return Understanding(constraints, False, DECLINE_INJECTION, needs, chosen)
     if asks_for_whole_catalog(text):
@@ -63,6 +60,47 @@ def understand(text: str, vocabulary: Vocabulary, *, by_need: bool = False) -> U
     if constraints.empty and not chosen.found:
         return Understanding(constraints, False, DECLINE_NOTHING_SPECIFIC, needs, chosen)
     return Understanding(constraints, True, "", needs, chosen)
+
+
+def _fitted_alternatives(
+    constraints: Constraints, vocabulary: Vocabulary
+) -> tuple[Constraints, Fit]:
+    """Each alternative's own needs weighed on their own ("trail runners in 10, if not then
+    something for walking": the best trail shoe, or else the best walking shoe, in 10). An
+    alternative naming no need is kept as named; one whose need a model it excludes fits
+    better is dropped. The fit is every kept alternative's best models."""
+    kept: list[Constraints] = []
+    models: list[str] = []
+    covered = Fraction(0)
+    for alternative in constraints.alternatives:
+        own = read_needs(alternative.own_words, ignore=constraints.named)
+        if not own.wants:
+            kept.append(alternative)
+            continue
+        fit = best_fit(
+            own,
+            vocabulary.offers,
+            candidate_models(alternative, vocabulary.brand_of_name),
+            comparable_models(alternative, vocabulary.materials_of),
+        )
+        if fit.found and not fit.models:
+            continue
+        if fit.found:
+            kept.append(dataclasses.replace(alternative, product_names=fit.models, brands_whole=()))
+            models.extend(m for m in fit.models if m not in models)
+            covered = max(covered, fit.covered)
+        else:
+            kept.append(alternative)
+    if not kept:
+        return constraints, Fit()
+    first, *rest = kept
+    narrowed = dataclasses.replace(first, otherwise=tuple(rest), preferred=constraints.preferred)
+    if not models:
+        return narrowed, Fit()
+    # Alternatives kept as named count as fitting: the customer chose them.
+    for alternative in kept:
+        models.extend(m for m in alternative.product_names if m not in models)
+    return narrowed, Fit(tuple(models), covered, tuple(models))
 
 
 def needs_unrecognised(understood: Understanding) -> bool:

@@ -122,3 +122,14 @@ def test_the_restatement_says_alternatives_and_wishes_in_plain_words() -> None:
     assert text.startswith("Nike Air Max; size 10 — or else: Adidas Ultraboost; size 10")
     assert "preferred, not required: colour one of Black" in text
     assert text.endswith("needs: waterproof")
+
+
+def test_each_alternative_of_a_match_is_weighed_on_its_own_need() -> None:
+    from services.product.understanding import understand
+
+    understood = understand(
+        "hiking boots in size 10, if not then something for the pool", VOCABULARY, by_need=True
+    )
+    models = [a.product_names for a in understood.constraints.alternatives]
+    assert models == [("Merrell Moab 2",), ("Crocs Classic Clog",)]
+    assert all(a.size.low == Decimal("10") for a in understood.constraints.alternatives)
