@@ -93,6 +93,8 @@ def _draft_panel(d: events_pb2.DraftReady) -> Panel:
                 _enum(product_pb2.AvailabilityStatus.Name(p.status)),
             )
         parts.append(t)
+    if d.facts.product_reading:
+        parts.append(Text(f"Read as: {d.facts.product_reading}", style="dim"))
     if d.facts.product_sql:
         parts.append(Text(f"SQL: {d.facts.product_sql}", style="dim"))
     if d.actions:

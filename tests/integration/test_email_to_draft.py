@@ -121,6 +121,9 @@ async def test_stock_question_lists_every_matching_product_with_its_stock(mesh: 
         assert in_stock == (r["quantity"] > 0)
     assert "Adidas Ultraboost" in draft.reply
     assert draft.facts.product_sql.upper().startswith("SELECT")
+    # What was understood, in plain words, beside the SQL for the reviewer.
+    assert "Adidas Ultraboost" in draft.facts.product_reading
+    assert "size 10" in draft.facts.product_reading
 
 
 async def test_a_tier_0_draft_carries_no_model_calls_and_zero_cost(mesh: Mesh) -> None:
