@@ -185,15 +185,38 @@ def cpu_ms_per_email(
     }
 
 
+def model_split(cpu: dict[str, float], model: dict[str, float]) -> dict[str, Any]:
+    """CPU per e-mail split into model inference and everything else (summed over every
+    process of the mesh, the load generator left out), and the model-bound ceiling: the
+    e-mails per second the machine's cores would give if everything else cost nothing."""
+    total = sum(v for k, v in cpu.items() if k != "bench")
+    model_ms = sum(model.values())
+    return {
+        "cpu_ms_per_email_model": round(model_ms, 2),
+        "cpu_ms_per_email_non_model": round(total - model_ms, 2),
+        "cpu_ms_per_email_model_by_process": {k: v for k, v in model.items() if v},
+        "model_bound_ceiling_per_s": round(1000 * (os.cpu_count() or 1) / max(model_ms, 1e-9), 1),
+    }
+
+
 async def phase_sustained(
-    js: Any, rec: Recorder, stack: Stack, args: argparse.Namespace, rep: Report
+    js: Any,
+    rec: Recorder,
+    stack: Stack,
+    metrics_urls: dict[str, str],
+    args: argparse.Namespace,
+    rep: Report,
 ) -> None:
     cpu_before = cpu_seconds(stack)
+    model_before = await stages.scrape(metrics_urls)
     s = await sustained(
         js, rec, args.sustained_seconds, args.sustained_warmup_seconds, args.sustained_backlog
     )
     cpu = cpu_ms_per_email(cpu_before, cpu_seconds(stack), s["drafts"])
+    model = stages.model_cpu_ms(await stages.scrape(metrics_urls), model_before, s["drafts"])
     rep.results["cpu_ms_per_email_sustained"] = cpu
+    split = model_split(cpu, model)
+    rep.results.update(split)
     rep.results["throughput_emails_per_s"] = round(s["per_s"], 1)
     rep.results["throughput_sustained_seconds"] = round(s["measured_seconds"], 1)
     rep.results["throughput_sustained_backlog"] = args.sustained_backlog
@@ -212,6 +235,17 @@ async def phase_sustained(
     rep.row(
         "  published / drafts; event-to-draft p50 under saturation (ms, mostly queueing)",
         f"{s['published']} / {s['drafts']}; {s['latency_ms_p50']:.0f}",
+    )
+    rep.row(
+        "  CPU ms per draft: model inference / everything else; model-bound ceiling "
+        "(drafts/s the cores would give if everything else cost nothing); share reached",
+        f"{split['cpu_ms_per_email_model']:.1f} / {split['cpu_ms_per_email_non_model']:.1f}; "
+        f"{split['model_bound_ceiling_per_s']:.1f}; "
+        f"{s['per_s'] / max(split['model_bound_ceiling_per_s'], 1e-9):.0%}",
+    )
+    rep.row(
+        "  model inference CPU ms per draft by process",
+        ", ".join(f"{k} {v:.2f}" for k, v in sorted(model.items(), key=lambda kv: -kv[1]) if v),
     )
     rep.row(
         f"  CPU ms per draft by process: total {sum(cpu.values()):.1f} of the "
@@ -682,7 +716,11 @@ async def run(args: argparse.Namespace, rep: Report) -> None:
             await burst(js, rec, 20, 30)  # warm-up: connections, caches
             rep.section("throughput (tier 0)")
             await phase("burst", None, lambda: phase_burst(js, rec, args, rep))
-            await phase("sustained", None, lambda: phase_sustained(js, rec, stack, args, rep))
+            await phase(
+                "sustained",
+                None,
+                lambda: phase_sustained(js, rec, stack, metrics_urls, args, rep),
+            )
             await phase(
                 "overhead",
                 "mesh overhead against the same pipeline in one process",

@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 STAGE = "crm_job_stage_seconds"
+MODEL_CPU = "crm_model_cpu_seconds_total"
 HANDLER = "crm_grpc_server_handling_seconds"
 # The orchestrator's stage named after the service whose handlers it calls.
 SERVICE_OF_STAGE = {
@@ -37,7 +38,7 @@ def _samples(families: Iterable[Any]) -> Samples:
     out: Samples = {}
     for family in families:
         for s in family.samples:
-            if s.name.endswith(("_sum", "_count")):
+            if s.name.endswith(("_sum", "_count", "_total")):
                 out[(s.name, tuple(sorted(s.labels.items())))] = float(s.value)
     return out
 
@@ -82,3 +83,19 @@ def handler_ms(after: Samples, before: Samples, service: str, emails: int) -> fl
         and dict(k[1]).get("method", "").startswith(f"/crm.v1.{service}/")
     )
     return round(total * 1000 / max(1, emails), 3)
+
+
+def model_cpu_ms(
+    after: Mapping[str, Samples], before: Mapping[str, Samples], emails: int
+) -> dict[str, float]:
+    """CPU milliseconds per e-mail of model inference in each service (the encoder and the
+    classifier's heads, `crm_model_cpu_seconds`)."""
+    return {
+        service: round(
+            sum(v - before[service].get(k, 0.0) for k, v in samples.items() if k[0] == MODEL_CPU)
+            * 1000
+            / max(1, emails),
+            3,
+        )
+        for service, samples in after.items()
+    }

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from services.common.metrics import model_cpu
 from services.common.taxonomy import LEVELS, TOPICS
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -85,12 +86,14 @@ class Heads:
 
     def topic_probabilities(self, vectors: Vector) -> Vector:
         """Calibrated topic probabilities, one row per vector, in `topics` order."""
-        logits = vectors @ self.topic_weights.T + self.topic_bias
-        return softmax(logits / self.temperature)
+        with model_cpu("heads"):
+            logits = vectors @ self.topic_weights.T + self.topic_bias
+            return softmax(logits / self.temperature)
 
     def level_probabilities(self, vectors: Vector) -> Vector:
         """Urgency-level probabilities, one row per vector, in `levels` order."""
-        return softmax(vectors @ self.level_weights.T + self.level_bias)
+        with model_cpu("heads"):
+            return softmax(vectors @ self.level_weights.T + self.level_bias)
 
     def to_json(self) -> dict[str, Any]:
         """The heads as plain data."""

