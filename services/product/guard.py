@@ -8,6 +8,9 @@ original can never change what PostgreSQL executes.
 
 from __future__ import annotations
 
+import re
+from collections import OrderedDict
+
 import sqlglot
 from sqlglot import exp
 
@@ -36,6 +39,13 @@ _DIALECT = "postgres"
 
 class UnsafeQuery(ValueError):
     """A query that is not a single bounded read of the catalog."""
+
+
+class CheckedQuery(str):
+    """SQL that passed the guard, as the guard wrote it back: the only text the store
+    runs. Made only here (`check_query`, `check_built_query`)."""
+
+    __slots__ = ()
 
 
 # The guard below is an allowlist: a query may use only what is named here. Anything else
@@ -150,7 +160,7 @@ def _identifier_name(identifier: exp.Identifier) -> str:
     return name if identifier.quoted else name.lower()
 
 
-def check_query(sql: str) -> str:
+def check_query(sql: str) -> CheckedQuery:
     """Raises UnsafeQuery unless `sql` is one SELECT that reads only allowlisted columns of
     the catalog tables, calls only allowlisted functions and has a literal LIMIT of at most
     MAX_LIMIT; returns the query as sqlglot writes it back from the checked syntax tree.
@@ -243,6 +253,33 @@ def check_query(sql: str) -> str:
         if isinstance(node, exp.Cast) and node.to.this not in _CAST_TYPES:
             raise UnsafeQuery(f"a search casts only to numbers and text, not {node.to.sql()}")
     try:
-        return select.sql(dialect=_DIALECT, comments=False)
+        return CheckedQuery(select.sql(dialect=_DIALECT, comments=False))
     except RecursionError as exc:
         raise UnsafeQuery("a search is not nested that deeply") from exc
+
+
+# A string literal as sqlglot writes one (a quote inside doubled), or a number.
+_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+# At most this many shapes are remembered (least recently used forgotten first).
+_SHAPES_SEEN = 4096
+# Shapes whose first query passed the guard and was written back unchanged.
+_checked_shapes: OrderedDict[str, None] = OrderedDict()
+
+
+def check_built_query(sql: str) -> CheckedQuery:
+    """The guard for SQL this service built itself with sqlglot's builder from catalog
+    values and numbers (`search.build_query`): checked in full once per shape (the query
+    with every literal blanked, LIMIT included), since queries of one shape differ only in
+    their literals, which the builder quoted. A model's SQL always takes `check_query`."""
+    if len(sql) > MAX_QUERY_CHARS or "\x00" in sql:
+        return check_query(sql)
+    shape = _LITERAL.sub("?", sql)
+    if shape in _checked_shapes:
+        _checked_shapes.move_to_end(shape)
+        return CheckedQuery(sql)
+    checked = check_query(sql)
+    if checked == sql:
+        _checked_shapes[shape] = None
+        while len(_checked_shapes) > _SHAPES_SEEN:
+            _checked_shapes.popitem(last=False)
+    return checked

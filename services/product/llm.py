@@ -28,7 +28,13 @@ from services.common.model_calls import (
     Price,
     TokenBudget,
 )
-from services.product.guard import MAX_LIMIT, PRODUCTS_TABLE, RESULT_COLUMNS, check_query
+from services.product.guard import (
+    MAX_LIMIT,
+    PRODUCTS_TABLE,
+    RESULT_COLUMNS,
+    CheckedQuery,
+    check_query,
+)
 from services.product.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -84,7 +90,7 @@ def catalog_prompt(vocabulary: Vocabulary) -> str:
     )
 
 
-def adopt(sql: str, limit: int) -> str:
+def adopt(sql: str, limit: int) -> CheckedQuery:
     """The query the service runs for a model's SQL: the guard checks the model's query,
     then only its WHERE clause is kept, inside the service's own SELECT (result columns,
     order, LIMIT of at most `limit`), which the guard checks again."""

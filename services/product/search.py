@@ -25,7 +25,8 @@ from services.product.guard import (
     MAX_LIMIT,
     PRODUCTS_TABLE,
     RESULT_COLUMNS,
-    check_query,
+    CheckedQuery,
+    check_built_query,
 )
 from services.product.measures import (
     Bounds,
@@ -324,7 +325,7 @@ def _within(column: exp.Column, bounds: Bounds) -> list[exp.Expression]:
     return out
 
 
-def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> str:
+def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> CheckedQuery:
     """The PostgreSQL query for the products that satisfy every constraint of one of the
     alternatives, those of the first alternative first, and within each those having the
     optional wishes first.
@@ -351,9 +352,7 @@ def build_query(constraints: Constraints, limit: int = DEFAULT_LIMIT) -> str:
         )
         .limit(max(1, min(limit, MAX_LIMIT)))
     )
-    sql = query.sql(dialect=_DIALECT)
-    check_query(sql)
-    return sql
+    return check_built_query(query.sql(dialect=_DIALECT))
 
 
 def _rank(conditions: Sequence[exp.Expression]) -> exp.Expression:

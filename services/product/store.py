@@ -10,7 +10,7 @@ from decimal import Decimal
 import asyncpg
 
 from services.product.availability import PENDING, Delivery
-from services.product.guard import RESULT_COLUMNS, check_query
+from services.product.guard import RESULT_COLUMNS, CheckedQuery, check_query
 from services.product.vocabulary import Vocabulary
 
 
@@ -71,12 +71,13 @@ def _descriptions(rows: list[asyncpg.Record]) -> dict[str, str]:
 
 
 async def search(pool: asyncpg.Pool, sql: str, *, statement_timeout_ms: int) -> SearchResult:
-    """Runs a search query built by `search.build_query`, then reads the stock and pending
-    deliveries of the products it found, in one read-only snapshot under a statement
-    timeout."""
-    # A last guard: only bounded reads of the catalog ever run, and what runs is the query
-    # as written back from the tree the guard checked.
-    checked = check_query(sql)
+    """Runs a query that passed the guard (`search.build_query`, `llm.adopt`), then reads
+    the stock and pending deliveries of the products it found, in one read-only snapshot
+    under a statement timeout."""
+    # Only bounded reads of the catalog ever run, and what runs is the query as written
+    # back from the tree the guard checked; text that did not come from the guard is
+    # checked here.
+    checked = sql if isinstance(sql, CheckedQuery) else check_query(sql)
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         # SET LOCAL takes no parameters; set_config(..., true) is its parameterised form.
         await conn.execute(
