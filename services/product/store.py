@@ -83,7 +83,7 @@ async def search(pool: asyncpg.Pool, sql: str, *, statement_timeout_ms: int) -> 
         await conn.execute(
             "SELECT set_config('statement_timeout', $1, true)", f"{statement_timeout_ms}ms"
         )
-        rows = await conn.fetch(checked)
+        rows = await conn.fetch(str(checked))  # asyncpg takes exactly str
         products = [Product(**{c: r[c] for c in RESULT_COLUMNS}) for r in rows]
         ids = [p.product_id for p in products]
         stock_rows = await conn.fetch(
