@@ -51,7 +51,8 @@ def _one_of(values: Sequence[str]) -> str:
 
 
 def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    # Converted weights carry many digits (1.5 lb = 0.680388555 kg); three say enough.
+    return format(value.quantize(Decimal("0.001")).normalize(), "f")
 
 
 def _bounds(b: Bounds) -> str:
