@@ -28,8 +28,8 @@ from services.common import wordlists
 
 _WORDS = wordlists.load("services.product", "clauses")
 # What ends a clause: punctuation (not the point or comma of a number: "9.5", "9,5"), or
-# a line break.
-_CLAUSE_END = re.compile(r"(?:[;:!?()\n]|[.,](?!\d))+")
+# a line break. A bracket does not: "(walnut)" belongs to the clause it explains.
+_CLAUSE_END = re.compile(r"(?:[;:!?\n]|[.,](?!\d))+")
 # A clause ending with its hedge, with at most this many words before it, names nothing
 # of its own ("..., if possible", "..., but not essential": the hedge pattern takes its
 # conjunction): the hedge is about the clause before it.

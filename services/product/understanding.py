@@ -99,7 +99,9 @@ def _fitted_alternatives(
         return narrowed, Fit()
     # Alternatives kept as named count as fitting: the customer chose them.
     for alternative in kept:
-        models.extend(m for m in alternative.product_names if m not in models)
+        if alternative.product_names or alternative.brands_whole:
+            named = candidate_models(alternative, vocabulary.brand_of_name)
+            models.extend(m for m in named if m not in models)
     return narrowed, Fit(tuple(models), covered, tuple(models))
 
 

@@ -133,3 +133,17 @@ def test_each_alternative_of_a_match_is_weighed_on_its_own_need() -> None:
     models = [a.product_names for a in understood.constraints.alternatives]
     assert models == [("Merrell Moab 2",), ("Crocs Classic Clog",)]
     assert all(a.size.low == Decimal("10") for a in understood.constraints.alternatives)
+
+
+def test_a_fallback_naming_only_a_brand_stays_in_a_match() -> None:
+    from services.product.understanding import understand
+
+    understood = understand(
+        "Trail running shoes in red; failing that, Hoka.", VOCABULARY, by_need=True
+    )
+    assert "Hoka Clifton" in understood.fit.models
+
+
+def test_a_bracket_belongs_to_the_clause_it_explains() -> None:
+    c = read_request("Hoka in 10. If possible colour walnut (brown), not essential.", VOCABULARY)
+    assert c.colors == ()
