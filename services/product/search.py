@@ -153,6 +153,7 @@ def read_constraints(text: str, vocabulary: Vocabulary) -> Constraints:
         colors = combined
     if plain:
         colors = tuple(c for c in colors if vocabulary.is_single_part(c)) or colors
+    colors = tuple(c for c in colors if c not in mentions.excluded_colors)
     materials = mentions.materials
     if _PLAIN_MATERIAL.search(text.lower()):
         materials = tuple(m for m in materials if vocabulary.is_single_part(m)) or materials

@@ -100,6 +100,9 @@ class Mentions:
     color_groups: tuple[tuple[str, ...], ...] = ()
     # Where each colour phrase is: (first token, token after the last), in text order.
     color_spans: tuple[tuple[int, int], ...] = ()
+    # Colours the text rules out ("not navy"): left out of every colour named, even of a
+    # family that holds them ("blue, not navy").
+    excluded_colors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,16 @@ class Vocabulary:
         """The brands, product names, colours and materials the text names."""
         tokens = tokenize(text)
         negated = negated_tokens(tokens)
-        found = [m for m in self._candidates(tokens) if not negated[m[1]]]
+        candidates = list(self._candidates(tokens))
+        found = [m for m in candidates if not negated[m[1]]]
+        excluded = sorted(
+            {
+                v
+                for t, start, _ in candidates
+                if negated[start] and t.kind is TermKind.COLOR
+                for v in t.values
+            }
+        )
         brands_named = {t.values[0] for t, _, _ in found if t.kind is TermKind.BRAND}
         admissible = [
             (term, start, end)
@@ -219,6 +231,7 @@ class Vocabulary:
             materials=tuple(sorted(chosen[TermKind.MATERIAL])),
             color_groups=tuple(values for _, _, values in sorted(groups)),
             color_spans=tuple((start, end) for start, end, _ in sorted(groups)),
+            excluded_colors=tuple(excluded),
         )
 
     def _inside_a_name(self, tokens: Sequence[Token], start: int, end: int) -> bool:

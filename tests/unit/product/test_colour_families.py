@@ -41,3 +41,10 @@ def test_every_family_is_a_list_of_lower_case_shade_names() -> None:
     assert {"black", "white", "grey", "red", "blue", "brown", "beige"} <= set(families)
     for shades in families.values():
         assert shades and all(s == s.lower().strip() for s in shades)
+
+
+def test_a_shade_ruled_out_leaves_its_family() -> None:
+    from services.product.search import read_constraints
+
+    assert "Navy" not in read_constraints("blue, but not navy", VOCABULARY).colors
+    assert "Blue" in read_constraints("blue, but not navy", VOCABULARY).colors
