@@ -30,10 +30,6 @@ _WORDS = wordlists.load("services.product", "clauses")
 # What ends a clause: punctuation (not the point or comma of a number: "9.5", "9,5"), or
 # a line break. A bracket does not: "(walnut)" belongs to the clause it explains.
 _CLAUSE_END = re.compile(r"(?:[;:!?\n]|[.,](?!\d))+")
-# A clause ending with its hedge, with at most this many words before it, names nothing
-# of its own ("..., if possible", "..., but not essential": the hedge pattern takes its
-# conjunction): the hedge is about the clause before it.
-_HEDGE_ONLY_WORDS = 0
 _WORD = re.compile(r"\w+")
 
 
@@ -125,6 +121,6 @@ def _hedge_alone(clause: str, hedge: re.Pattern[str]) -> bool:
     """True for a clause that ends with its hedge and names nothing before it ("if
     possible", "but not essential"): the hedge is about the clause before."""
     found = list(hedge.finditer(clause))
-    after = clause[found[-1].end() :] if found else clause
-    before = clause[: found[0].start()] if found else clause
-    return not _WORD.search(after) and len(_WORD.findall(before)) <= _HEDGE_ONLY_WORDS
+    if not found:
+        return False
+    return not _WORD.search(clause[found[-1].end() :] + clause[: found[0].start()])

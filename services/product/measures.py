@@ -83,8 +83,10 @@ _NUMBER_CUES = _alternatives("number_cues")
 
 # A size: 1-2 digits with an optional .5/.0 (or ,5 as written in Europe).
 _SIZE = r"(\d{1,2}(?:[.,][05])?)(?![\d.,]?\d)"
-# "or" in the languages customers write in, for sizes offered as choices ("8,5 of 10").
-_OR = rf"(?:{_alternatives('or_words')})"
+# "or" in the languages customers write in, for sizes offered as choices ("8,5 of 10");
+# also what tells colours offered as choices from one colourway (`search`).
+OR_WORDS = rf"(?:{_alternatives('or_words')})"
+_OR = OR_WORDS
 # Between the two sizes of a pair: range words ("9-10", "9 to 10"), pair words ("9 and
 # 10") and "or".
 _SIZE_RANGE_JOIN = _alternatives("size_joins", "range")

@@ -29,6 +29,7 @@ from services.product.guard import (
     check_built_query,
 )
 from services.product.measures import (
+    OR_WORDS,
     Bounds,
     find_price_bounds,
     find_size_choices,
@@ -60,10 +61,9 @@ _PLAIN_MATERIAL = re.compile(
 # Colours of one colourway are named within this many words of each other ("white with
 # blue details"); farther apart they are separate mentions (a signature "Marco Rossi").
 _COLOURWAY_GAP = 3
-# Words offering colours as choices rather than as one colourway.
-_ALTERNATIVE = re.compile(
-    r"\b(?:or|either|otherwise|alternatively|else|oppure|o|ou|oder|of|albo|lub|czy|eller)\b|/"
-)
+# "Or" (or a slash) offers colours as choices rather than as one colourway ("black or
+# white"); a fallback ("otherwise") has already cut the request into alternatives.
+_ALTERNATIVE = re.compile(rf"\b{OR_WORDS}\b|/")
 
 
 @dataclass(frozen=True)

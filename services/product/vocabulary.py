@@ -185,11 +185,15 @@ class Vocabulary:
         negated = negated_tokens(tokens)
         candidates = list(self._candidates(tokens))
         found = [m for m in candidates if not negated[m[1]]]
+        # A colour ruled out ("not navy") leaves the families that hold it ("blue"),
+        # unless the customer also asks for that very colour ("never owned green shoes,
+        # anything green").
+        asked = {t.values for t, _, _ in found if t.kind is TermKind.COLOR}
         excluded = sorted(
             {
                 v
                 for t, start, _ in candidates
-                if negated[start] and t.kind is TermKind.COLOR
+                if negated[start] and t.kind is TermKind.COLOR and t.values not in asked
                 for v in t.values
             }
         )

@@ -48,3 +48,10 @@ def test_a_shade_ruled_out_leaves_its_family() -> None:
 
     assert "Navy" not in read_constraints("blue, but not navy", VOCABULARY).colors
     assert "Blue" in read_constraints("blue, but not navy", VOCABULARY).colors
+
+
+def test_a_colour_ruled_out_once_and_asked_for_again_is_asked_for() -> None:
+    from services.product.search import read_constraints
+
+    text = "I have never owned green shoes. Anyway: anything green, under $100."
+    assert "Green" in read_constraints(text, VOCABULARY).colors
